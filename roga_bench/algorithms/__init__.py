@@ -1,0 +1,1 @@
+"""roga_bench.algorithms (under construction)."""

@@ -1,0 +1,1 @@
+"""roga_bench.datasets (under construction)."""

@@ -1,0 +1,1 @@
+"""roga_bench.optim (under construction)."""

@@ -1,0 +1,1 @@
+"""roga_bench.reporting (under construction)."""

@@ -1,0 +1,1 @@
+"""roga_bench.sweep (under construction)."""
