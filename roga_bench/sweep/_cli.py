@@ -1,0 +1,228 @@
+"""``python -m roga_bench.sweep {launch,delete_incomplete,status,list}``.
+
+With no other arguments, ``launch`` runs the embedded default: ERM, SAM, SAGM and RoGA on
+SynthFFLOMO, each of the four GID test envs, default hparams, one trial, local launcher, into
+``./results/sweep``, then prints the GID table. DomainBed's sweep arguments keep their names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from roga_bench._registry import ALGORITHMS, LAUNCHERS, UnknownNameError
+from roga_bench.sweep._grid import TEST_ENVS_MODES, make_args_list, parse_grid
+from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jobs
+from roga_bench.sweep._locks import JobLocked, job_lock
+from roga_bench.sweep._report import final_report, state_counts, status_table
+
+__all__ = ["DEFAULT_ALGORITHMS", "DEFAULT_DATASETS", "build_parser", "main"]
+
+DEFAULT_ALGORITHMS = ["ERM", "SAM", "SAGM", "RoGA"]
+DEFAULT_DATASETS = ["SynthFFLOMO"]
+DEFAULT_OUTPUT_DIR = "./results/sweep"
+# CLI flag -> launcher keyword; only the options the chosen launcher accepts may be given.
+LAUNCHER_OPTIONS = (
+    "n_workers",
+    "in_process",
+    "train_module",
+    "submitit_cluster",
+    "slurm_partition",
+    "timeout_min",
+    "gpus_per_node",
+    "cpus_per_task",
+    "mem_gb",
+    "array_parallelism",
+    "wait",
+)
+
+
+class SweepError(Exception):
+    """Bad sweep input; the CLI prints the message and exits 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m roga_bench.sweep", description=__doc__)
+    p.add_argument("command", choices=["launch", "delete_incomplete", "status", "list"])
+    g = p.add_argument_group("DomainBed sweep arguments")
+    g.add_argument("--datasets", nargs="+", default=DEFAULT_DATASETS)
+    g.add_argument("--algorithms", nargs="+", default=DEFAULT_ALGORITHMS)
+    g.add_argument("--task", default="domain_generalization")
+    g.add_argument("--n_hparams_from", type=int, default=0)
+    g.add_argument("--n_hparams", type=int, default=1, help="hparams seeds [from, n); 0 = defaults")
+    g.add_argument("--output_dir", default=DEFAULT_OUTPUT_DIR)
+    g.add_argument("--data_dir", default=None, help="default: the SynthFF cache")
+    g.add_argument("--seed", type=int, default=0, help="unused; kept for DomainBed parity")
+    g.add_argument("--n_trials", type=int, default=1)
+    g.add_argument("--command_launcher", default="local")
+    g.add_argument("--steps", type=int, default=None)
+    g.add_argument("--hparams", default=None, help="JSON object of hparam overrides")
+    g.add_argument("--holdout_fraction", type=float, default=0.2)
+    g.add_argument(
+        "--single_test_envs", action="store_true", help="same as --test_envs_mode single"
+    )
+    g.add_argument("--skip_confirmation", action="store_true")
+    o = p.add_argument_group("roga_bench additions")
+    o.add_argument("--backbones", nargs="+", default=None, help="one job per backbone")
+    o.add_argument("--grid", nargs="+", default=None, help="'alpha=0.001,0.002 rho=0.05,0.1'")
+    o.add_argument("--test_envs_mode", choices=TEST_ENVS_MODES, default="single")
+    o.add_argument("--test_envs", type=int, nargs="+", default=None, help="keep only these envs")
+    lo = p.add_argument_group("launcher options")
+    lo.add_argument("--n_workers", type=int, default=None, help="parallel: slots")
+    lo.add_argument("--in_process", action="store_true", default=None, help="local: no child")
+    lo.add_argument("--train_module", default=None, help="module run as python -m for each job")
+    lo.add_argument("--submitit_cluster", choices=["slurm", "local", "debug"], default=None)
+    lo.add_argument("--slurm_partition", default=None)
+    lo.add_argument("--timeout_min", type=int, default=None)
+    lo.add_argument("--gpus_per_node", type=int, default=None)
+    lo.add_argument("--cpus_per_task", type=int, default=None)
+    lo.add_argument("--mem_gb", type=float, default=None)
+    lo.add_argument("--array_parallelism", type=int, default=None)
+    lo.add_argument("--no_wait", dest="wait", action="store_false", default=None)
+    return p
+
+
+def _check_output_dir(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise SweepError(f"--output_dir {path}: exists and is not a directory")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise SweepError(f"--output_dir {path}: {existing} is not writable")
+
+
+def _launcher_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    try:
+        launcher = LAUNCHERS.get(args.command_launcher)
+    except UnknownNameError as exc:
+        raise SweepError(f"--command_launcher: {exc}") from None
+    given = {k: getattr(args, k) for k in LAUNCHER_OPTIONS if getattr(args, k) is not None}
+    accepted = inspect.signature(launcher).parameters
+    wrong = [k for k in given if k not in accepted]
+    if wrong:
+        flags = ", ".join(f"--{'no_wait' if k == 'wait' else k}" for k in wrong)
+        raise SweepError(f"{flags}: not an option of the {args.command_launcher!r} launcher")
+    return launcher, given
+
+
+def _jobs(args: argparse.Namespace, validate: bool) -> list[Job]:
+    try:
+        for name in args.algorithms:
+            ALGORITHMS.get(name)
+        args_list = make_args_list(
+            n_trials=args.n_trials,
+            dataset_names=args.datasets,
+            algorithms=args.algorithms,
+            n_hparams_from=args.n_hparams_from,
+            n_hparams=args.n_hparams,
+            steps=args.steps,
+            data_dir=args.data_dir,
+            task=args.task,
+            holdout_fraction=args.holdout_fraction,
+            single_test_envs=args.single_test_envs,
+            hparams=args.hparams,
+            backbones=args.backbones,
+            grid=parse_grid(args.grid) if args.grid else None,
+            test_envs_mode=args.test_envs_mode,
+            test_envs=args.test_envs,
+        )
+        jobs = make_jobs(args_list, Path(args.output_dir))
+        if validate:
+            validate_jobs(jobs)
+    except (ValueError, UnknownNameError) as exc:
+        raise SweepError(str(exc)) from None
+    if not jobs:
+        raise SweepError("the arguments select no jobs (check --test_envs and --n_hparams)")
+    return jobs
+
+
+def _confirm(args: argparse.Namespace, what: str) -> bool:
+    if args.skip_confirmation or not sys.stdin.isatty():
+        return True
+    answer = input(f"{what} Are you sure? (y/n) ")
+    return answer.strip().lower()[:1] == "y"
+
+
+def _launch(args: argparse.Namespace) -> int:
+    launcher, options = _launcher_options(args)
+    out = Path(args.output_dir)
+    _check_output_dir(out)
+    if args.data_dir is not None and not Path(args.data_dir).is_dir():
+        raise SweepError(f"--data_dir {args.data_dir}: not a directory")
+    jobs = _jobs(args, validate=True)
+    print(state_counts(jobs))
+    to_launch = [j for j in jobs if j.state != DONE]
+    resumed = sum(j.state == INCOMPLETE for j in to_launch)
+    print(
+        f"About to launch {len(to_launch)} jobs ({resumed} resumed) with {args.command_launcher}."
+    )
+    if to_launch and not _confirm(args, ""):
+        print("Nevermind!")
+        return 0
+    for job in to_launch:
+        job.output_dir.mkdir(parents=True, exist_ok=True)
+    outcomes = launcher(to_launch, **options) if to_launch else []
+    print(f"Launched {len(to_launch)} jobs.")
+    return _finish(out, jobs, outcomes)
+
+
+def _finish(out: Path, jobs: Sequence[Job], outcomes: Sequence[Any]) -> int:
+    for o in outcomes:
+        if o.status == "skipped":
+            print(f"skipped: {o.message}")
+    failed = [o for o in outcomes if o.status == "failed"]
+    if any(j.state == DONE for j in jobs):
+        print(final_report(out, [j for j in jobs if j.state == DONE]))
+    print(state_counts(jobs))
+    if failed:
+        print(f"\n{len(failed)} job(s) failed:", file=sys.stderr)
+        for o in failed:
+            print(f"\n{o.job.output_dir}\n{o.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _delete_incomplete(args: argparse.Namespace) -> int:
+    jobs = [j for j in _jobs(args, validate=False) if j.state == INCOMPLETE]
+    print(f"About to delete {len(jobs)} incomplete jobs.")
+    if jobs and not _confirm(args, ""):
+        print("Nevermind!")
+        return 0
+    deleted = 0
+    for job in jobs:
+        try:
+            with job_lock(job.output_dir):  # held while deleting: no launcher can start it now
+                shutil.rmtree(job.output_dir)
+                deleted += 1
+        except JobLocked as exc:
+            print(f"not deleting {exc.job_dir}: running (lock held by live process {exc.pid})")
+    print(f"Deleted {deleted} jobs!")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sweep CLI; returns the exit code (0 ok, 1 failed jobs, 2 bad input)."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "launch":
+            return _launch(args)
+        if args.command == "delete_incomplete":
+            return _delete_incomplete(args)
+        jobs = _jobs(args, validate=False)
+        if args.command == "list":
+            for job in jobs:
+                print(job)
+        else:
+            print(status_table(jobs))
+        print(state_counts(jobs))
+        return 0
+    except SweepError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

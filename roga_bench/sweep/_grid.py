@@ -1,0 +1,224 @@
+"""The job grid: DomainBed's ``make_args_list`` plus backbones, hparam grids and test-env modes.
+
+Every job is a ``train_args`` dict with exactly DomainBed's keys (``dataset``, ``algorithm``,
+``test_envs``, ``holdout_fraction``, ``hparams_seed``, ``task``, ``trial_seed``, ``seed``, then
+``data_dir``/``steps``/``hparams`` when given), so job folders hash like DomainBed's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from roga_bench._registry import DATASETS
+from roga_bench.hparams import seed_hash
+
+__all__ = [
+    "TEST_ENVS_MODES",
+    "N_SOURCE_ENVS",
+    "parse_grid",
+    "test_env_sets",
+    "make_args_list",
+]
+
+TEST_ENVS_MODES = ("single", "pairs", "all", "crossdataset")
+# Cross-dataset classes list the four FF++ (or SynthFF) manipulations first, then the targets.
+N_SOURCE_ENVS = 4
+
+
+def _parse_scalar(text: str, where: str) -> Any:
+    """A JSON scalar (number, bool, null, quoted string); anything else is a bare string."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    if isinstance(value, (list, dict)):
+        raise ValueError(
+            f"--grid {where}: {text!r} is not a scalar; expected numbers/bools/strings"
+        )
+    return value
+
+
+def parse_grid(text: str | Sequence[str] | None) -> list[dict[str, Any]]:
+    """The full cartesian product of ``'name=v1,v2 other=w1,w2'``.
+
+    Args:
+        text: space-separated ``name=comma,separated,values`` items (or a list of items, as
+            argparse's ``nargs='+'`` gives them). Values are JSON scalars: ``0.05``, ``true``,
+            ``"sgd"`` or bare ``sgd``.
+
+    Returns:
+        One dict of overrides per grid point, in row-major order of the items; ``[{}]`` for no
+        grid.
+
+    Raises:
+        ValueError: an item without ``=``, an empty name or value, a repeated name.
+    """
+    if text is None:
+        return [{}]
+    items = text.split() if isinstance(text, str) else [p for t in text for p in t.split()]
+    names: list[str] = []
+    axes: list[list[Any]] = []
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--grid item {item!r}: expected name=value1,value2,...")
+        if name in names:
+            raise ValueError(f"--grid item {item!r}: hparam {name!r} given twice")
+        parts = values.split(",")
+        if any(not p for p in parts):
+            raise ValueError(f"--grid item {item!r}: empty value; expected name=value1,value2,...")
+        names.append(name)
+        axes.append([_parse_scalar(p, item) for p in parts])
+    if not names:
+        raise ValueError("--grid is empty; expected 'name=value1,value2 ...'")
+    return [dict(zip(names, point, strict=True)) for point in itertools.product(*axes)]
+
+
+def _environments(dataset: str) -> list[str]:
+    return list(DATASETS.get(dataset).ENVIRONMENTS)
+
+
+def test_env_sets(
+    dataset: str, mode: str = "single", only: Sequence[int] | None = None
+) -> list[list[int]]:
+    """The test-env lists of one dataset.
+
+    Args:
+        dataset: a registered dataset name.
+        mode: ``single`` (each env alone), ``pairs`` (every pair), ``all`` (DomainBed's default:
+            singles and pairs, in its order), ``crossdataset`` (the envs after the first four, all
+            at once: train on FF++, test on the other datasets).
+        only: keep the sets whose indices are all in ``only``.
+
+    Raises:
+        UnknownNameError: unknown dataset. ValueError: unknown mode, an index out of range, too few
+            environments for the mode.
+    """
+    envs = _environments(dataset)
+    n = len(envs)
+    for i in only or ():
+        if not 0 <= i < n:
+            listing = ", ".join(f"{j}={e}" for j, e in enumerate(envs))
+            raise ValueError(f"test env index {i} out of range for {dataset} ({n} envs: {listing})")
+    if mode == "single":
+        sets = [[i] for i in range(n)]
+    elif mode == "pairs":
+        sets = [list(p) for p in itertools.combinations(range(n), 2)]
+    elif mode == "all":
+        if n < 3:
+            raise ValueError(f"--test_envs_mode all needs >= 3 environments; {dataset} has {n}")
+        sets = list(_domainbed_combinations(n))
+    elif mode == "crossdataset":
+        if n <= N_SOURCE_ENVS:
+            raise ValueError(
+                f"--test_envs_mode crossdataset needs a dataset with more than {N_SOURCE_ENVS} "
+                f"environments (e.g. SynthFFCrossDataset); {dataset} has {envs}"
+            )
+        sets = [list(range(N_SOURCE_ENVS, n))]
+    else:
+        raise ValueError(f"unknown --test_envs_mode {mode!r}; expected one of {TEST_ENVS_MODES}")
+    if only:
+        sets = [s for s in sets if set(s) <= set(only)]
+    return sets
+
+
+def _domainbed_combinations(n: int) -> Iterator[list[int]]:
+    """DomainBed's ``all_test_env_combinations``: every single env and every pair."""
+    for i in range(n):
+        yield [i]
+        for j in range(i + 1, n):
+            yield [i, j]
+
+
+def _hparams_json(
+    user: str | None, backbone: str | None, point: dict[str, Any], backbones_given: bool
+) -> str | None:
+    """The job's ``hparams`` string: the user's JSON untouched unless backbones/grid add keys."""
+    if backbone is None and not point:
+        return user
+    merged: dict[str, Any] = json.loads(user) if user else {}
+    clash = [k for k in (["backbone"] if backbones_given else []) + list(point) if k in merged]
+    if clash:
+        raise ValueError(f"--hparams sets {clash}, which --backbones/--grid also set; give it once")
+    if backbone is not None:
+        merged["backbone"] = backbone
+    merged.update(point)
+    return json.dumps(merged, sort_keys=True)
+
+
+def _check_user_hparams(hparams: str | None) -> None:
+    if hparams is None:
+        return
+    try:
+        value = json.loads(hparams)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--hparams is not valid JSON ({exc}): {hparams!r}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"--hparams must be a JSON object, got {hparams!r}")
+
+
+def make_args_list(
+    n_trials: int,
+    dataset_names: Sequence[str],
+    algorithms: Sequence[str],
+    n_hparams_from: int,
+    n_hparams: int,
+    steps: int | None,
+    data_dir: str | None,
+    task: str,
+    holdout_fraction: float,
+    single_test_envs: bool = False,
+    hparams: str | None = None,
+    backbones: Sequence[str] | None = None,
+    grid: Sequence[dict[str, Any]] | None = None,
+    test_envs_mode: str = "single",
+    test_envs: Sequence[int] | None = None,
+) -> list[dict[str, Any]]:
+    """DomainBed's ``make_args_list`` (same loop order, same keys), extended.
+
+    Backbones and grid points loop innermost, inside the hparams seed; each becomes part of the
+    ``hparams`` JSON (sorted keys), so it is part of the job hash. ``data_dir`` is only added when
+    given, so the embedded default hashes the same on every machine.
+
+    Raises:
+        ValueError / UnknownNameError: bad names, indices, JSON, or --grid combined with random
+            search.
+    """
+    _check_user_hparams(hparams)
+    if single_test_envs:
+        test_envs_mode = "single"
+    grid = list(grid) if grid else [{}]
+    if grid != [{}] and (n_hparams_from, n_hparams) != (0, 1):
+        raise ValueError("--grid replaces random search: drop --n_hparams/--n_hparams_from")
+    args_list = []
+    for trial_seed in range(n_trials):
+        for dataset in dataset_names:
+            for algorithm in algorithms:
+                for envs in test_env_sets(dataset, test_envs_mode, test_envs):
+                    for hparams_seed in range(n_hparams_from, n_hparams):
+                        for backbone in backbones or [None]:
+                            for point in grid:
+                                train_args: dict[str, Any] = {
+                                    "dataset": dataset,
+                                    "algorithm": algorithm,
+                                    "test_envs": envs,
+                                    "holdout_fraction": holdout_fraction,
+                                    "hparams_seed": hparams_seed,
+                                    "task": task,
+                                    "trial_seed": trial_seed,
+                                    "seed": seed_hash(
+                                        dataset, algorithm, envs, hparams_seed, trial_seed
+                                    ),
+                                }
+                                if data_dir is not None:
+                                    train_args["data_dir"] = data_dir
+                                if steps is not None:
+                                    train_args["steps"] = steps
+                                extra = _hparams_json(hparams, backbone, point, bool(backbones))
+                                if extra is not None:
+                                    train_args["hparams"] = extra
+                                args_list.append(train_args)
+    return args_list

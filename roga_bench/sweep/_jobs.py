@@ -1,0 +1,129 @@
+"""Jobs: one folder per ``train_args``, named by the md5 of their sorted JSON (DomainBed's).
+
+A job is Done when ``<folder>/done`` exists, Incomplete when the folder exists, Not launched
+otherwise. The state is read from disk on every access, never cached.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from roga_bench.hparams import make_hparams
+
+__all__ = [
+    "DONE",
+    "INCOMPLETE",
+    "NOT_LAUNCHED",
+    "Job",
+    "job_hash",
+    "make_jobs",
+    "train_argv",
+    "validate_jobs",
+]
+
+NOT_LAUNCHED = "Not launched"
+INCOMPLETE = "Incomplete"
+DONE = "Done"
+
+
+def job_hash(train_args: Mapping[str, Any]) -> str:
+    """md5 of ``json.dumps(train_args, sort_keys=True)``: DomainBed's job folder name."""
+    return hashlib.md5(json.dumps(train_args, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def train_argv(train_args: Mapping[str, Any]) -> list[str]:
+    """``--key value`` arguments of ``python -m roga_bench.train`` in sorted key order.
+
+    Lists become one argument per element (``--test_envs 0 1``). Returned as an argv list, never
+    a shell string, so no value is ever interpreted by a shell.
+    """
+    argv: list[str] = []
+    for key, value in sorted(train_args.items()):
+        argv.append(f"--{key}")
+        if isinstance(value, (list, tuple)):
+            argv.extend(str(v) for v in value)
+        else:
+            argv.append(str(value))
+    return argv
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run of a sweep.
+
+    Attributes:
+        train_args: DomainBed's args dict, including ``output_dir`` (added after hashing).
+        output_dir: ``sweep_dir / job_hash(args without output_dir)``.
+    """
+
+    train_args: dict[str, Any]
+    output_dir: Path
+
+    @classmethod
+    def from_args(cls, train_args: Mapping[str, Any], sweep_dir: Path) -> Job:
+        output_dir = Path(sweep_dir) / job_hash(train_args)
+        args = copy.deepcopy(dict(train_args))
+        args["output_dir"] = str(output_dir)
+        return cls(args, output_dir)
+
+    @property
+    def state(self) -> str:
+        if (self.output_dir / "done").exists():
+            return DONE
+        if self.output_dir.exists():
+            return INCOMPLETE
+        return NOT_LAUNCHED
+
+    @property
+    def name(self) -> str:
+        return self.output_dir.name
+
+    def argv(self) -> list[str]:
+        """The train CLI arguments of this job (see ``train_argv``)."""
+        return train_argv(self.train_args)
+
+    def describe(self) -> str:
+        a = self.train_args
+        extra = f" hparams={a['hparams']}" if "hparams" in a else ""
+        return (
+            f"{a['dataset']} {a['algorithm']} test_envs={a['test_envs']} "
+            f"hparams_seed={a['hparams_seed']} trial_seed={a['trial_seed']}{extra}"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.state}: {self.output_dir} ({self.describe()})"
+
+
+def make_jobs(args_list: Sequence[Mapping[str, Any]], sweep_dir: Path | str) -> list[Job]:
+    """One Job per args dict; duplicates (same hash) are kept once, first occurrence first."""
+    jobs: dict[str, Job] = {}
+    for train_args in args_list:
+        job = Job.from_args(train_args, Path(sweep_dir))
+        jobs.setdefault(job.name, job)
+    return list(jobs.values())
+
+
+def validate_jobs(jobs: Sequence[Job]) -> None:
+    """Build every job's hparams as training will, so a bad name fails before any folder exists.
+
+    Raises:
+        ValueError: an unknown hparam or a value out of range, naming the job.
+        UnknownNameError: an unknown algorithm or dataset.
+    """
+    seen: set[tuple[Any, ...]] = set()
+    for job in jobs:
+        a = job.train_args
+        key = (a["algorithm"], a["dataset"], a["hparams_seed"], a["trial_seed"], a.get("hparams"))
+        if key in seen:  # the hparams do not depend on the test envs
+            continue
+        seen.add(key)
+        try:
+            make_hparams(a["algorithm"], a["dataset"], a["hparams_seed"], a["trial_seed"], key[4])
+        except ValueError as exc:
+            raise ValueError(f"{exc} (job {a['algorithm']} on {a['dataset']})") from None

@@ -1,0 +1,76 @@
+"""One lock per job folder, so two launchers never run the same job at once.
+
+``<job>/.lock`` is held with ``fcntl.flock`` for as long as the job runs, and holds the pid of
+the holder for messages. The kernel drops a flock when its process dies, so a crashed launcher
+never leaves a stale lock behind (the file stays; only the flock matters). flock is advisory and
+works on local disks and on most cluster file systems (NFSv4, Lustre with ``flock`` mounts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["LOCK_NAME", "JobLocked", "job_lock", "lock_holder"]
+
+LOCK_NAME = ".lock"
+
+
+class JobLocked(RuntimeError):
+    """The job is being run by another live process."""
+
+    def __init__(self, job_dir: Path, pid: str) -> None:
+        super().__init__(f"{job_dir}: locked by live process {pid}; skipping it")
+        self.job_dir = job_dir
+        self.pid = pid
+
+
+def _read_pid(fd: int) -> str:
+    os.lseek(fd, 0, os.SEEK_SET)
+    return os.read(fd, 64).decode("ascii", "replace").strip() or "?"
+
+
+@contextlib.contextmanager
+def job_lock(job_dir: Path) -> Iterator[None]:
+    """Hold ``job_dir/.lock`` (creating the folder) for the duration of the block.
+
+    Raises:
+        JobLocked: another process holds it.
+    """
+    job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(job_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise JobLocked(job_dir, _read_pid(fd)) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def lock_holder(job_dir: Path) -> str | None:
+    """The pid holding the job's lock, or None when no live process holds it."""
+    path = Path(job_dir) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_pid(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

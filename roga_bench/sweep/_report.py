@@ -1,0 +1,140 @@
+"""What the sweep prints: the status table, the per-job summary and the final report."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from roga_bench.sweep._jobs import DONE, INCOMPLETE, NOT_LAUNCHED, Job
+from roga_bench.sweep._locks import lock_holder
+
+__all__ = ["state_counts", "status_table", "summary_table", "final_report", "last_record"]
+
+
+def state_counts(jobs: Sequence[Job]) -> str:
+    """DomainBed's one-line count: ``N jobs: a done, b incomplete, c not launched.``"""
+    states = [job.state for job in jobs]
+    return (
+        f"{len(jobs)} jobs: {states.count(DONE)} done, {states.count(INCOMPLETE)} incomplete, "
+        f"{states.count(NOT_LAUNCHED)} not launched."
+    )
+
+
+def last_record(job: Job) -> dict[str, Any] | None:
+    """The last complete line of the job's results.jsonl, or None."""
+    path = job.output_dir / "results.jsonl"
+    if not path.is_file():
+        return None
+    for line in reversed(path.read_text(errors="replace").splitlines()):
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError:  # a torn last line from a killed run
+            continue
+    return None
+
+
+def _env_label(job: Job, envs: Sequence[int]) -> str:
+    from roga_bench._registry import DATASETS
+
+    names = list(getattr(DATASETS.get(job.train_args["dataset"]), "ENVIRONMENTS", []))
+    return ",".join(names[i] if i < len(names) else str(i) for i in envs)
+
+
+def status_table(jobs: Sequence[Job]) -> str:
+    """One row per job: state, folder, args, live lock holder, last step."""
+    rows = []
+    for job in jobs:
+        a = job.train_args
+        record = last_record(job) if job.state != NOT_LAUNCHED else None
+        holder = lock_holder(job.output_dir) if job.state == INCOMPLETE else None
+        rows.append(
+            [
+                job.state + (" (running)" if holder else ""),
+                job.name,
+                a["dataset"],
+                a["algorithm"],
+                _env_label(job, a["test_envs"]),
+                a["hparams_seed"],
+                a["trial_seed"],
+                a.get("hparams", ""),
+                "" if record is None else record.get("step", ""),
+            ]
+        )
+    headers = [
+        "state",
+        "job",
+        "dataset",
+        "algorithm",
+        "test envs",
+        "hp",
+        "trial",
+        "hparams",
+        "step",
+    ]
+    return tabulate(rows, headers=headers)
+
+
+def _mean(values: list[float]) -> float:
+    values = [v for v in values if isinstance(v, (int, float)) and not math.isnan(v)]
+    return sum(values) / len(values) if values else math.nan
+
+
+def summary_table(jobs: Sequence[Job], metric: str = "auc") -> str:
+    """Per job: algorithm, test env(s), last-step val metric (training envs), test metric."""
+    rows = []
+    for job in jobs:
+        a = job.train_args
+        record = last_record(job) or {}
+        test = set(a["test_envs"])
+        n_envs = len(getattr(_dataset_class(a["dataset"]), "ENVIRONMENTS", []))
+        train_envs = [i for i in range(n_envs) if i not in test]
+        val = _mean([record.get(f"env{i}_out_{metric}") for i in train_envs])
+        tst = _mean([record.get(f"env{i}_in_{metric}") for i in sorted(test)])
+        rows.append(
+            [
+                a["algorithm"],
+                _env_label(job, a["test_envs"]),
+                a.get("hparams", ""),
+                a["trial_seed"],
+                job.state,
+                record.get("step", ""),
+                val,
+                tst,
+            ]
+        )
+    headers = ["algorithm", "test env", "hparams", "trial", "state", "step", f"val {metric}"]
+    return tabulate(rows, headers=[*headers, f"test {metric}"], floatfmt=".4f")
+
+
+def _dataset_class(name: str) -> Any:
+    from roga_bench._registry import DATASETS
+
+    return DATASETS.get(name)
+
+
+def final_report(sweep_dir: Path, jobs: Sequence[Job]) -> str:
+    """The reporting package's tables (``write_all``), or the per-job summary until it exists.
+
+    A reporting error is printed to stderr with the summary in its place: the jobs themselves
+    finished, and their records stay on disk for ``python -m roga_bench.tables``.
+    """
+    try:
+        from roga_bench.reporting import write_all
+    except (ImportError, AttributeError):
+        return "Per-job summary (roga_bench.reporting.write_all not available):\n" + summary_table(
+            jobs
+        )
+    out_dir = Path(sweep_dir) / "tables"
+    try:
+        return write_all(Path(sweep_dir), out_dir)
+    except Exception as exc:  # report it, show the raw numbers instead
+        print(
+            f"warning: roga_bench.reporting.write_all({sweep_dir}) failed: {exc!r}", file=sys.stderr
+        )
+        return "Per-job summary:\n" + summary_table(jobs)

@@ -1,0 +1,199 @@
+"""Registered launchers: ``launcher(jobs, **options) -> list[JobOutcome]``.
+
+- ``local``: one job after another, each as a fresh ``python -m roga_bench.train`` process (so a
+  crash or a leak in one run cannot kill the sweep); ``in_process=True`` calls ``train()`` here.
+- ``parallel``: ``n_workers`` slots, each running one child process at a time; with GPUs one
+  slot per GPU (``CUDA_VISIBLE_DEVICES``), on the CPU the cores split between slots
+  (``OMP_NUM_THREADS``).
+- ``dummy``: prints each job's command and runs nothing.
+- ``submitit``: one job array per launch through ``submitit.AutoExecutor`` (Slurm, or its local
+  and debug executors), running the importable ``run_job`` on the nodes.
+
+Commands are argv lists; no launcher builds a shell string or uses ``shell=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shlex
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from roga_bench._registry import register_launcher
+from roga_bench.sweep._jobs import Job
+from roga_bench.sweep._run import (
+    DEFAULT_TRAIN_MODULE,
+    JobOutcome,
+    err_tail,
+    job_command,
+    run_and_record,
+    run_job,
+)
+
+__all__ = ["local", "parallel", "dummy", "submitit_launcher", "n_gpus"]
+
+
+def _progress(i: int, n: int, job: Job) -> None:
+    print(f"[{i}/{n}] {job.describe()} -> {job.output_dir}", flush=True)
+
+
+def _report_line(outcome: JobOutcome) -> None:
+    if outcome.status != "ok":
+        print(f"    {outcome.status}: {outcome.message.splitlines()[0]}", flush=True)
+
+
+@register_launcher("local")
+def local(
+    jobs: Sequence[Job], train_module: str = DEFAULT_TRAIN_MODULE, in_process: bool = False
+) -> list[JobOutcome]:
+    """Run the jobs one after another.
+
+    Args:
+        jobs: the jobs to run (Done ones are skipped by the sweep before this).
+        train_module: module run as ``python -m <train_module>`` for each job.
+        in_process: call ``roga_bench.training.train`` in this process instead (faster start,
+            but a crash stops the sweep's process).
+    """
+    outcomes = []
+    for i, job in enumerate(jobs, 1):
+        _progress(i, len(jobs), job)
+        outcome = run_and_record(job, train_module=None if in_process else train_module)
+        _report_line(outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def n_gpus() -> int:
+    """Visible CUDA devices (0 without torch or CUDA)."""
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+@register_launcher("parallel")
+def parallel(
+    jobs: Sequence[Job], n_workers: int | None = None, train_module: str = DEFAULT_TRAIN_MODULE
+) -> list[JobOutcome]:
+    """Run the jobs in ``n_workers`` slots, each slot one child process at a time.
+
+    Args:
+        jobs: the jobs to run.
+        n_workers: slots; default one per GPU, else one per CPU core. With GPUs, slot k sees GPU
+            ``k % n_gpus`` only; on the CPU each child gets ``cores // n_workers`` threads.
+        train_module: module run as ``python -m <train_module>`` for each job.
+
+    Each child's output goes to ``<job>/launcher.log`` (slots would interleave on a terminal).
+    """
+    gpus = n_gpus()
+    cores = os.cpu_count() or 1
+    n_workers = n_workers or gpus or cores
+    if n_workers < 1:
+        raise ValueError(f"--n_workers must be >= 1, got {n_workers}")
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(n_workers):
+        slots.put(slot)
+    threads = str(max(1, cores // n_workers))
+
+    def run(job: Job) -> JobOutcome:
+        slot = slots.get()
+        try:
+            env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+            if gpus:
+                env["CUDA_VISIBLE_DEVICES"] = str(slot % gpus)
+            print(f"[slot {slot}] {job.describe()} -> {job.output_dir}", flush=True)
+            outcome = run_and_record(job, train_module=train_module, env=env, log_to_file=True)
+            _report_line(outcome)
+            return outcome
+        finally:
+            slots.put(slot)
+
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        return list(pool.map(run, jobs))
+
+
+@register_launcher("dummy")
+def dummy(jobs: Sequence[Job], train_module: str = DEFAULT_TRAIN_MODULE) -> list[JobOutcome]:
+    """Print each job's command (quoted for copy-paste) and run nothing."""
+    for job in jobs:
+        print(shlex.join(["python", *job_command(job.train_args, train_module)[1:]]))
+    return [JobOutcome(job, "submitted", "dummy launcher: not run") for job in jobs]
+
+
+@register_launcher("submitit")
+def submitit_launcher(
+    jobs: Sequence[Job],
+    submitit_cluster: str | None = None,
+    slurm_partition: str | None = None,
+    timeout_min: int = 24 * 60,
+    gpus_per_node: int | None = None,
+    cpus_per_task: int | None = None,
+    mem_gb: float | None = None,
+    array_parallelism: int | None = None,
+    train_module: str | None = None,
+    wait: bool = True,
+) -> list[JobOutcome]:
+    """Submit the jobs as one job array through ``submitit.AutoExecutor``.
+
+    Args:
+        jobs: the jobs to run.
+        submitit_cluster: ``slurm``, ``local`` (child processes on this machine, for tests) or
+            ``debug`` (in this process); None lets submitit pick (Slurm when ``sbatch`` exists).
+        slurm_partition, timeout_min, gpus_per_node, cpus_per_task, mem_gb, array_parallelism:
+            passed to ``executor.update_parameters`` (array_parallelism = Slurm's ``%N``).
+        train_module: None trains in the node's submitit process (``roga_bench.training.train``);
+            a module name runs ``python -m <module>`` there as a child instead.
+        wait: wait for every job and report failures; False returns once submitted.
+    """
+    import submitit
+
+    sweep_dir = jobs[0].output_dir.parent if jobs else Path(".")
+    executor = submitit.AutoExecutor(folder=sweep_dir / "submitit", cluster=submitit_cluster)
+    params = {
+        "timeout_min": timeout_min,
+        "gpus_per_node": gpus_per_node,
+        "cpus_per_task": cpus_per_task,
+        "mem_gb": mem_gb,
+        "slurm_partition": slurm_partition,
+        "slurm_array_parallelism": array_parallelism,
+        "name": "roga_bench",
+    }
+    executor.update_parameters(**{k: v for k, v in params.items() if v is not None})
+    with executor.batch():
+        submitted = [executor.submit(run_job, job.train_args, train_module) for job in jobs]
+    ids = ", ".join(str(s.job_id) for s in submitted[:3]) + (", ..." if len(submitted) > 3 else "")
+    print(f"submitit: {len(submitted)} jobs in one array ({ids}); logs in {sweep_dir / 'submitit'}")
+    if not wait:
+        return [
+            JobOutcome(job, "submitted", str(s.job_id))
+            for job, s in zip(jobs, submitted, strict=True)
+        ]
+    outcomes = []
+    for job, sjob in zip(jobs, submitted, strict=True):
+        outcomes.append(_await(job, sjob))
+        _report_line(outcomes[-1])
+    return outcomes
+
+
+def _await(job: Job, sjob: object) -> JobOutcome:
+    """The outcome of one submitit job (its exception text includes the remote traceback)."""
+    try:
+        sjob.result()  # type: ignore[attr-defined]
+    except Exception as exc:
+        text = str(exc)
+        if "JobLocked" in text or "locked by live process" in text:
+            return JobOutcome(job, "skipped", f"{job.output_dir}: locked by another launcher")
+        tail = text.strip().splitlines()[-ERR_LINES:]
+        message = f"{job.output_dir}: submitit job {sjob.job_id} failed: "  # type: ignore[attr-defined]
+        return JobOutcome(
+            job, "failed", message + "\n".join(tail) + "\n" + err_tail(job.output_dir)
+        )
+    if not (job.output_dir / "done").exists():
+        return JobOutcome(job, "failed", f"{job.output_dir}: finished without writing `done`")
+    return JobOutcome(job, "ok")
+
+
+ERR_LINES = 5
