@@ -1,0 +1,219 @@
+"""Environments built from DeepfakeBench indexes: the base of every registered dataset class.
+
+The FF++ part gives one environment per manipulation method (its fakes plus the FF-real videos);
+cross-dataset targets each give one environment holding every label block of their own index.
+Splits are the index's official ``train``/``val``/``test`` lists, never a random frame split.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from roga_bench.datasets._errors import DatasetError, warn_once
+from roga_bench.datasets._index import SPLITS, Video, index_labels, read_videos
+from roga_bench.datasets._labels import FAKE, REAL
+from roga_bench.datasets._split import FrameSplit, MemoryBudget
+from roga_bench.datasets._transforms import build_transform
+from roga_bench.hparams import SHARED_HPARAMS, HParam
+
+__all__ = ["DeepfakeBenchEnvironments", "warn_missing"]
+
+log = logging.getLogger(__name__)
+
+_ENV_HPARAMS: dict[str, HParam] = {
+    "frames_per_video": HParam(32, minimum=0, doc="frames sampled evenly per video; 0 = all"),
+    "compression": HParam("c23", choices=("c23", "c40", "raw"), doc="FF++ compression level"),
+    "real_assignment": HParam(
+        "shared",
+        choices=("shared", "partition"),
+        doc="FF-real videos: in every method env (shared) or split disjointly among them",
+    ),
+    "json_dir": HParam(
+        "", doc="folder of the dataset_json/*.json files; empty: <data_dir>/dataset_json"
+    ),
+    "skip_missing_frames": HParam(False, choices=(True, False), doc="count+warn instead of error"),
+    "frame_cache": HParam("", doc="folder of a decoded-frame cache (datasets.cache); empty: off"),
+    "memory_cache_mb": HParam(0, minimum=0, doc="keep decoded frames in memory up to this many MB"),
+}
+
+
+class DeepfakeBenchEnvironments:
+    """FF++-style method environments plus optional cross-dataset targets.
+
+    Args:
+        data_dir: folder holding the ``<Dataset>/`` frame trees (DeepfakeBench's rgb root);
+            None or "" asks the class for its default (:meth:`default_data_dir`).
+        test_envs: indices into ``self.ENVIRONMENTS`` (the environments present on disk).
+        hparams: run hparams; missing dataset options take the class defaults.
+
+    Raises:
+        DatasetError: bad index files or frames, an empty or one-class environment, a test env
+            index out of range.
+    """
+
+    ENVIRONMENTS: ClassVar[list[str]] = []
+    # DomainBed-like defaults for full-size data (5000 steps, a checkpoint every 500).
+    N_STEPS: ClassVar[int] = 5000
+    CHECKPOINT_FREQ: ClassVar[int] = 500
+    HPARAMS: ClassVar[dict[str, HParam]] = _ENV_HPARAMS
+    INDEX: ClassVar[str] = "FaceForensics++"  # whole-dataset index <json_dir>/<INDEX>.json
+    REAL_LABEL: ClassVar[str] = "FF-real"
+    METHODS: ClassVar[dict[str, str]] = {}  # env name -> fake label block
+    METHOD_FILES: ClassVar[dict[str, str]] = {}  # env name -> per-method index (reals + fakes)
+    TARGETS: ClassVar[dict[str, str]] = {}  # env name -> index name == its frame folder
+
+    def __init__(
+        self, data_dir: str | Path | None, test_envs: Sequence[int], hparams: Mapping[str, Any]
+    ) -> None:
+        self.hparams = self.resolve_hparams(hparams)
+        self.data_dir = Path(data_dir) if data_dir else self.default_data_dir()
+        self.json_dir = _json_dir(self.data_dir, self.hparams)
+        self.ENVIRONMENTS = self.present_environments(self.data_dir, self.hparams)
+        self.test_envs = _check_test_envs(test_envs, self.ENVIRONMENTS, type(self).ENVIRONMENTS)
+        size = int(self.hparams["image_size"])
+        self.input_shape = (3, size, size)
+        self.num_classes = 2
+        budget = MemoryBudget(float(self.hparams["memory_cache_mb"]))
+        self._splits: list[dict[str, FrameSplit]] = []
+        for name in self.ENVIRONMENTS:
+            videos = self._environment_videos(name)
+            splits = {}
+            for split in SPLITS:
+                _check_classes(name, split, videos[split], self._source(name))
+                augment = split == "train" and bool(self.hparams["data_augmentation"])
+                splits[split] = FrameSplit(
+                    videos[split],
+                    size,
+                    build_transform(augment),
+                    str(self.hparams["frame_cache"] or ""),
+                    budget,
+                )
+            self._splits.append(splits)
+        log.info("%s environments: %s", type(self).__name__, dict(enumerate(self.ENVIRONMENTS)))
+
+    # ----- DomainBed access ---------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.ENVIRONMENTS)
+
+    def __getitem__(self, i: int) -> FrameSplit:
+        """The train split of a training environment, the test split of a test environment."""
+        return self.split(i, "test" if i in self.test_envs else "train")
+
+    def split(self, i: int, name: str) -> FrameSplit:
+        """Split ``name`` (train/val/test) of environment ``i``: ``(image, label)`` items."""
+        if name not in SPLITS:
+            raise ValueError(f"split must be one of {list(SPLITS)}, got {name!r}")
+        return self._splits[i][name]
+
+    def video_ids(self, i: int, name: str) -> list[str]:
+        """``"<label_name>/<video_id>"`` of every frame of a split, in item order."""
+        return list(self.split(i, name).video_ids)
+
+    def frame_paths(self, i: int, name: str) -> list[Path]:
+        """The frame file of every item of a split, in item order."""
+        return list(self.split(i, name).paths)
+
+    # ----- configuration -------------------------------------------------------------------
+    @classmethod
+    def resolve_hparams(cls, hparams: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Shared < class ``HPARAMS`` defaults, updated with the given hparams."""
+        merged = {n: h.default for n, h in SHARED_HPARAMS.items()}
+        for klass in reversed(cls.__mro__):
+            merged.update({n: h.default for n, h in vars(klass).get("HPARAMS", {}).items()})
+        merged.update(hparams or {})
+        return merged
+
+    @classmethod
+    def default_data_dir(cls) -> Path:
+        """Where the data is when no ``data_dir`` is given; real datasets have no default."""
+        raise DatasetError(
+            f"{cls.__name__} needs --data_dir: the folder holding the DeepfakeBench frame trees "
+            f"({cls.INDEX}/, ...) and dataset_json/"
+        )
+
+    @classmethod
+    def present_environments(
+        cls, data_dir: str | Path | None, hparams: Mapping[str, Any] | None = None
+    ) -> list[str]:
+        """The environments this class would build from ``data_dir`` (test_envs index these)."""
+        del data_dir, hparams  # the method environments are always required
+        return list(cls.METHODS)
+
+    def _source(self, env: str) -> Path:
+        """The index file an environment is read from."""
+        if env in self.TARGETS:
+            return self.json_dir / f"{self.TARGETS[env]}.json"
+        whole = self.json_dir / f"{self.INDEX}.json"
+        per_method = self.json_dir / f"{self.METHOD_FILES[env]}.json"
+        if whole.is_file() or not per_method.is_file():
+            if not whole.is_file():
+                raise DatasetError(
+                    f"{whole}: not found, nor the per-method index {per_method.name}; "
+                    f"set --data_dir (or hparam json_dir) to the folder holding them"
+                )
+            return whole
+        return per_method
+
+    def _read(self, path: Path, label: str, split: str) -> list[Video]:
+        return read_videos(
+            path,
+            self.data_dir,
+            label,
+            split,
+            compression=str(self.hparams["compression"]),
+            frames_per_video=int(self.hparams["frames_per_video"]),
+            skip_missing_frames=bool(self.hparams["skip_missing_frames"]),
+        )
+
+    def _environment_videos(self, env: str) -> dict[str, list[Video]]:
+        path = self._source(env)
+        if env in self.TARGETS:
+            labels = index_labels(path)
+            return {s: [v for lab in labels for v in self._read(path, lab, s)] for s in SPLITS}
+        out = {}
+        methods = list(self.METHODS)
+        for split in SPLITS:
+            reals = self._read(path, self.REAL_LABEL, split)
+            if self.hparams["real_assignment"] == "partition":
+                k = methods.index(env)  # video j of the sorted list goes to env j mod K
+                reals = reals[k :: len(methods)]
+            out[split] = reals + self._read(path, self.METHODS[env], split)
+        return out
+
+
+def _json_dir(data_dir: Path, hparams: Mapping[str, Any]) -> Path:
+    return Path(hparams["json_dir"]) if hparams.get("json_dir") else data_dir / "dataset_json"
+
+
+def _check_test_envs(
+    test_envs: Sequence[int], present: list[str], declared: list[str]
+) -> list[int]:
+    test_envs = [int(i) for i in test_envs]
+    for i in test_envs:
+        if not 0 <= i < len(present):
+            missing = [e for e in declared if e not in present]
+            listing = ", ".join(f"{j}={e}" for j, e in enumerate(present))
+            raise DatasetError(
+                f"test env {i} out of range; environments present: {listing}"
+                + (f" (missing on disk: {', '.join(missing)})" if missing else "")
+            )
+    return test_envs
+
+
+def _check_classes(env: str, split: str, videos: list[Video], source: Path) -> None:
+    where = f"{source}: environment {env!r}, split {split!r}"
+    if not videos:
+        raise DatasetError(f"{where} is empty (no videos with frames)")
+    labels = {v.label for v in videos}
+    if labels != {REAL, FAKE}:
+        only = "real" if labels == {REAL} else "fake"
+        names = sorted({v.label_name for v in videos})
+        raise DatasetError(f"{where} has only {only} videos ({', '.join(names)}); needs both")
+
+
+def warn_missing(cls_name: str, env: str, what: str) -> None:
+    """Report once that a cross-dataset target is absent and left out."""
+    warn_once(f"{cls_name}: target {env!r} left out: {what}")

@@ -1,0 +1,253 @@
+"""Reader for DeepfakeBench's ``dataset_json/<Name>.json`` index files.
+
+An index is ``{dataset: {label_name: {train|val|test: {c23|c40: {video_id: {"label": label_name,
+"frames": [...]}}}}}}`` for the FF++ family and the same without the compression level for other
+datasets; both nestings are detected per block. Frame paths are re-rooted on their ``<Dataset>/``
+segment under the user's ``data_dir`` (see :func:`resolve_frame_path`), sorted by integer file name
+and sampled evenly. A video is identified by (label name, video id): FF++ reuses folder names such
+as ``000_003`` across methods.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from roga_bench.datasets._errors import DatasetError, warn_once
+from roga_bench.datasets._labels import label_of
+
+__all__ = [
+    "SPLITS",
+    "COMPRESSIONS",
+    "DATASET_ROOTS",
+    "Video",
+    "load_index",
+    "index_labels",
+    "resolve_frame_path",
+    "sort_frames",
+    "sample_evenly",
+    "read_videos",
+]
+
+SPLITS = ("train", "val", "test")
+COMPRESSIONS = ("raw", "c23", "c40")
+# Frame-tree folders of the DeepfakeBench datasets (and SynthFF): a frame path is re-rooted on the
+# last of these segments it contains.
+DATASET_ROOTS = frozenset(
+    {
+        "FaceForensics++",
+        "DeepFakeDetection",
+        "FaceShifter",
+        "Celeb-DF-v1",
+        "Celeb-DF-v2",
+        "UADFV",
+        "DFDC",
+        "DFDCP",
+        "DeeperForensics-1.0",
+        "SynthFF",
+        "SynthCDF",
+        "SynthUADFV",
+        "SynthDFDC",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Video:
+    """One video of one label block: its sampled, re-rooted frame paths."""
+
+    label_name: str
+    video_id: str
+    label: int
+    frames: tuple[Path, ...]
+
+    @property
+    def key(self) -> str:
+        """``"<label_name>/<video_id>"``, unique across methods and datasets."""
+        return f"{self.label_name}/{self.video_id}"
+
+
+def load_index(path: Path) -> dict[str, Any]:
+    """Parse one index file (cached while the file is unchanged).
+
+    Raises:
+        DatasetError: the file is missing, not valid JSON (with line and column) or not an object.
+    """
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read dataset index ({exc.strerror})") from None
+    return _load_cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(
+            f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read dataset index ({exc})") from None
+    if not isinstance(doc, dict) or not doc:
+        raise DatasetError(f"{path}: expected a JSON object {{dataset: {{label: ...}}}}")
+    return doc
+
+
+def _dataset_block(doc: dict[str, Any], path: Path) -> tuple[str, dict[str, Any]]:
+    """The ``{label: ...}`` block: the key named like the file, else the only top-level key."""
+    name = path.stem if path.stem in doc else (next(iter(doc)) if len(doc) == 1 else None)
+    if name is None:
+        raise DatasetError(
+            f"{path}: expected the top-level key {path.stem!r} or a single key, got {sorted(doc)}"
+        )
+    block = doc[name]
+    if not isinstance(block, dict):
+        raise DatasetError(f"{path}: [{name!r}] must be an object of label blocks")
+    return name, block
+
+
+def index_labels(path: Path) -> list[str]:
+    """The label names an index file holds (e.g. ``["FF-real", "FF-DF"]``)."""
+    return list(_dataset_block(load_index(path), Path(path))[1])
+
+
+def resolve_frame_path(raw: str, data_dir: Path, roots: Iterable[str] = DATASET_ROOTS) -> Path:
+    """Re-root a frame path from an index file under ``data_dir``.
+
+    Handles the three shapes found in the wild: relative with backslashes
+    (``FaceForensics++\\original_sequences\\...\\000.png``), absolute paths written on another
+    machine, and ``./datasets/rgb/...``. The path is cut at the last segment that names a dataset
+    folder (``roots``); failing that, after an ``rgb`` segment; a relative path with neither is
+    taken as relative to ``data_dir``.
+
+    Raises:
+        DatasetError: an absolute path without a recognisable dataset folder.
+    """
+    parts = [p for p in PurePosixPath(raw.replace("\\", "/")).parts if p not in ("", ".")]
+    roots = set(roots)
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] in roots:
+            return Path(data_dir, *parts[i:])
+    if "rgb" in parts:
+        cut = len(parts) - 1 - parts[::-1].index("rgb")
+        return Path(data_dir, *parts[cut + 1 :])
+    if parts and parts[0] != "/" and not re.match(r"^[A-Za-z]:$", parts[0]):
+        return Path(data_dir, *parts)
+    raise DatasetError(
+        f"frame path {raw!r} names no dataset folder (one of {sorted(roots)}); cannot re-root "
+        f"it under {data_dir}"
+    )
+
+
+def _frame_number(path: str) -> tuple[int, str]:
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    digits = re.findall(r"\d+", name)
+    return (int(digits[-1]) if digits else -1, name)
+
+
+def sort_frames(frames: Sequence[str]) -> list[str]:
+    """Frames ordered by the integer in their file name (``2.png`` before ``10.png``)."""
+    return sorted(frames, key=_frame_number)
+
+
+def sample_evenly(items: Sequence[Any], k: int) -> list[Any]:
+    """``k`` items spread evenly from first to last (DeepfakeBench's ``np.linspace`` sampling).
+
+    ``k <= 0`` or ``k >= len(items)`` keeps every item.
+    """
+    if k <= 0 or k >= len(items):
+        return list(items)
+    return [items[i] for i in np.linspace(0, len(items) - 1, k, dtype=int)]
+
+
+def _videos_block(
+    block: dict[str, Any], path: Path, label_name: str, split: str, compression: str
+) -> dict[str, Any]:
+    where = f"{path}: [{label_name!r}]"
+    if split not in block:
+        raise DatasetError(f"{where} has no {split!r} split; found {sorted(block)}")
+    videos = block[split]
+    if not isinstance(videos, dict):
+        raise DatasetError(f"{where}[{split!r}] must be an object")
+    if videos and set(videos) <= set(COMPRESSIONS):  # FF++ nesting with a compression level
+        if compression not in videos:
+            raise DatasetError(
+                f"{where}[{split!r}] has compression levels {sorted(videos)}, "
+                f"not the requested {compression!r} (hparam compression)"
+            )
+        videos = videos[compression]
+        if not isinstance(videos, dict):
+            raise DatasetError(f"{where}[{split!r}][{compression!r}] must be an object")
+    return videos
+
+
+def read_videos(
+    path: Path,
+    data_dir: Path,
+    label_name: str,
+    split: str,
+    compression: str = "c23",
+    frames_per_video: int = 32,
+    skip_missing_frames: bool = False,
+) -> list[Video]:
+    """The videos of one label block and split, with sampled, re-rooted, existing frame paths.
+
+    Args:
+        path: the index file.
+        data_dir: the folder holding the ``<Dataset>/`` frame trees.
+        label_name: the label block, e.g. ``"FF-DF"``.
+        split: ``train``, ``val`` or ``test``.
+        compression: used when the block is nested by compression level.
+        frames_per_video: frames sampled evenly per video (0 = all).
+        skip_missing_frames: drop (and count, and warn about) frames absent on disk instead of
+            raising; a video left without frames is dropped.
+
+    Returns:
+        The videos sorted by video id.
+
+    Raises:
+        DatasetError: a missing label block or split, a malformed entry, an unknown label name, a
+            frame absent on disk (unless ``skip_missing_frames``).
+    """
+    path = Path(path)
+    dataset, labels = _dataset_block(load_index(path), path)
+    if label_name not in labels:
+        raise DatasetError(f"{path}: no label block {label_name!r}; found {sorted(labels)}")
+    videos = _videos_block(labels[label_name], path, label_name, split, compression)
+    roots = DATASET_ROOTS | {dataset}
+    out, missing = [], 0
+    for video_id in sorted(videos):
+        entry = videos[video_id]
+        where = f"{path}: [{label_name!r}][{split!r}][{video_id!r}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("frames"), list):
+            raise DatasetError(f"{where} must be an object with a 'frames' list")
+        label = label_of(entry.get("label", label_name), where)
+        frames = []
+        for raw in sample_evenly(sort_frames(entry["frames"]), frames_per_video):
+            frame = resolve_frame_path(str(raw), data_dir, roots)
+            if os.path.exists(frame):
+                frames.append(frame)
+            elif skip_missing_frames:
+                missing += 1
+            else:
+                raise DatasetError(
+                    f"{where}: frame {raw!r} not found under data_dir (re-rooted to {frame}); "
+                    "check --data_dir, or set hparam skip_missing_frames=true"
+                )
+        if frames:
+            out.append(Video(label_name, str(video_id), label, tuple(frames)))
+    if missing:
+        warn_once(f"{path}: [{label_name!r}][{split!r}]: skipped {missing} missing frames")
+    return out

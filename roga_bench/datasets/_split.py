@@ -1,0 +1,80 @@
+"""One split of one environment as a torch Dataset of ``(image float32 [3,S,S], label int)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from roga_bench.datasets._frames import decode_and_resize
+from roga_bench.datasets._index import Video
+from roga_bench.datasets._transforms import to_tensor
+
+__all__ = ["MemoryBudget", "FrameSplit"]
+
+
+class MemoryBudget:
+    """A byte budget shared by the in-memory frame caches of one dataset (0 = no caching)."""
+
+    def __init__(self, megabytes: float) -> None:
+        self.left = int(megabytes * 2**20)
+
+    def take(self, nbytes: int) -> bool:
+        if nbytes > self.left:
+            return False
+        self.left -= nbytes
+        return True
+
+
+class FrameSplit(Dataset):
+    """The frames of some videos, decoded, resized and transformed on access.
+
+    Args:
+        videos: the videos, each contributing its (already sampled) frames in order.
+        image_size: output side in pixels.
+        transform: ``uint8 [3,S,S]`` tensor -> ``float32 [3,S,S]`` tensor.
+        frame_cache: folder of the performance helper's decoded-frame cache; empty: decode PNGs.
+        budget: memory budget for keeping decoded frames (bounded, opt-in via hparam).
+    """
+
+    def __init__(
+        self,
+        videos: Sequence[Video],
+        image_size: int,
+        transform: Callable[[torch.Tensor], torch.Tensor],
+        frame_cache: str = "",
+        budget: MemoryBudget | None = None,
+    ) -> None:
+        self.paths: list[Path] = [f for v in videos for f in v.frames]
+        self.labels: list[int] = [v.label for v in videos for _ in v.frames]
+        self.video_ids: list[str] = [v.key for v in videos for _ in v.frames]
+        self.image_size = image_size
+        self.transform = transform
+        self._budget = budget
+        self._memory: dict[int, np.ndarray] = {}
+        self._cache: Any = None
+        if frame_cache and self.paths:
+            from roga_bench.datasets.cache import open_frame_cache  # lazy: optional helper
+
+            self._cache = open_frame_cache(frame_cache, self.paths, image_size)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def frame(self, i: int) -> np.ndarray:
+        """The decoded ``uint8 [S,S,3]`` frame ``i`` (before the transform)."""
+        if i in self._memory:
+            return self._memory[i]
+        if self._cache is not None:
+            return np.asarray(self._cache[i])
+        frame = decode_and_resize(self.paths[i], self.image_size)
+        if self._budget is not None and self._budget.take(frame.nbytes):
+            self._memory[i] = frame
+        return frame
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.transform(to_tensor(self.frame(i))), self.labels[i]

@@ -1,0 +1,154 @@
+"""Tiny DeepfakeBench-layout trees written on the fly, for tests and the loader benchmark.
+
+    from roga_bench.datasets._testing import write_tree
+    data_dir = write_tree(tmp_path, shape="backslash", targets=("CDF-v2",))
+
+Frames are small solid-colour PNGs (nothing is committed); real videos are named ``000``,
+``001``..., fake videos ``000_003``-style and reused across methods, as in FF++.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["FF_FOLDERS", "TARGET_LAYOUT", "write_tree", "frame_path_string"]
+
+FF_FOLDERS = {
+    "FF-real": "original_sequences/youtube",
+    "FF-DF": "manipulated_sequences/Deepfakes",
+    "FF-F2F": "manipulated_sequences/Face2Face",
+    "FF-FS": "manipulated_sequences/FaceSwap",
+    "FF-NT": "manipulated_sequences/NeuralTextures",
+}
+# env name -> (index/folder name, real label, fake labels)
+TARGET_LAYOUT: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "CDF-v1": ("Celeb-DF-v1", "CelebDFv1_real", ("CelebDFv1_fake",)),
+    "CDF-v2": ("Celeb-DF-v2", "CelebDFv2_real", ("CelebDFv2_fake",)),
+    "UADFV": ("UADFV", "UADFV_Real", ("UADFV_Fake",)),
+    "DFDC": ("DFDC", "DFDC_Real", ("DFDC_Fake",)),
+    "DFDCP": ("DFDCP", "DFDCP_Real", ("DFDCP_FakeA", "DFDCP_FakeB")),
+}
+DEFAULT_COUNTS = {"train": 4, "val": 2, "test": 2}
+
+
+def frame_path_string(rel: str, shape: str) -> str:
+    """A frame path relative to the rgb root (``FaceForensics++/...``) written in ``shape``.
+
+    Shapes: ``backslash`` (the released files), ``absolute`` (another machine), ``rgb``
+    (``./datasets/rgb/...``), ``posix`` (plain relative).
+    """
+    if shape == "backslash":
+        return rel.replace("/", "\\")
+    if shape == "absolute":
+        return "/home/someone/DeepfakeBench/datasets/rgb/" + rel
+    if shape == "rgb":
+        return "./datasets/rgb/" + rel
+    if shape == "posix":
+        return rel
+    raise ValueError(f"unknown path shape {shape!r}")
+
+
+def _write_video(
+    root: Path, rel_dir: str, n_frames: int, size: int, seed: int, shape: str, padded: bool
+) -> list[str]:
+    rng = np.random.default_rng(seed)
+    folder = root / rel_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k in range(n_frames):
+        name = f"{k:03d}.png" if padded else f"{k}.png"
+        pixels = np.full((size, size, 3), rng.integers(0, 256, 3), dtype=np.uint8)
+        pixels[0, 0] = (k, seed % 256, 0)  # frame number readable back from the pixel
+        Image.fromarray(pixels).save(folder / name)
+        paths.append(frame_path_string(f"{rel_dir}/{name}", shape))
+    return paths[::-1]  # listed out of order: the reader must sort by integer file name
+
+
+def _ff_block(
+    root: Path, label: str, counts: Mapping[str, int], comps: Iterable[str], opts: dict
+) -> dict:
+    block: dict = {}
+    start = 0
+    for split, n in counts.items():
+        per_comp = {}
+        for comp in comps:
+            videos = {}
+            for j in range(start, start + n):
+                vid = f"{j:03d}" if label == "FF-real" else f"{j:03d}_{(j + 3) % 1000:03d}"
+                rel = f"FaceForensics++/{FF_FOLDERS[label]}/{comp}/frames/{vid}"
+                seed = j * 97 + len(label) * 7  # deterministic, distinct per label and video
+                frames = _write_video(root, rel, opts["frames"], opts["size"], seed, **opts["fmt"])
+                videos[vid] = {"label": label, "frames": frames}
+            per_comp[comp] = videos
+        block[split] = per_comp
+        start += n
+    return block
+
+
+def write_tree(
+    root: Path,
+    *,
+    shape: str = "backslash",
+    counts: Mapping[str, int] = DEFAULT_COUNTS,
+    frames: int = 4,
+    size: int = 16,
+    compressions: Iterable[str] = ("c23", "c40"),
+    methods: Iterable[str] = ("DF", "F2F", "FS", "NT"),
+    whole: bool = True,
+    per_method: bool = False,
+    targets: Iterable[str] = (),
+    padded: bool = True,
+) -> Path:
+    """Write a tiny FF++ (plus targets) tree and its index files under ``root``; returns ``root``.
+
+    Args:
+        shape: how frame paths are written in the JSON (see :func:`frame_path_string`).
+        counts: videos per split for every label block.
+        frames: frames per video; ``size``: their side in pixels.
+        compressions: FF++ compression levels written (nested index).
+        methods: FF++ methods written (``FF-<m>`` label blocks).
+        whole: write ``FaceForensics++.json``; ``per_method``: write ``FF-<m>.json`` files.
+        targets: cross-dataset targets (keys of ``TARGET_LAYOUT``), flat index without compression.
+        padded: ``000.png`` names (else ``0.png``, ``10.png``...).
+    """
+    root = Path(root)
+    json_dir = root / "dataset_json"
+    json_dir.mkdir(parents=True, exist_ok=True)
+    opts = {"frames": frames, "size": size, "fmt": {"shape": shape, "padded": padded}}
+    comps = list(compressions)
+    blocks = {"FF-real": _ff_block(root, "FF-real", counts, comps, opts)}
+    for m in methods:
+        blocks[f"FF-{m}"] = _ff_block(root, f"FF-{m}", counts, comps, opts)
+    if whole:
+        _dump(json_dir / "FaceForensics++.json", {"FaceForensics++": blocks})
+    if per_method:
+        for m in methods:
+            name = f"FF-{m}"
+            _dump(
+                json_dir / f"{name}.json",
+                {name: {"FF-real": blocks["FF-real"], name: blocks[name]}},
+            )
+    for env in targets:
+        name, real, fakes = TARGET_LAYOUT[env]
+        labels: dict = {}
+        for i, label in enumerate((real, *fakes)):
+            labels[label] = {}
+            for split, n in counts.items():
+                videos = {}
+                for j in range(n):
+                    vid = f"{split}{j}"
+                    rel = f"{name}/{label}/frames/{vid}"
+                    paths = _write_video(root, rel, frames, size, 31 * j + i, shape, padded)
+                    videos[vid] = {"label": label, "frames": paths}
+                labels[label][split] = videos
+        _dump(json_dir / f"{name}.json", {name: labels})
+    return root
+
+
+def _dump(path: Path, doc: dict) -> None:
+    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
