@@ -1,0 +1,31 @@
+"""Render a :class:`Table` as GitHub markdown (tabulate's "github" format)."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from roga_bench.reporting._table import Table, format_cell
+
+__all__ = ["to_markdown"]
+
+
+def _header(table: Table) -> list[str]:
+    return [table.row_header] + [f"{c.group} {c.label}".strip() for c in table.columns]
+
+
+def to_markdown(table: Table) -> str:
+    """The table as markdown: bold caption, the grid (best per column in bold), then notes."""
+    lines = [f"**{table.caption}**", ""]
+    if table.rows and table.columns:
+        best = {c.key: table.best(c) for c in table.columns}
+        body = []
+        for row in table.rows:
+            cells = []
+            for c in table.columns:
+                text = format_cell(table.cells.get((row, c.key)), c.metric, " ± ")
+                cells.append(f"**{text}**" if row in best[c.key] else text)
+            body.append([row, *cells])
+        grid = tabulate(body, headers=_header(table), tablefmt="github", disable_numparse=True)
+        lines += [grid, ""]
+    lines += [f"- {note}" for note in table.notes]
+    return "\n".join(lines) + "\n"
