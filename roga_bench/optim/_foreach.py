@@ -1,0 +1,46 @@
+"""Vectorised helpers over parameter lists (``torch._foreach_*``), shared by the optimizers."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["ETA", "global_norm", "global_dot", "global_distance", "cosine"]
+
+ETA = 1e-12  # η of DESIGN §4: keeps every division finite when a gradient vanishes
+
+
+def _gather(values: list[Tensor] | tuple[Tensor, ...]) -> Tensor:
+    """Stack per-tensor scalars on one device (parameters may live on several)."""
+    device = values[0].device
+    return torch.stack([v.to(device) for v in values])
+
+
+def global_norm(tensors: list[Tensor]) -> Tensor:
+    """‖·‖: the L2 norm of all tensors seen as one vector (a 0-dim tensor, no host sync)."""
+    if not tensors:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(_gather(torch._foreach_norm(tensors)))
+
+
+def global_dot(a: list[Tensor], b: list[Tensor]) -> Tensor:
+    """⟨a, b⟩ over all tensors seen as one vector."""
+    if not a:
+        return torch.zeros(())
+    # One dot per tensor: no temporary the size of the parameters (a _foreach_mul would need
+    # one), and no cancellation when a ⟂ b (the polarisation identity would have it).
+    return _gather(
+        [torch.dot(x.reshape(-1), y.reshape(-1)) for x, y in zip(a, b, strict=True)]
+    ).sum()
+
+
+def cosine(a: list[Tensor], b: list[Tensor]) -> Tensor:
+    """cos(a, b) = ⟨a, b⟩ / (‖a‖‖b‖ + η)."""
+    return global_dot(a, b) / (global_norm(a) * global_norm(b) + ETA)
+
+
+def global_distance(a: list[Tensor], b: list[Tensor]) -> Tensor:
+    """‖a − b‖ without materialising a − b for all tensors at once."""
+    if not a:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(_gather([torch.dist(x, y) for x, y in zip(a, b, strict=True)]))
