@@ -166,8 +166,6 @@ def _launch(args: argparse.Namespace) -> int:
     if to_launch and not _confirm(args, ""):
         print("Nevermind!")
         return 0
-    for job in to_launch:
-        job.output_dir.mkdir(parents=True, exist_ok=True)
     outcomes = launcher(to_launch, **options) if to_launch else []
     print(f"Launched {len(to_launch)} jobs.")
     return _finish(out, jobs, outcomes)

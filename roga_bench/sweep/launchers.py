@@ -162,6 +162,8 @@ def submitit_launcher(
         "name": "roga_bench",
     }
     executor.update_parameters(**{k: v for k, v in params.items() if v is not None})
+    for job in jobs:  # Incomplete from now on, so a relaunch does not submit them twice
+        job.output_dir.mkdir(parents=True, exist_ok=True)
     with executor.batch():
         submitted = [executor.submit(run_job, job.train_args, train_module) for job in jobs]
     ids = ", ".join(str(s.job_id) for s in submitted[:3]) + (", ..." if len(submitted) > 3 else "")

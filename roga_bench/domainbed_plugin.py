@@ -1,0 +1,177 @@
+"""Register roga_bench's algorithms, datasets and hparams into an importable DomainBed.
+
+DomainBed has no plugin hooks: it finds algorithms and datasets through module globals plus the
+lists ``domainbed.algorithms.ALGORITHMS`` / ``domainbed.datasets.DATASETS``, and hparams through
+``domainbed.hparams_registry._hparams``. ``register()`` fills those in::
+
+    python -m roga_bench.domainbed_train --algorithm RoGA --dataset SynthFFLOMO --test_envs 0 \\
+        --output_dir out/roga_df                     # DomainBed's train.py, ours registered
+    python -m roga_bench.domainbed_plugin sweep launch --algorithms RoGA SAM ...  # its sweep.py
+
+Names DomainBed already defines (its own ``ERM``) stay DomainBed's; ours are added as
+``RB_<name>`` (``RB_ERM``) unless ``register(replace=True)``.
+"""
+
+from __future__ import annotations
+
+import re
+import runpy
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from roga_bench._registry import ALGORITHMS, DATASETS
+from roga_bench.hparams import SHARED_HPARAMS, HParam, seed_hash
+
+__all__ = ["INSTALL_HINT", "PREFIX", "register", "registered_names", "main"]
+
+INSTALL_HINT = (
+    "roga_bench.domainbed_plugin needs DomainBed, which is not on PyPI. Install it with\n"
+    "    pip install git+https://github.com/facebookresearch/DomainBed\n"
+    "or put a checkout on the path: PYTHONPATH=/path/to/DomainBed (the folder holding domainbed/)."
+)
+PREFIX = "RB_"
+_MARK = "__roga_bench__"  # set on the wrapped _hparams: what we registered, and the original
+# DomainBed's data loaders read N_WORKERS from the dataset; 0 = load in the training process.
+DEFAULT_N_WORKERS = 0
+
+
+def _import_domainbed() -> tuple[ModuleType, ModuleType, ModuleType]:
+    try:
+        from domainbed import algorithms, datasets, hparams_registry
+    except ImportError as exc:
+        raise ImportError(f"{INSTALL_HINT}\n(import failed: {exc})") from exc
+    return algorithms, datasets, hparams_registry
+
+
+def _merged_space(cls: type) -> dict[str, HParam]:
+    """``HPARAMS`` along the MRO, subclasses winning (the same rule as roga_bench.hparams)."""
+    space: dict[str, HParam] = {}
+    for klass in reversed(cls.__mro__):
+        space.update(vars(klass).get("HPARAMS", {}))
+    return space
+
+
+def _add(module: ModuleType, names: list[str], ours: dict[str, type], replace: bool) -> dict:
+    """Set each class on ``module`` and append its name to ``names``; returns DomainBed name ->
+    class for the entries this call owns."""
+    added = {}
+    for name, cls in ours.items():
+        db_name = name
+        existing = vars(module).get(name)
+        if existing is not None and existing is not cls and not replace:
+            db_name = PREFIX + name  # keep DomainBed's own class under its name
+        setattr(module, db_name, cls)
+        if db_name not in names:
+            names.append(db_name)
+        added[db_name] = cls
+    return added
+
+
+def _dataset_for_domainbed(cls: type) -> type:
+    """``cls`` with what DomainBed's train.py reads and we do not define (``N_WORKERS``)."""
+    if hasattr(cls, "N_WORKERS"):
+        return cls
+    return type(cls.__name__, (cls,), {"N_WORKERS": DEFAULT_N_WORKERS, _MARK: True})
+
+
+def _wrap_hparams(original: Callable, algorithms: dict, datasets: dict) -> Callable:
+    """DomainBed's ``_hparams`` plus ours for our algorithms/datasets, seeded per name."""
+
+    def _hparams(algorithm: str, dataset: str, random_seed: int) -> dict[str, tuple[Any, Any]]:
+        hparams = original(algorithm, dataset, random_seed)
+        alg_cls, ds_cls = algorithms.get(algorithm), datasets.get(dataset)
+        if alg_cls is None and ds_cls is None:
+            return hparams
+        space = dict(SHARED_HPARAMS)  # shared < dataset < algorithm, as in roga_bench
+        if ds_cls is not None:
+            space.update(_merged_space(ds_cls))
+        if alg_cls is not None:
+            space.update(_merged_space(alg_cls))
+        for name, hp in space.items():
+            # A DomainBed algorithm keeps DomainBed's lr/batch_size/...; ours replaces them.
+            if name in hparams and alg_cls is None:
+                continue
+            random_state = np.random.RandomState(seed_hash(random_seed, name))
+            hparams[name] = (hp.default, hp.draw(random_state))
+        return hparams
+
+    setattr(_hparams, _MARK, {"original": original})
+    return _hparams
+
+
+def register(replace: bool = False) -> dict[str, list[str]]:
+    """Add roga_bench's algorithms, datasets and hparams to ``domainbed``. Idempotent.
+
+    Args:
+        replace: let our classes take names DomainBed already uses (``ERM``); by default those
+            are registered as ``RB_<name>``.
+
+    Returns:
+        ``{"algorithms": [...], "datasets": [...]}``: the names as DomainBed sees them.
+
+    Raises:
+        ImportError: DomainBed is not importable (the message says how to install it).
+    """
+    db_algorithms, db_datasets, hparams_registry = _import_domainbed()
+    ours_alg = {n: ALGORITHMS.get(n) for n in ALGORITHMS.names()}
+    ours_ds = {n: DATASETS.get(n) for n in DATASETS.names()}
+    current = getattr(hparams_registry._hparams, _MARK, None)
+    if current is not None:  # already registered: only the names, nothing re-wrapped
+        return registered_names()
+    for name, cls in list(ours_ds.items()):
+        ours_ds[name] = _dataset_for_domainbed(cls)
+    alg_added = _add(db_algorithms, db_algorithms.ALGORITHMS, ours_alg, replace)
+    ds_added = _add(db_datasets, db_datasets.DATASETS, ours_ds, replace)
+    wrapped = _wrap_hparams(hparams_registry._hparams, alg_added, ds_added)
+    getattr(wrapped, _MARK).update(algorithms=list(alg_added), datasets=list(ds_added))
+    hparams_registry._hparams = wrapped
+    return registered_names()
+
+
+def registered_names() -> dict[str, list[str]]:
+    """The DomainBed names ``register()`` added (empty lists before it ran)."""
+    _, _, hparams_registry = _import_domainbed()
+    mark = getattr(hparams_registry._hparams, _MARK, None) or {}
+    return {"algorithms": list(mark.get("algorithms", [])), "datasets": mark.get("datasets", [])}
+
+
+def _route_sweep_jobs() -> None:
+    """Make DomainBed's command launchers run ``roga_bench.domainbed_train`` for each job, so
+    the job processes register our classes too (DomainBed writes the command strings)."""
+    from domainbed import command_launchers
+
+    ours = f"{shlex.quote(sys.executable)} -m roga_bench.domainbed_train"
+
+    def rerouted(launcher: Callable) -> Callable:
+        def launch(commands: list[str]) -> Any:
+            pattern = r"^python -m domainbed\.scripts\.train\b"
+            return launcher([re.sub(pattern, lambda _: ours, c) for c in commands])
+
+        setattr(launch, _MARK, True)
+        return launch
+
+    for name, launcher in list(command_launchers.REGISTRY.items()):
+        if not getattr(launcher, _MARK, False):
+            command_launchers.REGISTRY[name] = rerouted(launcher)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m roga_bench.domainbed_plugin <script> [args]``: run ``domainbed.scripts.<script>``
+    (sweep, collect_results, list_top_hparams, ...) unchanged, with our classes registered."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or not re.fullmatch(r"[a-z_]+", argv[0]):
+        sys.exit("usage: python -m roga_bench.domainbed_plugin <domainbed script> [args...]")
+    register()
+    if argv[0] == "sweep":
+        _route_sweep_jobs()
+    sys.argv = [f"domainbed.scripts.{argv[0]}", *argv[1:]]
+    runpy.run_module(f"domainbed.scripts.{argv[0]}", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Stand-in for DomainBed's package (tests only; see ../README.md)."""
