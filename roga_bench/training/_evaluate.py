@@ -1,0 +1,86 @@
+"""Evaluation at a checkpoint: every split DESIGN §3 names, as ``env{i}_{in|out}_{metric}`` keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from roga_bench.metrics import compute_metrics
+
+__all__ = ["EVAL_BATCH_SIZE", "eval_splits", "evaluate"]
+
+# Evaluation runs in eval mode without gradients, so the batch size cannot change a result;
+# 64 is DomainBed's choice.
+EVAL_BATCH_SIZE = 64
+
+
+def eval_splits(
+    n_envs: int, test_envs: Sequence[int], eval_train: bool
+) -> list[tuple[str, int, str]]:
+    """``(key prefix, env index, split name)`` for every split to evaluate, in key order.
+
+    ``env{i}_out`` = validation split of every environment; ``env{i}_in`` = test split of a test
+    environment, and (only with ``eval_train``) train split of a training environment.
+    """
+    splits = []
+    for i in range(n_envs):
+        if i in test_envs:
+            splits.append((f"env{i}_in", i, "test"))
+        elif eval_train:
+            splits.append((f"env{i}_in", i, "train"))
+        splits.append((f"env{i}_out", i, "val"))
+    return splits
+
+
+@torch.no_grad()
+def _predict_split(
+    algorithm: Any, data: Any, device: torch.device, num_workers: int
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Labels, P(fake) scores and the mean cross-entropy over one split."""
+    loader = DataLoader(data, batch_size=EVAL_BATCH_SIZE, shuffle=False, num_workers=num_workers)
+    labels, scores, loss_sum = [], [], 0.0
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        logits = algorithm.predict(x)
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+        scores.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu())
+        labels.append(y.cpu())
+    n = sum(len(y) for y in labels)
+    if n == 0:
+        raise ValueError("empty evaluation split")
+    return torch.cat(labels), torch.cat(scores), loss_sum / n
+
+
+def evaluate(
+    algorithm: Any,
+    dataset: Any,
+    splits: list[tuple[str, int, str]],
+    device: torch.device,
+    num_workers: int = 0,
+) -> dict[str, float]:
+    """Metrics of every split: ``{prefix}_{acc,auc,ap,eer,loss,video_auc}``.
+
+    The algorithm is put in eval mode for the evaluation and back in train mode afterwards.
+
+    Raises:
+        ValueError: a split is empty (names the environment and split).
+    """
+    algorithm.eval()
+    results: dict[str, float] = {}
+    try:
+        for prefix, env, split in splits:
+            data = dataset.split(env, split)
+            try:
+                labels, scores, loss = _predict_split(algorithm, data, device, num_workers)
+            except ValueError as exc:
+                raise ValueError(f"env {env} ({split} split): {exc}") from None
+            metrics = compute_metrics(labels.numpy(), scores.numpy(), dataset.video_ids(env, split))
+            metrics["loss"] = loss
+            results.update({f"{prefix}_{k}": float(v) for k, v in metrics.items()})
+    finally:
+        algorithm.train()
+    return results

@@ -1,0 +1,103 @@
+"""Infinite per-environment training loaders whose position can be checkpointed.
+
+Each environment gets its own ``torch.Generator``; every epoch is a fresh permutation drawn from it
+(reshuffle each epoch, ``drop_last``). The state after each consumed batch is
+``{epoch, position, epoch_rng}`` where ``epoch_rng`` is the generator state *before* the current
+epoch's permutation was drawn, so a restored loader redraws that permutation and continues at
+``position``: the exact batches of an uninterrupted run. Workers may prefetch ahead; the state is
+that of the batch the caller has consumed, not of what the sampler has produced.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+__all__ = ["InfiniteLoader"]
+
+
+class _BatchStream:
+    """Endless batch sampler: index lists of one shuffled epoch after another."""
+
+    def __init__(self, size: int, batch_size: int, state: dict[str, Any]) -> None:
+        self.size = size
+        self.batch_size = batch_size
+        self.start = state
+        self.pending: deque[dict[str, Any]] = deque()  # states of produced, unconsumed batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        generator = torch.Generator()
+        epoch_rng = self.start["epoch_rng"]
+        generator.set_state(epoch_rng)
+        epoch, position = self.start["epoch"], self.start["position"]
+        perm = torch.randperm(self.size, generator=generator)
+        while True:
+            if position + self.batch_size > self.size:  # drop_last: start the next epoch
+                epoch, position = epoch + 1, 0
+                epoch_rng = generator.get_state()
+                perm = torch.randperm(self.size, generator=generator)
+            batch = perm[position : position + self.batch_size].tolist()
+            position += self.batch_size
+            self.pending.append({"epoch": epoch, "position": position, "epoch_rng": epoch_rng})
+            yield batch
+
+
+class InfiniteLoader:
+    """``next(loader)`` gives one ``(x, y)`` minibatch forever.
+
+    Args:
+        dataset: a map-style torch Dataset of ``(image, label)``.
+        batch_size: samples per batch (every batch is full: drop_last).
+        seed: seeds this loader's generator (use a different one per environment).
+        num_workers: DataLoader worker processes (0: load in the calling process).
+        state: a ``state_dict()`` from an earlier loader to continue from.
+        name: used in error messages (e.g. "env 2 train split").
+
+    Raises:
+        ValueError: the dataset holds fewer samples than one batch.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        seed: int,
+        num_workers: int = 0,
+        state: dict[str, Any] | None = None,
+        name: str = "dataset",
+    ) -> None:
+        size = len(dataset)  # type: ignore[arg-type]
+        if size < batch_size:
+            raise ValueError(f"{name}: {size} samples, fewer than one batch of {batch_size}")
+        if state is None:
+            rng = torch.Generator().manual_seed(seed).get_state()
+            state = {"epoch": 0, "position": 0, "epoch_rng": rng}
+        self._state = state
+        self._stream = _BatchStream(size, batch_size, state)
+        # A private generator: creating the DataLoader iterator draws a worker base seed from it,
+        # which would otherwise consume the global torch RNG and shift it after a resume.
+        self._loader = DataLoader(
+            dataset,
+            batch_sampler=self._stream,
+            num_workers=num_workers,
+            generator=torch.Generator().manual_seed(seed),
+        )
+        self._iterator: Iterator[Any] | None = None
+
+    def __iter__(self) -> InfiniteLoader:
+        return self
+
+    def __next__(self) -> Any:
+        if self._iterator is None:  # lazily: workers start only when the first batch is needed
+            self._iterator = iter(self._loader)
+        batch = next(self._iterator)
+        self._state = self._stream.pending.popleft()
+        return batch
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain types and a uint8 tensor: loadable with ``torch.load(weights_only=True)``."""
+        return dict(self._state)
