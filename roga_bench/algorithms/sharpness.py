@@ -1,0 +1,99 @@
+"""SAM, ASAM, SAGM and GSAM: ERM's network and base optimizer behind a two-pass wrapper.
+
+Each forwards the concatenated batch twice per step (θ, then θ + e with BatchNorm running
+statistics frozen); the maths is in ``roga_bench.optim`` (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from roga_bench import optim
+from roga_bench._registry import register_algorithm
+from roga_bench.algorithms.erm import ERM, Minibatches, concat
+from roga_bench.hparams import HParam, choice
+
+__all__ = ["SAM", "ASAM", "SAGM", "GSAM", "RHO_SPACE", "ALPHA_SPACE"]
+
+# Random-search spaces of DESIGN §4.
+RHO_SPACE = choice(0.01, 0.02, 0.05, 0.1, 0.2)
+ALPHA_SPACE = choice(0.0002, 0.0005, 0.001, 0.002, 0.005)
+GSAM_ALPHA_SPACE = choice(0.01, 0.05, 0.1, 0.2, 0.4)
+
+
+def rho_hparam(default: float) -> HParam:
+    return HParam(default, RHO_SPACE, minimum=0.0, doc="perturbation radius rho")
+
+
+class _TwoPassERM(ERM):
+    """ERM whose step goes through ``self.wrapper`` (a ``roga_bench.optim`` wrapper).
+
+    ``self.optimizer`` stays the base optimizer (DESIGN §3); the wrapper shares its param_groups,
+    so rho/alpha are checkpointed with ``self.optimizer.state_dict()``.
+    """
+
+    def __init__(
+        self,
+        input_shape: tuple[int, ...],
+        num_classes: int,
+        num_domains: int,
+        hparams: dict[str, Any],
+    ) -> None:
+        super().__init__(input_shape, num_classes, num_domains, hparams)
+        self.wrapper = self.make_wrapper()
+
+    def make_wrapper(self) -> optim.TwoPassOptimizer:
+        raise NotImplementedError
+
+    def update(self, minibatches: Minibatches, unlabeled: Any = None) -> dict[str, float]:
+        loss = self.wrapper.step(self.loss_closure(*concat(minibatches)))
+        return {"loss": float(loss), **{k: float(v) for k, v in self.wrapper.stats.items()}}
+
+
+@register_algorithm
+class SAM(_TwoPassERM):
+    """SAM (Foret et al., 2021): d = ∇L(θ + ρ g/‖g‖)."""
+
+    HPARAMS = {"rho": rho_hparam(0.05)}
+
+    def make_wrapper(self) -> optim.TwoPassOptimizer:
+        return optim.SAM(self.optimizer, rho=self.hparams["rho"], model=self.network)
+
+
+@register_algorithm
+class ASAM(_TwoPassERM):
+    """Adaptive SAM (Kwon et al., 2021): scale-invariant neighbourhood T = |θ|."""
+
+    HPARAMS = {"rho": rho_hparam(0.5)}
+
+    def make_wrapper(self) -> optim.TwoPassOptimizer:
+        return optim.SAM(self.optimizer, rho=self.hparams["rho"], adaptive=True, model=self.network)
+
+
+@register_algorithm
+class SAGM(_TwoPassERM):
+    """SAGM (Wang et al., 2023): e = (ρ/‖g‖ − α) g, d = ½(g + ∇L(θ+e))."""
+
+    HPARAMS = {
+        "rho": rho_hparam(0.05),
+        "alpha": HParam(0.001, ALPHA_SPACE, minimum=0.0, doc="gradient-matching step alpha"),
+    }
+
+    def make_wrapper(self) -> optim.TwoPassOptimizer:
+        hp = self.hparams
+        return optim.SAGM(self.optimizer, rho=hp["rho"], alpha=hp["alpha"], model=self.network)
+
+
+@register_algorithm
+class GSAM(_TwoPassERM):
+    """GSAM (Zhuang et al., 2022): d = g_p − α g_⊥."""
+
+    HPARAMS = {
+        "rho": rho_hparam(0.05),
+        # 0.1 as in the RoGA paper's runs (GSAM's own CIFAR default is 0.4).
+        "alpha": HParam(0.1, GSAM_ALPHA_SPACE, minimum=0.0, doc="surrogate-gap weight alpha"),
+    }
+
+    def make_wrapper(self) -> optim.TwoPassOptimizer:
+        hp = self.hparams
+        return optim.GSAM(self.optimizer, rho=hp["rho"], alpha=hp["alpha"], model=self.network)
