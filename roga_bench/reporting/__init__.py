@@ -1,1 +1,39 @@
-"""roga_bench.reporting (under construction)."""
+"""Reporting: sweep records -> model selection -> the RoGA paper's tables and figures.
+
+    python -m roga_bench.tables --input_dir SWEEP --tables all --format all --out results/x
+
+From Python::
+
+    from roga_bench.reporting import write_all
+    print(write_all("sweeps/synthff", "results/synthff"))  # returns Table II as markdown
+"""
+
+from roga_bench.reporting._records import Records, RecordsError, display_algorithm, load_records
+from roga_bench.reporting._table import Column, Table
+from roga_bench.reporting._write import (
+    FORMATS,
+    build_tables,
+    parse_tables,
+    render,
+    write_all,
+    write_tables,
+)
+from roga_bench.reporting.selection import METRICS, SelectionMethod, select
+
+__all__ = [
+    "FORMATS",
+    "METRICS",
+    "Column",
+    "Records",
+    "RecordsError",
+    "SelectionMethod",
+    "Table",
+    "build_tables",
+    "display_algorithm",
+    "load_records",
+    "parse_tables",
+    "render",
+    "select",
+    "write_all",
+    "write_tables",
+]

@@ -93,7 +93,7 @@ def fill(
     col_of: Callable[[pd.Series], str | None],
     value: str,
 ) -> None:
-    """Aggregate ``value`` over trials into ``table.cells[(row, col)]`` (rows/cols via callbacks)."""
+    """Aggregate ``value`` over trials into ``table.cells[(row, col)]`` via the callbacks."""
     buckets: dict[tuple[str, str], list[float]] = {}
     for _, r in sel.iterrows():
         row, col = row_of(r), col_of(r)

@@ -136,8 +136,10 @@ def load_records(input_dir: str | Path) -> Records:
     jobs = sorted(p.parent for p in root.glob("*/results.jsonl"))
     skipped = sorted(p for p in root.iterdir() if p.is_dir() and not (p / "done").exists())
     done_jobs = [j for j in jobs if (j / "done").exists()]
-    if not jobs and not skipped:
-        raise RecordsError(f"{root}: no job folders with results.jsonl found")
+    if not jobs:
+        raise RecordsError(
+            f"{root}: no job folders with results.jsonl found (is this a sweep folder?)"
+        )
     if not done_jobs:
         raise RecordsError(
             f"{root}: no finished jobs ({len(skipped)} folders without 'done'); "

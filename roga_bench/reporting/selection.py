@@ -28,7 +28,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from roga_bench._registry import register_selection
@@ -63,15 +62,11 @@ class SelectionMethod:
         return _finish(self.fn(df, metric, list(extra_keys)), list(extra_keys))
 
 
-def _col_mean(df: pd.DataFrame, envs: Sequence[int], split: str, metric: str) -> pd.Series:
-    cols = [f"env{i}_{split}_{metric}" for i in envs if f"env{i}_{split}_{metric}" in df]
-    if not cols:
-        return pd.Series(np.nan, index=df.index)
-    return df[cols].astype(float).mean(axis=1, skipna=True)
-
-
-def _train_envs(df: pd.DataFrame, test_envs: tuple[int, ...]) -> list[int]:
-    return [i for i in env_indices(df) if i not in test_envs]
+def _mean(record: dict[str, Any], envs: Sequence[int], split: str, metric: str) -> float:
+    """Mean of ``env{i}_{split}_{metric}`` over ``envs``, skipping NaN/absent; NaN if none."""
+    vals = [record.get(f"env{i}_{split}_{metric}") for i in envs]
+    vals = [float(v) for v in vals if v is not None and not math.isnan(float(v))]
+    return sum(vals) / len(vals) if vals else math.nan
 
 
 def _argmax(values: Sequence[float]) -> int:
@@ -83,35 +78,52 @@ def _argmax(values: Sequence[float]) -> int:
     return best_i
 
 
-def _primary(df: pd.DataFrame) -> pd.DataFrame:
-    """The runs of each dataset with the fewest test envs (DomainBed's ``get_test_records``).
+class _Runs:
+    """The records as plain dicts grouped by run (sorted by step): pandas per-row access is
+    far too slow for thousands of checkpoints."""
 
-    LODO's extra runs hold one test env more and are not results on their own.
-    """
-    n = df["test_envs"].map(len)
-    least = n.groupby(df["dataset"]).transform("min")
-    return df[n == least]
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.envs = env_indices(df)
+        self.by_run: dict[str, list[dict[str, Any]]] = {}
+        for rec in df.to_dict("records"):
+            self.by_run.setdefault(str(rec["run"]), []).append(rec)
+        for recs in self.by_run.values():
+            recs.sort(key=lambda r: r.get("step", 0))
+        least: dict[str, int] = {}
+        for recs in self.by_run.values():
+            d = recs[0]["dataset"]
+            least[d] = min(least.get(d, 10**9), len(recs[0]["test_envs"]))
+        # DomainBed's get_test_records: per dataset, the runs with the fewest test envs; LODO's
+        # extra runs hold one test env more and are not results on their own
+        self.primary = sorted(
+            r
+            for r, recs in self.by_run.items()
+            if len(recs[0]["test_envs"]) == least[recs[0]["dataset"]]
+        )
+
+    def train_envs(self, test_envs: Sequence[int]) -> list[int]:
+        return [i for i in self.envs if i not in test_envs]
 
 
-def _result_rows(record: pd.Series, df: pd.DataFrame, val: float) -> list[dict[str, Any]]:
+def _result_rows(
+    runs: _Runs, record: dict[str, Any], val: float, keys: list[str]
+) -> list[dict[str, Any]]:
     test_envs = record["test_envs"]
-    train = _train_envs(df, test_envs)
+    train = runs.train_envs(test_envs)
     rows = []
     for t in test_envs:
-        row = {
-            "test_env": t,
-            "env_name": env_name(record["dataset"], t),
-            "run": record["run"],
-            "step": record.get("step"),
-            "val": val,
-        }
+        row = {k: record[k] for k in keys}
+        row.update(
+            test_env=t,
+            env_name=env_name(record["dataset"], t),
+            run=record["run"],
+            hparams_seed=record.get("hparams_seed"),
+            step=record.get("step"),
+            val=val,
+        )
         for m in METRICS:
-            row[m] = float(record.get(f"env{t}_in_{m}", np.nan))
-            cols = [f"env{i}_out_{m}" for i in train]
-            vals = [float(record[c]) for c in cols if c in record.index]
-            row[f"indomain_{m}"] = (
-                float(np.nanmean(vals)) if vals and not all(math.isnan(v) for v in vals) else np.nan
-            )
+            row[m] = float(record.get(f"env{t}_in_{m}", math.nan))
+            row[f"indomain_{m}"] = _mean(record, train, "out", m)
         rows.append(row)
     return rows
 
@@ -120,7 +132,7 @@ def _best_per_group(candidates: list[dict[str, Any]], keys: list[str]) -> list[d
     """Keep, per group, the candidate run with the highest ``val`` (first in run order on ties)."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for cand in sorted(candidates, key=lambda c: str(c["run"])):
-        groups.setdefault(tuple(cand["key"][k] for k in keys), []).append(cand)
+        groups.setdefault(tuple(cand["record"][k] for k in keys), []).append(cand)
     out = []
     for members in groups.values():
         best = members[_argmax([m["val"] for m in members])]
@@ -128,34 +140,30 @@ def _best_per_group(candidates: list[dict[str, Any]], keys: list[str]) -> list[d
     return out
 
 
+def _candidate(runs: _Runs, record: dict[str, Any], val: float, keys: list[str]) -> dict:
+    return {
+        "run": record["run"],
+        "val": val,
+        "record": record,
+        "rows": _result_rows(runs, record, val, keys),
+    }
+
+
 def _run_candidates(df: pd.DataFrame, metric: str, keys: list[str], oracle: bool) -> list[dict]:
+    runs = _Runs(df)
     candidates = []
-    for _, run_df in _primary(df).groupby("run", sort=True):
-        run_df = run_df.sort_values("step", kind="stable") if "step" in run_df else run_df
-        first = run_df.iloc[0]
-        if oracle:
-            val_series = _col_mean(run_df, first["test_envs"], "out", metric)
-            pos = len(run_df) - 1  # the last checkpoint: no early stopping
+    for run in runs.primary:
+        recs = runs.by_run[run]
+        test_envs = recs[0]["test_envs"]
+        if oracle:  # the last checkpoint (no early stopping), scored on the test envs' val
+            pos = len(recs) - 1
+            val = _mean(recs[pos], test_envs, "out", metric)
         else:
-            val_series = _col_mean(run_df, _train_envs(df, first["test_envs"]), "out", metric)
-            pos = _argmax(list(val_series))
-        record, val = run_df.iloc[pos], float(val_series.iloc[pos])
-        candidates.append(
-            {
-                "run": first["run"],
-                "val": val,
-                "key": first[keys].to_dict(),
-                "rows": _tag(_result_rows(record, df, val), first, keys),
-            }
-        )
+            vals = [_mean(r, runs.train_envs(test_envs), "out", metric) for r in recs]
+            pos = _argmax(vals)
+            val = vals[pos]
+        candidates.append(_candidate(runs, recs[pos], val, keys))
     return candidates
-
-
-def _tag(rows: list[dict[str, Any]], first: pd.Series, keys: list[str]) -> list[dict[str, Any]]:
-    for row in rows:
-        row.update({k: first[k] for k in keys})
-        row["hparams_seed"] = first.get("hparams_seed")
-    return rows
 
 
 def _iid(df: pd.DataFrame, metric: str, extra: Sequence[str]) -> list[dict]:
@@ -168,46 +176,46 @@ def _oracle(df: pd.DataFrame, metric: str, extra: Sequence[str]) -> list[dict]:
     return _best_per_group(_run_candidates(df, metric, keys, oracle=True), keys)
 
 
-def _hparams_id(df: pd.DataFrame) -> pd.Series:
-    overrides = df["args.hparams"].astype(str) if "args.hparams" in df else ""
-    return df["hparams_seed"].astype(str) + "|" + overrides
+def _hparams_id(record: dict[str, Any], extra: Sequence[str]) -> tuple:
+    """Runs with the same hparams: same seed-drawn hparams and the same --hparams overrides."""
+    return (
+        record["dataset"],
+        record["algorithm"],
+        record["backbone"],
+        record["trial_seed"],
+        record.get("hparams_seed"),
+        str(record.get("args.hparams", "")),
+        *(record[k] for k in extra),
+    )
 
 
 def _lodo(df: pd.DataFrame, metric: str, extra: Sequence[str]) -> list[dict]:
     keys = GROUP_KEYS + list(extra)
-    match = ["dataset", "algorithm", "backbone", "trial_seed", "_hp", *extra]
-    df = df.assign(_hp=_hparams_id(df))
-    by_match = {k: g for k, g in df.groupby(match, sort=False, dropna=False)}
+    runs = _Runs(df)
+    by_id: dict[tuple, dict[tuple, list[dict[str, Any]]]] = {}
+    for recs in runs.by_run.values():
+        by_id.setdefault(_hparams_id(recs[0], extra), {})[recs[0]["test_envs"]] = recs
     candidates = []
-    for _, run_df in _primary(df).groupby("run", sort=True):
-        first = run_df.iloc[0]
-        peers = by_match[tuple(first[match])]
-        test_envs = first["test_envs"]
-        val_envs = _train_envs(df, test_envs)
-        per_env = {}
+    for run in runs.primary:
+        recs = runs.by_run[run]
+        test_envs = recs[0]["test_envs"]
+        peers = by_id[_hparams_id(recs[0], extra)]
+        val_envs = runs.train_envs(test_envs)
+        per_env: dict[int, dict[Any, float]] = {}
         for v in val_envs:
-            target = tuple(sorted((*test_envs, v)))
-            extra_run = peers[peers["test_envs"].map(lambda te, t=target: te == t)]
-            col = f"env{v}_in_{metric}"
-            if col in extra_run:
-                per_env[v] = extra_run.groupby("step")[col].first()
-        steps, vals = [], []
-        for step in sorted(run_df["step"]):
-            if val_envs and all(v in per_env and step in per_env[v].index for v in val_envs):
-                steps.append(step)
-                vals.append(float(np.mean([per_env[v][step] for v in val_envs])))
-        if not steps:  # an extra run is missing: no LODO score, the cell stays missing
-            continue
-        best = _argmax(vals)
-        record = run_df[run_df["step"] == steps[best]].iloc[0]
-        candidates.append(
-            {
-                "run": first["run"],
-                "val": vals[best],
-                "key": first[keys].to_dict(),
-                "rows": _tag(_result_rows(record, df, vals[best]), first, keys),
+            extra_run = peers.get(tuple(sorted((*test_envs, v))), [])
+            per_env[v] = {
+                r.get("step"): float(r.get(f"env{v}_in_{metric}", math.nan)) for r in extra_run
             }
-        )
+        scored = [
+            (r, sum(per_env[v][r.get("step")] for v in val_envs) / len(val_envs))
+            for r in recs
+            if val_envs and all(r.get("step") in per_env[v] for v in val_envs)
+        ]
+        if not scored:  # an extra run is missing: no LODO score, the cell stays missing
+            continue
+        best = _argmax([v for _, v in scored])
+        candidates.append(_candidate(runs, scored[best][0], scored[best][1], keys))
     return _best_per_group(candidates, keys)
 
 

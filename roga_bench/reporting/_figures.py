@@ -1,0 +1,125 @@
+"""Figures (matplotlib, Agg backend, saved as PNG and PDF).
+
+- ``training_curves``: mean training loss and mean training-env validation AUC vs step, per
+  algorithm (LOMO runs of the default backbone).
+- ``sensitivity_heatmap``: Table VI as an α × ρ grid of RoGA's mean AUC over its columns.
+- ``gid_bars``: Table II's AUC per GID env and algorithm, error bars = standard error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from roga_bench.reporting._context import Context, order_rows
+from roga_bench.reporting._table import Table
+
+__all__ = ["write_figures"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: never needs a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, out_dir: Path, name: str) -> list[Path]:
+    paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
+    for p in paths:
+        fig.savefig(p, dpi=150, bbox_inches="tight")
+    _plt().close(fig)
+    return paths
+
+
+def training_curves(ctx: Context, out_dir: Path) -> list[Path]:
+    """Loss and validation AUC (mean over training envs) vs step, per algorithm."""
+    df = ctx.df[ctx.df["dataset"] == (ctx.lomo or ctx.cross)]
+    if df.empty or "step" not in df:
+        return []
+    df = df[df["backbone"].astype(str) == str(ctx.backbone)].copy()
+    val_cols = [c for c in df.columns if c.startswith("env") and c.endswith("_out_auc")]
+    # the validation AUC of a checkpoint = mean over its training envs' val splits
+    train_mask = np.array(
+        [[int(c[3:].split("_")[0]) not in te for c in val_cols] for te in df["test_envs"]]
+    )
+    vals = df[val_cols].to_numpy(dtype=float)
+    df["_val_auc"] = np.nanmean(np.where(train_mask, vals, np.nan), axis=1)
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for alg in order_rows(sorted(set(df["algorithm"]))):
+        curve = df[df["algorithm"] == alg].groupby("step")
+        if "loss" in df:
+            axes[0].plot(curve["loss"].mean(), label=alg)
+        axes[1].plot(curve["_val_auc"].mean(), label=alg)
+    axes[0].set(xlabel="step", ylabel="training loss", title="Training loss")
+    axes[1].set(xlabel="step", ylabel="validation AUC (training envs)", title="Validation AUC")
+    axes[1].legend(fontsize="small")
+    return _save(fig, out_dir, "training_curves")
+
+
+def sensitivity_heatmap(table: Table, out_dir: Path) -> list[Path]:
+    """Heatmap of Table VI: rows α, cols ρ, colour = mean AUC over the table's columns."""
+    points = {}
+    for row in table.rows:
+        alpha, rho = (float(p.split("=")[1]) for p in row.split(", "))
+        means = [
+            table.cells[(row, c.key)].mean for c in table.columns if (row, c.key) in table.cells
+        ]
+        points[(alpha, rho)] = float(np.nanmean(means)) if means else np.nan
+    if not points:
+        return []
+    alphas = sorted({a for a, _ in points})
+    rhos = sorted({r for _, r in points})
+    grid = np.array([[points.get((a, r), np.nan) for r in rhos] for a in alphas])
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(1.2 * len(rhos) + 2, 1.0 * len(alphas) + 1.5))
+    im = ax.imshow(100 * grid, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(rhos)), [f"{r:g}" for r in rhos])
+    ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
+    ax.set(xlabel="ρ", ylabel="α", title="RoGA mean AUC (%)")
+    for i in range(len(alphas)):
+        for j in range(len(rhos)):
+            if not np.isnan(grid[i, j]):
+                ax.text(j, i, f"{100 * grid[i, j]:.1f}", ha="center", va="center", color="w")
+    fig.colorbar(im, ax=ax)
+    return _save(fig, out_dir, "sensitivity_heatmap")
+
+
+def gid_bars(table: Table, out_dir: Path) -> list[Path]:
+    """Grouped bars of Table II's AUC columns with standard-error bars."""
+    cols = [c for c in table.columns if c.metric == "auc"]
+    rows = [
+        r
+        for r in table.rows
+        if any((r, c.key) in table.cells for c in cols) and not r.endswith("(reported)")
+    ]
+    if not rows:
+        return []
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(max(6, 1.5 * len(cols) * len(rows) / 3), 4))
+    width = 0.8 / len(rows)
+    for k, row in enumerate(rows):
+        cells = [table.cells.get((row, c.key)) for c in cols]
+        means = [100 * c.mean if c else np.nan for c in cells]
+        errs = [100 * c.se if c and c.n > 1 else 0.0 for c in cells]
+        ax.bar(np.arange(len(cols)) + k * width, means, width, yerr=errs, label=row, capsize=2)
+    ax.set_xticks(np.arange(len(cols)) + 0.4 - width / 2, [c.group for c in cols])
+    ax.set(ylabel="AUC (%)", title="GID AUC per algorithm (mean ± s.e.)")
+    ax.legend(fontsize="small", ncols=2)
+    return _save(fig, out_dir, "gid_auc_bars")
+
+
+def write_figures(ctx: Context, tables: dict[str, Table], out_dir: str | Path) -> list[Path]:
+    """Write every figure the records allow into ``out_dir``; returns the files written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = training_curves(ctx, out)
+    if "VI" in tables:
+        paths += sensitivity_heatmap(tables["VI"], out)
+    if "II" in tables:
+        paths += gid_bars(tables["II"], out)
+    return paths

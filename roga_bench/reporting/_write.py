@@ -1,0 +1,130 @@
+"""Build tables from a sweep folder and write them (LaTeX, markdown, CSV) plus the figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from roga_bench.reporting._context import Context
+from roga_bench.reporting._csv import to_csv
+from roga_bench.reporting._figures import write_figures
+from roga_bench.reporting._latex import standalone as wrap_standalone
+from roga_bench.reporting._latex import to_latex
+from roga_bench.reporting._markdown import to_markdown
+from roga_bench.reporting._paper_tables import TABLE_NUMBERS, build_table
+from roga_bench.reporting._records import Records, load_records
+from roga_bench.reporting._table import Table
+
+__all__ = ["FORMATS", "build_tables", "render", "parse_tables", "write_tables", "write_all"]
+
+FORMATS = {"latex": "tex", "markdown": "md", "csv": "csv"}
+
+
+def parse_tables(spec: str | Sequence[str]) -> list[str]:
+    """``"all"`` or ``"I,II"`` (or a list) -> table numbers in paper order.
+
+    Raises:
+        KeyError: an unknown table name (the message lists the valid ones).
+    """
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    names = [n.strip() for n in names if n.strip()]
+    if names == ["all"] or not names:
+        return list(TABLE_NUMBERS)
+    bad = [n for n in names if n not in TABLE_NUMBERS]
+    if bad:
+        raise KeyError(f"unknown table(s) {', '.join(bad)}; valid: {', '.join(TABLE_NUMBERS)}, all")
+    return [n for n in TABLE_NUMBERS if n in names]
+
+
+def build_tables(
+    records: Records | str | Path,
+    tables: str | Sequence[str] = "all",
+    selection: str = "iid",
+    metric: str = "auc",
+    paper_dir: Path | None = None,
+) -> tuple[dict[str, Table], Context]:
+    """Build the requested tables from a sweep folder (or loaded records).
+
+    Returns:
+        ``({number: Table}, context)``; the context holds the records and cached selections.
+
+    Raises:
+        RecordsError: the folder cannot be read or has no finished runs.
+        UnknownNameError: unknown selection method.
+        KeyError: unknown table.
+        ValueError: metric not ``auc``/``acc``.
+    """
+    numbers = parse_tables(tables)
+    if metric not in ("auc", "acc"):
+        raise ValueError(f"metric {metric!r}: expected 'auc' or 'acc'")
+    recs = records if isinstance(records, Records) else load_records(records)
+    ctx = Context(recs.df, selection=selection, metric=metric)
+    built = {n: build_table(n, ctx, paper_dir) for n in numbers}
+    if recs.skipped:
+        for table in built.values():
+            table.notes.append(f"{len(recs.skipped)} unfinished runs (no 'done') skipped.")
+    return built, ctx
+
+
+def render(table: Table, fmt: str, standalone: bool = False) -> str:
+    """One table as ``latex``, ``markdown`` or ``csv`` text (``standalone`` wraps LaTeX)."""
+    if fmt == "markdown":
+        return to_markdown(table)
+    if fmt == "csv":
+        return to_csv(table)
+    if fmt == "latex":
+        text = to_latex(table)
+        return wrap_standalone(text) if standalone else text
+    raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
+
+
+def write_tables(
+    tables: dict[str, Table],
+    out_dir: str | Path,
+    formats: Sequence[str] = tuple(FORMATS),
+    standalone: bool = False,
+) -> list[Path]:
+    """Write ``table_<N>.<ext>`` per table and format, plus ``tables.md`` / ``tables.tex``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number, table in tables.items():
+        for fmt in formats:
+            path = out / f"table_{number}.{FORMATS[fmt]}"
+            path.write_text(render(table, fmt, standalone), encoding="utf-8")
+            paths.append(path)
+    if "markdown" in formats:
+        path = out / "tables.md"
+        path.write_text("\n".join(to_markdown(t) for t in tables.values()), encoding="utf-8")
+        paths.append(path)
+    if "latex" in formats:  # all tables in one document that compiles on its own
+        path = out / "tables.tex"
+        body = "\n".join(to_latex(t) for t in tables.values())
+        path.write_text(wrap_standalone(body), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def write_all(
+    input_dir: str | Path, out_dir: str | Path, selection: str = "iid", metric: str = "auc"
+) -> str:
+    """Write every table in every format and every figure into ``out_dir``.
+
+    Tables that the records cannot fill are written with their "missing" note, never an error.
+
+    Args:
+        input_dir: the sweep folder (job folders with ``results.jsonl`` and ``done``).
+        out_dir: where to write (created).
+        selection: registered selection method (``iid``, ``lodo``, ``oracle``).
+        metric: selection metric, ``auc`` or ``acc``.
+
+    Returns:
+        Table II as markdown (what the sweep prints at the end).
+
+    Raises:
+        RecordsError: no finished runs, or an unreadable results line.
+    """
+    tables, ctx = build_tables(input_dir, "all", selection, metric)
+    write_tables(tables, out_dir)
+    write_figures(ctx, tables, Path(out_dir) / "figures")
+    return to_markdown(tables["II"])

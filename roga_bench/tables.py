@@ -1,0 +1,92 @@
+"""Regenerate the RoGA paper's tables (and figures) from a sweep folder.
+
+    python -m roga_bench.tables --input_dir SWEEP [--tables I,II,...|all]
+        [--format latex|markdown|csv|all] [--selection iid|lodo|oracle] [--metric auc|acc]
+        [--out DIR] [--standalone]
+    python -m roga_bench.tables compare-optimizers --input_dir SWEEP   # Table IV in the terminal
+    python -m roga_bench.tables figures --input_dir SWEEP --out DIR
+
+Without ``--out`` the tables are printed. Bad input (missing or empty folder, no finished jobs,
+unknown table or selection name) prints one clear line on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from roga_bench._registry import UnknownNameError, list_selections
+from roga_bench.reporting import RecordsError, build_tables, render, write_tables
+from roga_bench.reporting._figures import write_figures
+from roga_bench.reporting._write import FORMATS
+
+__all__ = ["main"]
+
+SUBCOMMANDS = ("compare-optimizers", "figures")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input_dir", required=True, help="sweep folder (job folders)")
+    parser.add_argument(
+        "--selection", default="iid", help=f"model selection method: {', '.join(list_selections())}"
+    )
+    parser.add_argument(
+        "--metric", default="auc", choices=["auc", "acc"], help="selection metric (default auc)"
+    )
+
+
+def _parser(command: str | None) -> argparse.ArgumentParser:
+    prog = "python -m roga_bench.tables" + (f" {command}" if command else "")
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    _common(parser)
+    if command == "figures":
+        parser.add_argument("--out", required=True, help="folder for the PNG and PDF files")
+    elif command is None:
+        parser.add_argument("--tables", default="all", help="comma list of I..VI, or all")
+        parser.add_argument("--format", default="markdown", choices=[*FORMATS, "all"])
+        parser.add_argument("--out", default=None, help="write files here instead of printing")
+        parser.add_argument(
+            "--standalone",
+            action="store_true",
+            help="wrap LaTeX in a compilable article (documentclass)",
+        )
+    return parser
+
+
+def _run(command: str | None, args: argparse.Namespace) -> int:
+    numbers = "IV" if command == "compare-optimizers" else getattr(args, "tables", "all")
+    tables, ctx = build_tables(args.input_dir, numbers, args.selection, args.metric)
+    if command == "figures":
+        for path in write_figures(ctx, tables, args.out):
+            print(path)
+        return 0
+    if command == "compare-optimizers":
+        print(render(tables["IV"], "markdown"), end="")
+        return 0
+    formats = list(FORMATS) if args.format == "all" else [args.format]
+    if args.out:
+        for path in write_tables(tables, args.out, formats, args.standalone):
+            print(path)
+        return 0
+    for fmt in formats:
+        for table in tables.values():
+            print(render(table, fmt, args.standalone))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 2 bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv.pop(0) if argv and argv[0] in SUBCOMMANDS else None
+    args = _parser(command).parse_args(argv)  # argparse itself exits 2 on bad flags
+    try:
+        return _run(command, args)
+    except (RecordsError, UnknownNameError, KeyError, ValueError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
