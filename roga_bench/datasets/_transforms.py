@@ -23,7 +23,10 @@ JPEG_QUALITY = (40, 100)
 
 
 class _PilJPEG(torch.nn.Module):
-    """JPEG round trip at a torch-drawn quality, for torchvision versions without ``v2.JPEG``."""
+    """JPEG round trip through PIL at a quality drawn from torch's RNG.
+
+    Not ``v2.JPEG``: torchvision 0.29 deprecates its image codecs, and PIL is already the decoder.
+    """
 
     def __init__(self, quality: tuple[int, int]) -> None:
         super().__init__()
@@ -37,12 +40,6 @@ class _PilJPEG(torch.nn.Module):
         with Image.open(buf) as decoded:
             arr = np.asarray(decoded.convert("RGB"), dtype=np.uint8)
         return torch.from_numpy(arr.copy()).permute(2, 0, 1)
-
-
-def _jpeg() -> torch.nn.Module:
-    if hasattr(v2, "JPEG"):  # torchvision >= 0.19
-        return v2.JPEG(quality=JPEG_QUALITY)
-    return _PilJPEG(JPEG_QUALITY)
 
 
 def to_tensor(frame: np.ndarray) -> torch.Tensor:
@@ -64,7 +61,7 @@ def build_transform(augment: bool) -> Callable[[torch.Tensor], torch.Tensor]:
             v2.RandomApply([v2.RandomRotation(degrees=10)], p=0.5),
             v2.RandomApply([v2.GaussianBlur(kernel_size=3, sigma=(0.1, 1.5))], p=0.3),
             v2.RandomApply([v2.ColorJitter(brightness=0.1, contrast=0.1)], p=0.5),
-            v2.RandomApply([_jpeg()], p=0.5),
+            v2.RandomApply([_PilJPEG(JPEG_QUALITY)], p=0.5),
         ]
     steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)]
     return v2.Compose(steps)
