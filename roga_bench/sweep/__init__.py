@@ -7,7 +7,7 @@ Importing this package does not import torch; launchers register in ``roga_bench
 """
 
 from roga_bench.sweep._cli import main
-from roga_bench.sweep._grid import make_args_list, parse_grid, test_env_sets
+from roga_bench.sweep._grid import make_args_list, parse_grid, select_test_envs
 from roga_bench.sweep._jobs import (
     DONE,
     INCOMPLETE,
@@ -38,7 +38,7 @@ __all__ = [
     "make_jobs",
     "parse_grid",
     "run_job",
-    "test_env_sets",
+    "select_test_envs",
     "train_argv",
     "validate_jobs",
 ]

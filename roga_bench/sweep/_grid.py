@@ -19,7 +19,7 @@ __all__ = [
     "TEST_ENVS_MODES",
     "N_SOURCE_ENVS",
     "parse_grid",
-    "test_env_sets",
+    "select_test_envs",
     "make_args_list",
 ]
 
@@ -30,6 +30,8 @@ N_SOURCE_ENVS = 4
 
 def _parse_scalar(text: str, where: str) -> Any:
     """A JSON scalar (number, bool, null, quoted string); anything else is a bare string."""
+    if text[:1] in "[{" or text[-1:] in "]}":
+        raise ValueError(f"--grid {where}: lists/objects are not grid values; expected scalars")
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
@@ -81,7 +83,7 @@ def _environments(dataset: str) -> list[str]:
     return list(DATASETS.get(dataset).ENVIRONMENTS)
 
 
-def test_env_sets(
+def select_test_envs(
     dataset: str, mode: str = "single", only: Sequence[int] | None = None
 ) -> list[list[int]]:
     """The test-env lists of one dataset.
@@ -197,7 +199,7 @@ def make_args_list(
     for trial_seed in range(n_trials):
         for dataset in dataset_names:
             for algorithm in algorithms:
-                for envs in test_env_sets(dataset, test_envs_mode, test_envs):
+                for envs in select_test_envs(dataset, test_envs_mode, test_envs):
                     for hparams_seed in range(n_hparams_from, n_hparams):
                         for backbone in backbones or [None]:
                             for point in grid:
