@@ -9,8 +9,13 @@ from roga_bench.reporting._table import Table, format_cell
 __all__ = ["to_markdown"]
 
 
+def _esc(text: str) -> str:
+    # a "|" inside a cell would end the cell early
+    return text.replace("|", "\\|")
+
+
 def _header(table: Table) -> list[str]:
-    return [table.row_header] + [f"{c.group} {c.label}".strip() for c in table.columns]
+    return [_esc(table.row_header)] + [_esc(f"{c.group} {c.label}".strip()) for c in table.columns]
 
 
 def to_markdown(table: Table) -> str:
@@ -24,7 +29,7 @@ def to_markdown(table: Table) -> str:
             for c in table.columns:
                 text = format_cell(table.cells.get((row, c.key)), c.metric, " ± ")
                 cells.append(f"**{text}**" if row in best[c.key] else text)
-            body.append([row, *cells])
+            body.append([_esc(row), *cells])
         grid = tabulate(body, headers=_header(table), tablefmt="github", disable_numparse=True)
         lines += [grid, ""]
     lines += [f"- {note}" for note in table.notes]

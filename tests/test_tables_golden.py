@@ -1,0 +1,64 @@
+"""Golden files: fixed synthetic records -> exact markdown and LaTeX for each paper table.
+
+The records come from ``roga_bench.reporting._synthetic.write_demo_sweep`` (deterministic md5
+values). After an intended change of the output, regenerate and review the diff:
+
+    ROGA_BENCH_UPDATE_GOLDEN=1 pytest tests/test_tables_golden.py && git diff tests/golden
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from roga_bench.reporting import build_tables, render
+from roga_bench.reporting._synthetic import write_demo_sweep
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("ROGA_BENCH_UPDATE_GOLDEN") == "1"
+TABLES = ["I", "II", "III", "IV", "V", "VI"]
+
+
+@pytest.fixture(scope="module")
+def demo_tables(tmp_path_factory):
+    root = write_demo_sweep(tmp_path_factory.mktemp("demo_sweep"))
+    # an empty paper_dir: golden output must not change when results/paper/ gets numbers
+    tables, _ = build_tables(root, "all", paper_dir=tmp_path_factory.mktemp("no_paper"))
+    return tables
+
+
+@pytest.mark.parametrize("fmt, ext", [("markdown", "md"), ("latex", "tex")])
+@pytest.mark.parametrize("number", TABLES)
+def test_table_matches_golden(demo_tables, number, fmt, ext):
+    text = render(demo_tables[number], fmt)
+    path = GOLDEN / f"table_{number}.{ext}"
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"{path} missing: run with ROGA_BENCH_UPDATE_GOLDEN=1 to create it"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{path} differs; if the change is intended, regenerate with ROGA_BENCH_UPDATE_GOLDEN=1"
+    )
+
+
+def test_demo_tables_have_expected_shape(demo_tables):
+    assert demo_tables["I"].rows[:2] == ["ERM (Adam)", "ERM"]
+    assert [c.key for c in demo_tables["I"].columns] == [
+        "CDF-v1",
+        "CDF-v2",
+        "UADFV",
+        "DFDC",
+        "DFDCP",
+    ]
+    assert demo_tables["IV"].rows == ["Adam", "SGD", "SAM", "SAGM", "RoGA"]
+    assert demo_tables["V"].rows == ["resnet34", "resnet34 + RoGA", "small_cnn", "small_cnn + RoGA"]
+    assert len(demo_tables["VI"].rows) == 4
+    for table in demo_tables.values():
+        assert table.missing is None
+        assert table.notes[0].startswith("Selection: training-domain validation (iid) on AUC")
+        assert "Trials per cell: 2." in table.notes
+    # Table II's ERM cell is the mean of two trials; SE shown; best AUC bold per column
+    md = render(demo_tables["II"], "markdown")
+    assert " ± " in md and "**" in md and "Paired test vs ERM on AUC" in md
