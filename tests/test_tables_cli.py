@@ -214,3 +214,20 @@ def test_paired_test_choice_of_test():
         [0.9, 0.8, 0.85, 0.95, 0.7, 0.66, math.nan], [0.7, 0.75, 0.8, 0.9, 0.6, 0.6, 0.5]
     )
     assert big.test == "Wilcoxon" and big.n == 6 and big.p == pytest.approx(0.03125)
+
+
+def test_synthff_uses_its_own_environment_names(tmp_path):
+    cks = [checkpoint(0, 7, lambda k: 0.75)]
+    write_run(
+        tmp_path,
+        dataset="SynthFFCrossDataset",
+        algorithm="RoGA",
+        test_envs=[4, 5, 6],
+        checkpoints=cks,
+    )
+    tables, _ = build_tables(tmp_path, "I,IV,VI")
+    assert [c.key for c in tables["I"].columns] == ["SynthCDF", "SynthUADFV", "SynthDFDC"]
+    assert tables["I"].title.endswith("trained on SynthFF (DF, F2F, FS, NT)")
+    iv = render(tables["IV"], "markdown")
+    assert "SynthFF → SynthUADFV AUC" in iv and "| RoGA        | -" in iv and "75.0" in iv
+    assert [c.label for c in tables["VI"].columns][-1] == "CelebDF (SynthCDF)"
