@@ -77,6 +77,7 @@ class DeepfakeBenchEnvironments:
         self.input_shape = (3, size, size)
         self.num_classes = 2
         budget = MemoryBudget(float(self.hparams["memory_cache_mb"]))
+        self._read_cache: dict[tuple[Path, str, str], list[Video]] = {}  # FF-real read once
         self._splits: list[dict[str, FrameSplit]] = []
         for name in self.ENVIRONMENTS:
             videos = self._environment_videos(name)
@@ -114,7 +115,7 @@ class DeepfakeBenchEnvironments:
 
     def frame_paths(self, i: int, name: str) -> list[Path]:
         """The frame file of every item of a split, in item order."""
-        return list(self.split(i, name).paths)
+        return [Path(p) for p in self.split(i, name).paths]
 
     # ----- configuration -------------------------------------------------------------------
     @classmethod
@@ -158,6 +159,12 @@ class DeepfakeBenchEnvironments:
         return per_method
 
     def _read(self, path: Path, label: str, split: str) -> list[Video]:
+        key = (path, label, split)
+        if key not in self._read_cache:
+            self._read_cache[key] = self._read_uncached(path, label, split)
+        return self._read_cache[key]
+
+    def _read_uncached(self, path: Path, label: str, split: str) -> list[Video]:
         return read_videos(
             path,
             self.data_dir,

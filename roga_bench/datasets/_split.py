@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,7 +48,7 @@ class FrameSplit(Dataset):
         frame_cache: str = "",
         budget: MemoryBudget | None = None,
     ) -> None:
-        self.paths: list[Path] = [f for v in videos for f in v.frames]
+        self.paths: list[str] = [f for v in videos for f in v.frames]
         self.labels: list[int] = [v.label for v in videos for _ in v.frames]
         self.video_ids: list[str] = [v.key for v in videos for _ in v.frames]
         self.image_size = image_size
