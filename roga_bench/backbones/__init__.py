@@ -12,7 +12,9 @@ from typing import Any
 from torch import nn
 
 from roga_bench._registry import BACKBONES, list_backbones, register_backbone
-from roga_bench.backbones import small_cnn  # noqa: F401  (registers small_cnn, small_cnn_nobn)
+
+# Importing these registers them; timm/torchvision models are only built on demand.
+from roga_bench.backbones import meso, resnet, small_cnn, timm_models  # noqa: F401
 
 __all__ = ["build_backbone", "list_backbones", "register_backbone"]
 
