@@ -1,0 +1,184 @@
+"""Every registered algorithm against the DomainBed contract and the invariances of DESIGN §4.
+
+Tiny networks (``small_cnn`` with BatchNorm, ``small_cnn_nobn`` with GroupNorm) at 16 px. The exact
+invariances run in float64 so that "equal to 1e-6" tests the maths, not float32 summation order.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import types
+
+import pytest
+import torch
+from torch import nn
+
+from roga_bench.algorithms import Algorithm, get_algorithm_class, list_algorithms
+
+K, BATCH, SIZE = 3, 4, 16
+SHAPE = (3, SIZE, SIZE)
+
+
+def _hparams(backbone: str = "small_cnn", **extra) -> dict:
+    return {"backbone": backbone, "pretrained": "", "lr": 0.05, "image_size": SIZE, **extra}
+
+
+def _minibatches(seed: int = 0, k: int = K, dtype=torch.float32):
+    gen = torch.Generator().manual_seed(seed)
+    return [
+        (
+            torch.randn(BATCH, *SHAPE, generator=gen).to(dtype),
+            torch.randint(0, 2, (BATCH,), generator=gen),
+        )
+        for _ in range(k)
+    ]
+
+
+def _build(name: str, num_domains: int = K, seed: int = 0, dtype=torch.float32, **hparams):
+    torch.manual_seed(seed)
+    return get_algorithm_class(name)(SHAPE, 2, num_domains, _hparams(**hparams)).to(dtype)
+
+
+def _max_diff(a: nn.Module, b: nn.Module) -> float:
+    return max(
+        float((p - q).abs().max())
+        for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+        if p.is_floating_point()
+    )
+
+
+@pytest.mark.parametrize("name", list_algorithms())
+def test_registered_algorithm_follows_the_domainbed_contract(name):
+    alg = _build(name)
+    assert isinstance(alg, Algorithm) and isinstance(alg.network, nn.Module)
+    # self.optimizer is the *base* optimizer that applies the final update (DESIGN §3)
+    assert type(alg.optimizer) in (torch.optim.SGD, torch.optim.Adam)
+    before = copy.deepcopy(alg.network.state_dict())
+    for step in range(3):
+        out = alg.update(_minibatches(seed=step))
+        assert isinstance(out, dict) and "loss" in out
+        assert all(type(v) is float for v in out.values()), out
+        assert math.isfinite(out["loss"]) and 0.0 < out["loss"] < 10.0
+    changed = [not torch.equal(before[k], v) for k, v in alg.network.state_dict().items()]
+    assert any(changed)
+    x = _minibatches(seed=9)[0][0]
+    logits = alg.predict(x)
+    assert logits.shape == (BATCH, 2) and torch.isfinite(logits).all()
+    assert torch.equal(logits, alg.network(x))
+
+
+def _train(alg, steps: int = 3, k: int = K, dtype=torch.float32, join: bool = False):
+    for step in range(steps):
+        mbs = _minibatches(seed=10 + step, k=k, dtype=dtype)
+        if join:  # the same data, as one domain
+            mbs = [(torch.cat([x for x, _ in mbs]), torch.cat([y for _, y in mbs]))]
+        alg.update(mbs)
+    return alg
+
+
+def test_roga_without_rho_and_alpha_is_erm():
+    """d = (1/K) Σ g_i = g on a BatchNorm-free net with equal per-domain batch sizes."""
+    kw = dict(backbone="small_cnn_nobn", dtype=torch.float64)
+    erm = _train(_build("ERM", **kw), dtype=torch.float64)
+    roga = _train(_build("RoGA", rho=0.0, alpha=0.0, **kw), dtype=torch.float64)
+    assert _max_diff(erm.network, roga.network) < 1e-6
+    assert _max_diff(erm.network, _build("ERM", **kw).network) > 1e-3  # training did something
+
+
+@pytest.mark.parametrize("align_to", ["domain", "global"])
+def test_roga_on_one_domain_is_sagm(align_to):
+    kw = dict(dtype=torch.float64, rho=0.05, alpha=0.002)  # small_cnn: BatchNorm included
+    sagm = _train(_build("SAGM", **kw), dtype=torch.float64)
+    roga = _build("RoGA", num_domains=1, roga_align_to=align_to, **kw)
+    roga = _train(roga, dtype=torch.float64, join=True)
+    assert _max_diff(sagm, roga) < 1e-6  # parameters and BatchNorm buffers
+
+
+@pytest.mark.parametrize("name", ["SAM", "ASAM", "SAGM", "GSAM"])
+def test_two_pass_methods_without_rho_and_alpha_are_erm(name):
+    kw = dict(dtype=torch.float64, rho=0.0)
+    if name in ("SAGM", "GSAM"):
+        kw["alpha"] = 0.0
+    erm = _train(_build("ERM", dtype=torch.float64), dtype=torch.float64)
+    other = _train(_build(name, **kw), dtype=torch.float64)
+    assert _max_diff(erm, other) < 1e-6  # parameters and BatchNorm buffers
+
+
+def test_ablations_fix_their_hparam():
+    assert _build("RoGA_Robust").wrapper.param_groups[0]["alpha"] == 0.0
+    assert _build("RoGA_Align").wrapper.param_groups[0]["rho"] == 0.0
+    with pytest.raises(ValueError, match="alpha"):
+        _build("RoGA_Robust", alpha=0.001)
+    with pytest.raises(ValueError, match="rho"):
+        _build("RoGA_Align", rho=0.1)
+
+
+@pytest.mark.parametrize("name", ["ERM", "SAM", "GSAM", "RoGA"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_checkpoint_mid_training_continues_identically(name, optimizer):
+    hp: dict = {"optimizer": optimizer, "weight_decay": 1e-3}
+    if name != "ERM":
+        hp["rho"] = 0.07
+    alg = _train(_build(name, **hp), steps=2)
+    saved = copy.deepcopy((alg.state_dict(), alg.optimizer.state_dict()))
+    if name != "ERM":
+        assert saved[1]["param_groups"][0]["rho"] == 0.07  # rho travels with the optimizer
+    _train(alg, steps=2)
+    resumed = _build(name, seed=123, **hp)
+    resumed.load_state_dict(saved[0])
+    resumed.optimizer.load_state_dict(saved[1])
+    _train(resumed, steps=2)
+    for (k, a), b in zip(alg.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+
+
+def test_roga_batched_hparam_dispatches_to_the_batched_update(monkeypatch):
+    calls = []
+
+    def fake_update(network, minibatches, rho, alpha, align_to):
+        calls.append((len(minibatches), rho, alpha, align_to))
+        for p in network.parameters():
+            p.grad = torch.ones_like(p)
+        return {"loss": 0.5, "grad_norm": torch.tensor(2.0)}
+
+    fake = types.ModuleType("roga_bench.optim.roga_batched")
+    fake.batched_roga_update = fake_update  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "roga_bench.optim.roga_batched", fake)
+    alg = _build("RoGA", roga_batched=True, momentum=0.0, weight_decay=0.0, roga_align_to="global")
+    before = [p.detach().clone() for p in alg.network.parameters()]
+    out = alg.update(_minibatches())
+    assert calls == [(K, 0.1, 0.001, "global")]
+    assert out == {"loss": 0.5, "grad_norm": 2.0}
+    for p, q in zip(alg.network.parameters(), before, strict=True):
+        assert torch.allclose(p.detach(), q - 0.05)  # the base SGD step applied .grad = 1
+    with pytest.raises(ValueError, match="num_domains"):
+        alg.update(_minibatches(k=K - 1))
+
+
+def test_roga_batched_matches_the_loop_path():
+    """The real batched update (performance helper's) gives the loop path's parameters."""
+    pytest.importorskip("torch.func", reason="torch.func is needed by roga_batched")
+    kw = dict(backbone="small_cnn_nobn", dtype=torch.float64, weight_decay=0.0)
+    loop = _train(_build("RoGA", **kw), dtype=torch.float64)
+    batched = _train(_build("RoGA", roga_batched=True, **kw), dtype=torch.float64)
+    assert _max_diff(loop, batched) < 1e-6
+
+
+@pytest.mark.parametrize(("hparam", "value"), [("lr", -0.1), ("rho", -0.05), ("alpha", -1e-3)])
+def test_negative_hparams_raise_naming_them(hparam, value):
+    with pytest.raises(ValueError, match=hparam):
+        _build("SAGM", **{hparam: value})
+
+
+def test_bad_input_messages():
+    with pytest.raises(ValueError, match="optimizer"):
+        _build("ERM", optimizer="rmsprop")
+    with pytest.raises(ValueError, match="roga_align_to"):
+        _build("RoGA", roga_align_to="local")
+    roga = _build("RoGA")
+    with pytest.raises(ValueError, match="num_domains=3"):
+        roga.update(_minibatches(k=2))
+    with pytest.raises(KeyError, match="ERM"):
+        get_algorithm_class("NoSuchAlgorithm")
