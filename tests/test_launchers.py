@@ -1,0 +1,124 @@
+"""Launchers: parallel slots, submitit's local executor, and real tiny end-to-end sweeps.
+
+The parallel test runs the stand-in train module (tests/fake_domainbed/roga_train_standin.py);
+the end-to-end tests train ERM for two steps on a tiny SynthFF build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from roga_bench._registry import ALGORITHMS, DATASETS, list_launchers
+from roga_bench.sweep import DONE, main, make_args_list, make_jobs
+
+FAKE = Path(__file__).parent / "fake_domainbed"
+TINY_HPARAMS = '{"batch_size": 4, "image_size": 32}'
+
+
+class _DS:
+    ENVIRONMENTS = ["DF", "F2F", "FS", "NT"]
+    HPARAMS: dict = {}
+
+
+class _Alg:
+    HPARAMS: dict = {}
+
+
+@pytest.fixture
+def standins(monkeypatch, tmp_path):
+    ALGORITHMS.names(), DATASETS.names()
+    monkeypatch.setitem(ALGORITHMS._entries, "SwA", _Alg)
+    monkeypatch.setitem(DATASETS._entries, "SwDS", _DS)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(FAKE), os.environ.get("PYTHONPATH", "")]))
+    return tmp_path / "sweep"
+
+
+@pytest.fixture(scope="module")
+def tiny_data(request, tmp_path_factory) -> Path:
+    """The shared ``tiny_synthff`` fixture when conftest provides it, else a build of our own."""
+    try:
+        return Path(request.getfixturevalue("tiny_synthff"))
+    except pytest.FixtureLookupError:
+        from roga_bench.datasets.synthff import generate
+
+        return Path(
+            generate(tmp_path_factory.mktemp("synthff"), seed=0, videos=6, frames=2, size=32)
+        )
+
+
+def test_registered_launchers():
+    assert {"local", "parallel", "dummy", "submitit"} <= set(list_launchers())
+
+
+def test_parallel_slots_split_threads(standins, monkeypatch, capsys):
+    monkeypatch.setattr("roga_bench.sweep.launchers.n_gpus", lambda: 0)
+    argv = ["launch", "--datasets", "SwDS", "--algorithms", "SwA", "--output_dir", str(standins)]
+    argv += ["--command_launcher", "parallel", "--n_workers", "2", "--train_module"]
+    assert main([*argv, "roga_train_standin", "--test_envs", "0", "1", "2"]) == 0
+    jobs = [j for j in make_jobs(_args([0, 1, 2]), standins)]
+    assert [j.state for j in jobs] == [DONE] * 3
+    record = json.loads((jobs[0].output_dir / "results.jsonl").read_text())
+    assert record["omp_num_threads"] == str(max(1, (os.cpu_count() or 1) // 2))
+    assert record["cuda_visible_devices"] is None
+    assert (jobs[0].output_dir / "launcher.log").exists()
+
+
+def test_parallel_sets_cuda_visible_devices_per_slot(standins, monkeypatch):
+    monkeypatch.setattr("roga_bench.sweep.launchers.n_gpus", lambda: 2)
+    argv = ["launch", "--datasets", "SwDS", "--algorithms", "SwA", "--output_dir", str(standins)]
+    argv += ["--command_launcher", "parallel", "--train_module", "roga_train_standin"]
+    assert main([*argv, "--test_envs", "0", "1"]) == 0
+    seen = set()
+    for job in make_jobs(_args([0, 1]), standins):
+        seen.add(json.loads((job.output_dir / "results.jsonl").read_text())["cuda_visible_devices"])
+    assert seen <= {"0", "1"} and seen
+
+
+def _args(test_envs: list[int], dataset: str = "SwDS", algorithm: str = "SwA", **kw) -> list:
+    args = make_args_list(1, [dataset], [algorithm], 0, 1, None, None, "domain_generalization", 0.2)
+    return [a for a in args if a["test_envs"][0] in test_envs]
+
+
+def _e2e_argv(out: Path, data: Path, *extra: str) -> list[str]:
+    return [
+        "launch", "--datasets", "SynthFFLOMO", "--algorithms", "ERM", "--output_dir", str(out),
+        "--data_dir", str(data), "--steps", "2", "--hparams", TINY_HPARAMS, "--test_envs", "0", "1",
+        *extra,
+    ]  # fmt: skip
+
+
+def _check_done(out: Path) -> None:
+    folders = sorted(d for d in out.iterdir() if len(d.name) == 32)
+    assert len(folders) == 2
+    for folder in folders:
+        assert (folder / "done").exists()
+        record = json.loads((folder / "results.jsonl").read_text().splitlines()[-1])
+        assert record["step"] == 1 and record["args"]["output_dir"] == str(folder)
+        assert 0.0 <= record["env1_out_auc"] <= 1.0
+
+
+@pytest.mark.slow
+def test_submitit_local_executor_runs_real_jobs(tmp_path, tiny_data, monkeypatch, capsys):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out = tmp_path / "sweep"
+    extra = ["--command_launcher", "submitit", "--submitit_cluster", "local", "--timeout_min", "5"]
+    assert main(_e2e_argv(out, tiny_data, *extra)) == 0
+    _check_done(out)
+    assert "submitit: 2 jobs in one array" in capsys.readouterr().out
+    assert any((out / "submitit").iterdir())
+    assert main(_e2e_argv(out, tiny_data, *extra)) == 0  # relaunch: nothing submitted
+    assert "About to launch 0 jobs" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_local_in_process_real_jobs_then_report(tmp_path, tiny_data, capsys):
+    out = tmp_path / "sweep"
+    assert main(_e2e_argv(out, tiny_data, "--in_process")) == 0
+    _check_done(out)
+    printed = capsys.readouterr().out
+    assert "2 jobs: 2 done, 0 incomplete, 0 not launched." in printed
+    assert "ERM" in printed  # the final table names the algorithm
