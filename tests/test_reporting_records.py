@@ -33,7 +33,8 @@ def test_loads_finished_runs_flattens_and_skips_unfinished(tmp_path):
         done=False,
         checkpoints=[_ck(0)],
     )
-    (tmp_path / "started_no_results").mkdir()
+    (tmp_path / "0123456789abcdef0123456789abcdef").mkdir()  # a job that has not written yet
+    (tmp_path / "tables").mkdir()  # the sweep's report folder is not a job
     recs = load_records(tmp_path)
     assert recs.n_done == 1 and len(recs.skipped) == 2
     assert "1 finished runs" in recs.summary() and "2 incomplete" in recs.summary()
@@ -81,6 +82,10 @@ def test_bad_folders_raise_clear_errors(tmp_path, setup, message):
     root = tmp_path / "sweep"
     if setup != "missing":
         root.mkdir()
+    if setup == "job_folder":
+        root = write_run(
+            root, dataset="FFppLOMO", algorithm="ERM", test_envs=[0], checkpoints=[_ck(0)]
+        )
     if setup == "unfinished":
         write_run(
             root,

@@ -84,7 +84,15 @@ def sensitivity_heatmap(table: Table, out_dir: Path) -> list[Path]:
     for i in range(len(alphas)):
         for j in range(len(rhos)):
             if not np.isnan(grid[i, j]):
-                ax.text(j, i, f"{100 * grid[i, j]:.1f}", ha="center", va="center", color="w")
+                light = grid[i, j] > np.nanmean(grid)  # viridis is bright at the top end
+                ax.text(
+                    j,
+                    i,
+                    f"{100 * grid[i, j]:.1f}",
+                    ha="center",
+                    va="center",
+                    color="k" if light else "w",
+                )
     fig.colorbar(im, ax=ax)
     return _save(fig, out_dir, "sensitivity_heatmap")
 

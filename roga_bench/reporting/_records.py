@@ -117,6 +117,15 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+def _is_job(path: Path) -> bool:
+    """A job folder (not e.g. the ``tables/`` output the sweep writes beside the jobs)."""
+    if not path.is_dir():
+        return False
+    name = path.name
+    hashed = len(name) == 32 and all(c in "0123456789abcdef" for c in name)
+    return hashed or any((path / f).exists() for f in ("results.jsonl", "out.txt", "err.txt"))
+
+
 def load_records(input_dir: str | Path) -> Records:
     """Read every finished run's ``results.jsonl`` under ``input_dir`` (one level down).
 
@@ -134,8 +143,10 @@ def load_records(input_dir: str | Path) -> Records:
     if not root.is_dir():
         raise RecordsError(f"{root}: not a folder (expected a sweep folder of job folders)")
     jobs = sorted(p.parent for p in root.glob("*/results.jsonl"))
-    skipped = sorted(p for p in root.iterdir() if p.is_dir() and not (p / "done").exists())
+    skipped = sorted(p for p in root.iterdir() if _is_job(p) and not (p / "done").exists())
     done_jobs = [j for j in jobs if (j / "done").exists()]
+    if not jobs and (root / "results.jsonl").exists():
+        raise RecordsError(f"{root}: this is one job folder; pass the sweep folder above it")
     if not jobs:
         raise RecordsError(
             f"{root}: no job folders with results.jsonl found (is this a sweep folder?)"
