@@ -69,6 +69,20 @@ def test_registered_algorithm_follows_the_domainbed_contract(name):
     assert torch.equal(logits, alg.network(x))
 
 
+@pytest.mark.parametrize("name", list_algorithms())
+def test_deepcopy_keeps_network_optimizer_and_wrapper_wired_together(name):
+    alg = _train(_build(name), steps=1)
+    twin = copy.deepcopy(alg)
+    assert twin.optimizer is not alg.optimizer
+    wrapper = getattr(twin, "wrapper", None)
+    if wrapper is not None:
+        assert wrapper.base_optimizer is twin.optimizer and wrapper.model is twin.network
+        assert wrapper.param_groups[0]["params"][0] is next(twin.network.parameters())
+    _train(alg, steps=1)
+    _train(twin, steps=1)
+    assert _max_diff(alg, twin) == 0.0
+
+
 def _train(alg, steps: int = 3, k: int = K, dtype=torch.float32, join: bool = False):
     for step in range(steps):
         mbs = _minibatches(seed=10 + step, k=k, dtype=dtype)

@@ -62,6 +62,14 @@ class WrapperOptimizer(Optimizer):
             for key, value in self._wrapper_defaults.items():
                 group.setdefault(key, value)
 
+    # Optimizer.__getstate__ keeps only defaults/state/param_groups; a wrapper is its attributes
+    # (base optimizer, model, ...), so copy.deepcopy and pickle must see all of them.
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     # --- everything below delegates to the base optimizer -------------------------------------
     @property  # type: ignore[override]
     def param_groups(self) -> list[dict[str, Any]]:
