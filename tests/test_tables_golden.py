@@ -9,6 +9,7 @@ values). After an intended change of the output, regenerate and review the diff:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,17 @@ def test_demo_tables_have_expected_shape(demo_tables):
     # Table II's ERM cell is the mean of two trials; SE shown; best AUC bold per column
     md = render(demo_tables["II"], "markdown")
     assert " ± " in md and "**" in md and "Paired test vs ERM on AUC" in md
+
+
+@pytest.mark.parametrize("number", TABLES)
+def test_latex_rows_have_one_cell_per_column_and_balanced_braces(demo_tables, number):
+    # a structural check that runs without pdflatex (the compile test needs it on PATH)
+    tex = render(demo_tables[number], "latex", standalone=True)
+    body = tex.split("\\midrule\n", 1)[1].split("\\bottomrule", 1)[0].strip().splitlines()
+    n_cols = len(demo_tables[number].columns)
+    assert len(body) == len(demo_tables[number].rows)
+    for line in body:
+        assert len(re.findall(r"(?<!\\)&", line)) == n_cols and line.endswith(r"\\")
+    unescaped = re.sub(r"\\[{}]", "", tex)
+    assert unescaped.count("{") == unescaped.count("}")
+    assert tex.count(r"\begin{") == tex.count(r"\end{")
