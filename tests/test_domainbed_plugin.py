@@ -1,0 +1,169 @@
+"""The DomainBed plugin against tests/fake_domainbed (DomainBed is not on PyPI; offline tests).
+
+Each test imports a fresh stand-in ``domainbed`` and removes it afterwards, so nothing leaks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from roga_bench import hparams as rb_hparams
+from roga_bench.algorithms import get_algorithm_class
+from roga_bench.datasets import get_dataset_class
+
+FAKE = Path(__file__).parent / "fake_domainbed"
+
+
+def _drop_domainbed() -> None:
+    for name in [m for m in sys.modules if m == "domainbed" or m.startswith("domainbed.")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def domainbed(monkeypatch):
+    _drop_domainbed()
+    monkeypatch.syspath_prepend(str(FAKE))
+    import domainbed.algorithms
+    import domainbed.datasets
+    import domainbed.hparams_registry
+
+    yield domainbed
+    _drop_domainbed()
+
+
+@pytest.fixture(scope="module")
+def tiny_data(request, tmp_path_factory) -> Path:
+    """The shared ``tiny_synthff`` fixture when conftest provides it, else a build of our own."""
+    try:
+        return Path(request.getfixturevalue("tiny_synthff"))
+    except pytest.FixtureLookupError:
+        from roga_bench.datasets.synthff import generate
+
+        return Path(
+            generate(tmp_path_factory.mktemp("synthff"), seed=0, videos=6, frames=2, size=32)
+        )
+
+
+def test_without_domainbed_says_how_to_install(monkeypatch):
+    from roga_bench.domainbed_plugin import register
+
+    _drop_domainbed()
+    monkeypatch.setitem(sys.modules, "domainbed", None)  # makes `import domainbed` fail
+    with pytest.raises(ImportError, match="pip install git\\+https://github.com/facebookresearch"):
+        register()
+    monkeypatch.delitem(sys.modules, "domainbed")
+
+
+def test_registered_names_resolve(domainbed):
+    from roga_bench.domainbed_plugin import register
+
+    names = register()
+    algorithms, datasets = domainbed.algorithms, domainbed.datasets
+    assert algorithms.get_algorithm_class("RoGA") is get_algorithm_class("RoGA")
+    assert {"RoGA", "SAM", "SAGM", "GSAM", "ASAM", "RB_ERM"} <= set(algorithms.ALGORITHMS)
+    # DomainBed's own ERM keeps its name; ours is RB_ERM
+    assert algorithms.get_algorithm_class("ERM").__module__ == "domainbed.algorithms"
+    assert algorithms.get_algorithm_class("RB_ERM") is get_algorithm_class("ERM")
+    assert algorithms.ALGORITHMS.count("RoGA") == 1 and "RB_ERM" in names["algorithms"]
+    assert "SynthFFLOMO" in datasets.DATASETS and "Debug28" in datasets.DATASETS
+    cls = datasets.get_dataset_class("SynthFFLOMO")
+    assert issubclass(cls, get_dataset_class("SynthFFLOMO")) and cls.N_WORKERS == 0
+    assert datasets.num_environments("SynthFFLOMO") == 4
+
+
+def test_replace_takes_domainbeds_names(domainbed):
+    from roga_bench.domainbed_plugin import register
+
+    register(replace=True)
+    assert domainbed.algorithms.get_algorithm_class("ERM") is get_algorithm_class("ERM")
+
+
+def test_hparams_use_our_space_with_per_name_seeds(domainbed):
+    from roga_bench.domainbed_plugin import register
+
+    registry = domainbed.hparams_registry
+    before_irm_debug = registry.random_hparams("IRM", "Debug28", 7)
+    register()
+    ours = rb_hparams.default_hparams("RoGA", "SynthFFLOMO")
+    db = registry.default_hparams("RoGA", "SynthFFLOMO")
+    assert {k: db[k] for k in ours} == ours
+    assert db["class_balanced"] is False and "resnet18" in db  # DomainBed's own keys stay
+    seed = rb_hparams.seed_hash(3, 0)
+    ours_random = rb_hparams.random_hparams("RoGA", "SynthFFLOMO", seed)
+    db_random = registry.random_hparams("RoGA", "SynthFFLOMO", seed)
+    assert {k: db_random[k] for k in ours_random} == ours_random
+    assert ours_random["rho"] != ours["rho"] or ours_random["lr"] != ours["lr"]  # really drawn
+    assert registry.random_hparams("RoGA", "SynthFFLOMO", seed) == db_random  # deterministic
+    # our algorithm on a DomainBed dataset: our lr (SGD) replaces DomainBed's
+    assert registry.default_hparams("RoGA", "Debug28")["lr"] == ours["lr"]
+    # a DomainBed algorithm on our dataset keeps DomainBed's lr, gains our dataset's keys
+    irm = registry.default_hparams("IRM", "SynthFFLOMO")
+    assert irm["lr"] == 5e-5 and irm["image_size"] == ours["image_size"] and "irm_lambda" in irm
+    assert registry.random_hparams("IRM", "Debug28", 7) == before_irm_debug  # untouched
+
+
+def test_register_is_idempotent(domainbed):
+    from roga_bench.domainbed_plugin import register
+
+    first = register()
+    snapshot = (
+        list(domainbed.algorithms.ALGORITHMS),
+        list(domainbed.datasets.DATASETS),
+        domainbed.hparams_registry._hparams,
+        domainbed.datasets.SynthFFLOMO,
+    )
+    assert register() == first
+    assert snapshot == (
+        domainbed.algorithms.ALGORITHMS,
+        domainbed.datasets.DATASETS,
+        domainbed.hparams_registry._hparams,
+        domainbed.datasets.SynthFFLOMO,
+    )
+
+
+def test_sweep_commands_are_rerouted(domainbed, capsys):
+    from domainbed import command_launchers
+
+    from roga_bench.domainbed_plugin import _route_sweep_jobs
+
+    _route_sweep_jobs()
+    _route_sweep_jobs()  # idempotent too
+    command_launchers.REGISTRY["dummy"](["python -m domainbed.scripts.train --algorithm RoGA"])
+    out = capsys.readouterr().out
+    assert "-m roga_bench.domainbed_train --algorithm RoGA" in out
+    assert out.count("roga_bench.domainbed_train") == 1
+
+
+@pytest.mark.slow
+def test_domainbed_train_runs_our_algorithm(tmp_path, tiny_data):
+    out = tmp_path / "run"
+    hparams = json.dumps({"batch_size": 4, "image_size": 32})
+    cmd = [sys.executable, "-m", "roga_bench.domainbed_train", "--data_dir", str(tiny_data)]
+    cmd += ["--dataset", "SynthFFLOMO", "--algorithm", "RoGA", "--test_envs", "0", "--steps", "1"]
+    cmd += ["--output_dir", str(out), "--hparams", hparams]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(FAKE), os.environ.get("PYTHONPATH", "")]),
+    }
+    env["OMP_NUM_THREADS"] = "1"
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (out / "done").exists()
+    record = json.loads((out / "results.jsonl").read_text())
+    assert record["hparams"]["rho"] == rb_hparams.default_hparams("RoGA", "SynthFFLOMO")["rho"]
+    assert record["hparams"]["class_balanced"] is False and record["args"]["algorithm"] == "RoGA"
+    assert record["loss"] > 0
+
+
+def test_domainbed_train_without_domainbed_exits_with_hint(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    cmd = [sys.executable, "-m", "roga_bench.domainbed_train", "--algorithm", "RoGA"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "not on PyPI" in proc.stderr and "PYTHONPATH" in proc.stderr
