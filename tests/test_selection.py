@@ -206,3 +206,16 @@ def test_nan_validation_ranks_last_and_nan_test_metric_is_kept(tmp_path):
     )
     row = select(load_records(tmp_path).df, "iid").iloc[0]
     assert row.step == 0 and math.isnan(row.auc)
+
+
+def test_lodo_table_shows_missing_cells_and_says_which(tmp_path):
+    from roga_bench.reporting import build_tables, render
+
+    lodo_sweep(tmp_path, with_missing=True)
+    tables, _ = build_tables(tmp_path, "II", selection="lodo")
+    table = tables["II"]
+    assert table.missing is None and table.rows == ["RoGA"]
+    assert ("RoGA", "DF:auc") in table.cells and ("RoGA", "F2F:auc") not in table.cells
+    md = render(table, "markdown")
+    assert "leave-one-domain-out cross-validation (lodo) on AUC" in md
+    assert "Missing columns (no runs): GID-F2F ACC, GID-F2F AUC, GID-FS ACC" in md
