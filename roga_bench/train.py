@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from roga_bench.training import ConfigError, TrainConfig, TrainingError, build_parser, train
+from roga_bench.training import ConfigError, TrainConfig, TrainingError, build_parser
 
 __all__ = ["main"]
 
@@ -21,6 +21,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         config = TrainConfig.from_args(vars(parser.parse_args(argv)))
+        from roga_bench.training import train  # torch loads here, after argument parsing
+
         out = train(config)
     except ConfigError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)

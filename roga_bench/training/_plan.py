@@ -74,7 +74,7 @@ def _resolve_device(name: str) -> torch.device:
 
 
 def _check_numbers(config: TrainConfig) -> None:
-    for name in ("steps", "checkpoint_freq", "frames_per_video"):
+    for name in ("steps", "checkpoint_freq"):
         value = getattr(config, name)
         if value is not None and value < 1:
             raise ConfigError(f"--{name} {value}; expected a positive integer")
