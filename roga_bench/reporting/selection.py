@@ -11,7 +11,8 @@ Registered in ``SELECTIONS`` (``roga_bench.list_selections()``):
   the mean over v of ``env{v}_in_<metric>`` of those extra runs at that step. Steps where an extra
   run is missing are dropped, so missing runs give a missing cell, never an error.
 - ``oracle`` (test-domain validation): the last checkpoint of each run (no early stopping), runs
-  ranked by the test env's ``env{t}_out_<metric>``.
+  ranked by the test env's ``env{t}_out_<metric>``
+  (the mean over the test envs for multi-test-env runs).
 
 A group is (dataset, algorithm, backbone, test envs, trial seed) plus any ``extra_keys`` (e.g.
 ``hparams.alpha``/``hparams.rho`` for the sensitivity table). Each method returns one row per
