@@ -1,6 +1,6 @@
 """Model selection methods, as DomainBed defines them (``domainbed/model_selection.py``).
 
-Registered in ``SELECTIONS`` (``roga_bench.list_selections()``):
+Registered in ``SELECTIONS`` (``roga_bench._registry.list_selections()``):
 
 - ``iid`` (training-domain validation): per checkpoint, the mean of ``env{i}_out_<metric>`` over
   the training envs; the best checkpoint of each run, then the best run (hparams) of each group.
