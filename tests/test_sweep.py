@@ -286,3 +286,23 @@ def test_dummy_prints_argv_and_runs_nothing(standins, capsys):
     assert "-m roga_bench.train --algorithm SwA --dataset SwDS" in out
     assert "--hparams '{\"rho\": 0.2}'" in out  # quoted for copy-paste, never run by a shell
     assert not standins.exists()
+
+
+def test_embedded_default_sweep(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["list"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Not")]
+    assert len(lines) == 16
+    sweep = str(tmp_path / "results" / "sweep")
+    for algorithm in ("ERM", "SAM", "SAGM", "RoGA"):
+        for env in range(4):
+            assert (
+                sum(f"SynthFFLOMO {algorithm} test_envs=[{env}] hparams_seed=0" in x for x in lines)
+                == 1
+            )
+    assert all(sweep in x for x in lines)
+    args = make_args_list(
+        1, ["SynthFFLOMO"], ["ERM"], 0, 1, None, None, "domain_generalization", 0.2
+    )
+    assert "data_dir" not in args[0]  # hashes the same on every machine
+    assert not (tmp_path / "results").exists()

@@ -133,7 +133,8 @@ def _jobs(args: argparse.Namespace, validate: bool) -> list[Job]:
             test_envs_mode=args.test_envs_mode,
             test_envs=args.test_envs,
         )
-        jobs = make_jobs(args_list, Path(args.output_dir))
+        # absolute, so a job finds its folder from any working directory (cluster nodes)
+        jobs = make_jobs(args_list, Path(args.output_dir).absolute())
         if validate:
             validate_jobs(jobs)
     except (ValueError, UnknownNameError) as exc:
