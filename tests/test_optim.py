@@ -146,18 +146,28 @@ def test_roga_direction_closed_form(align_to):
     assert torch.equal(base.seen_params, theta)
 
 
-def test_roga_diagnostics_are_per_domain_cosines():
-    make = lambda b: RoGA(b, rho=RHO, alpha=ALPHA, num_domains=K)  # noqa: E731
-    _, mats, vecs, theta, _ = _run(make, domains=True)
-    mats2, vecs2, theta2 = _problem()
-    params = _params(theta2)
-    opt = RoGA(torch.optim.SGD(params, lr=0.1), rho=RHO, alpha=ALPHA, num_domains=K)
-    opt.step([_closure(opt, params, [m], [v]) for m, v in zip(mats2, vecs2, strict=True)])
-    for i, (m, v) in enumerate(zip(mats, vecs, strict=True)):
-        g_i = _grad(m, v, theta)
-        g_p = _grad(m, v, theta + (RHO / (torch.linalg.norm(g_i) + ETA) - ALPHA) * g_i)
+@pytest.mark.parametrize("align_to", ["domain", "global"])
+def test_roga_diagnostics(align_to):
+    """cos_d{i} = cos(g_i, g_i^p); grad_norm and perturb_norm are means over domains."""
+    mats, vecs, theta = _problem()
+    params = _params(theta)
+    opt = RoGA(torch.optim.SGD(params, lr=0.1), rho=RHO, alpha=ALPHA, align_to=align_to)
+    opt.step([_closure(opt, params, [m], [v]) for m, v in zip(mats, vecs, strict=True)])
+    gs = [_grad(m, v, theta) for m, v in zip(mats, vecs, strict=True)]
+    norms, e_norms = [], []
+    for i, (g_i, m, v) in enumerate(zip(gs, mats, vecs, strict=True)):
+        if align_to == "domain":
+            e_i = (RHO / (torch.linalg.norm(g_i) + ETA) - ALPHA) * g_i
+        else:
+            e_i = RHO * g_i / (torch.linalg.norm(g_i) + ETA) - ALPHA * _mean(gs)
+        g_p = _grad(m, v, theta + e_i)
         cos = g_i @ g_p / (torch.linalg.norm(g_i) * torch.linalg.norm(g_p))
         assert float(opt.stats[f"cos_d{i}"]) == pytest.approx(float(cos), abs=1e-10)
+        norms.append(float(torch.linalg.norm(g_i)))
+        e_norms.append(float(torch.linalg.norm(e_i)))
+    assert float(opt.stats["grad_norm"]) == pytest.approx(_mean(norms), abs=1e-10)
+    assert float(opt.stats["perturb_norm"]) == pytest.approx(_mean(e_norms), abs=1e-10)
+    assert f"cos_d{K}" not in opt.stats
 
 
 def test_roga_manual_calls_equal_step():

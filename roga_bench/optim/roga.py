@@ -167,17 +167,21 @@ class RoGA(WrapperOptimizer):
         groups = self._groups
         assert groups is not None
         g_i = torch._foreach_clone(self._grads(_flat(groups)))
-        norm = global_norm(g_i)
-        perturb = [
-            torch._foreach_mul(gs, group["rho"] / (norm + ETA) - group["alpha"]) if gs else []
-            for group, gs in zip(self.param_groups, _split(g_i, groups), strict=True)
-        ]
-        for ps, e in zip(groups, perturb, strict=True):
+        split = _split(g_i, groups)
+        group_norms = [global_norm(gs).to(g_i[0].device) for gs in split]
+        norm = torch.linalg.vector_norm(torch.stack(group_norms))
+        perturb_sq = torch.zeros((), dtype=norm.dtype, device=norm.device)
+        for group, ps, gs, group_norm in zip(
+            self.param_groups, groups, split, group_norms, strict=True
+        ):
             if ps:
-                torch._foreach_add_(ps, e)  # θ ← θ + e_i
+                scale = group["rho"] / (norm + ETA) - group["alpha"]
+                # θ ← θ + s g_i in place: no temporary e_i the size of the parameters
+                torch._foreach_addcmul_(ps, gs, [scale] * len(ps))
+                perturb_sq = perturb_sq + (scale * group_norm) ** 2
+        self._diag["perturb_norm"].append(perturb_sq.sqrt())
         self._g_i = g_i
         self._diag["grad_norm"].append(norm)
-        self._diag["perturb_norm"].append(global_norm(_flat(perturb)))
         if zero_grad:
             self.zero_grad()
 
