@@ -162,3 +162,28 @@ def test_bad_arguments():
         RoGA(base).step([])
     with pytest.raises(ValueError, match="list of closures"):
         RoGA(base).step(closure)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", WRAPPERS)
+def test_a_failing_second_pass_leaves_the_parameters_untouched(name):
+    torch.manual_seed(0)
+    model = build_backbone("small_cnn_nobn")
+    opt = WRAPPERS[name](torch.optim.SGD(model.parameters(), lr=0.1), model)
+    before = [p.detach().clone() for p in model.parameters()]
+    calls = []
+
+    def closure():
+        calls.append(1)
+        if len(calls) == 2:
+            raise FloatingPointError("loss is NaN")
+        opt.zero_grad()
+        loss = F.cross_entropy(model(_data()[0]), _data()[1])
+        loss.backward()
+        return loss
+
+    with pytest.raises(FloatingPointError):
+        opt.step([closure, closure] if isinstance(opt, RoGA) else closure)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
+    calls.append(1)  # a later step works normally
+    _step(opt, model, *_data())
+    assert not all(torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))

@@ -5,9 +5,23 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["ETA", "global_norm", "global_dot", "global_distance", "cosine"]
+__all__ = ["ETA", "flat", "split", "global_norm", "global_dot", "global_distance", "cosine"]
 
 ETA = 1e-12  # η of DESIGN §4: keeps every division finite when a gradient vanishes
+
+
+def flat(groups: list[list[Tensor]]) -> list[Tensor]:
+    """Per-group tensor lists as one list."""
+    return [t for group in groups for t in group]
+
+
+def split(tensors: list[Tensor], groups: list[list[Tensor]]) -> list[list[Tensor]]:
+    """``tensors`` cut into the shape of ``groups`` (the inverse of ``flat``)."""
+    out, start = [], 0
+    for group in groups:
+        out.append(tensors[start : start + len(group)])
+        start += len(group)
+    return out
 
 
 def _gather(values: list[Tensor] | tuple[Tensor, ...]) -> Tensor:

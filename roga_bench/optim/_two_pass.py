@@ -16,14 +16,10 @@ import torch
 from torch import Tensor
 
 from roga_bench.optim._batchnorm import disable_running_stats
-from roga_bench.optim._foreach import ETA, cosine, global_norm
+from roga_bench.optim._foreach import ETA, cosine, flat, global_norm
 from roga_bench.optim._wrapper import WrapperOptimizer
 
 __all__ = ["TwoPassOptimizer"]
-
-
-def _flat(groups: list[list[Tensor]]) -> list[Tensor]:
-    return [t for group in groups for t in group]
 
 
 class TwoPassOptimizer(WrapperOptimizer):
@@ -56,8 +52,14 @@ class TwoPassOptimizer(WrapperOptimizer):
         with torch.enable_grad():
             loss = self._closure_loss(closure())
         self.first_step(zero_grad=True)
-        with torch.enable_grad(), disable_running_stats(self.model):
-            closure()
+        try:
+            with torch.enable_grad(), disable_running_stats(self.model):
+                closure()
+        except BaseException:  # never leave the parameters at θ + e
+            with torch.no_grad():
+                torch._foreach_copy_(flat(self._groups), self._backup)  # type: ignore[arg-type]
+            self._backup = self._groups = self._g = None
+            raise
         self.second_step()
         return loss
 
@@ -69,7 +71,7 @@ class TwoPassOptimizer(WrapperOptimizer):
             RuntimeError: no parameter has a gradient.
         """
         groups = self._params_with_grad()
-        params = _flat(groups)
+        params = flat(groups)
         if not params:
             raise RuntimeError(
                 f"{type(self).__name__}.first_step: no parameter has a gradient; "
@@ -83,12 +85,12 @@ class TwoPassOptimizer(WrapperOptimizer):
             if self.keeps_first_grad
             else None
         )
-        grad_norm = global_norm(_flat(grads))  # type: ignore[arg-type]
+        grad_norm = global_norm(flat(grads))  # type: ignore[arg-type]
         perturbations = self._perturbations(groups, grads, grad_norm)  # type: ignore[arg-type]
         for ps, e in zip(groups, perturbations, strict=True):
             if ps:
                 torch._foreach_add_(ps, e)  # θ ← θ + e
-        self.stats = {"grad_norm": grad_norm, "perturb_norm": global_norm(_flat(perturbations))}
+        self.stats = {"grad_norm": grad_norm, "perturb_norm": global_norm(flat(perturbations))}
         if zero_grad:
             self.zero_grad()
 
@@ -103,7 +105,7 @@ class TwoPassOptimizer(WrapperOptimizer):
         """
         if self._backup is None or self._groups is None:
             raise RuntimeError(f"{type(self).__name__}.second_step called before first_step")
-        torch._foreach_copy_(_flat(self._groups), self._backup)  # θ ← saved θ, bit-exact
+        torch._foreach_copy_(flat(self._groups), self._backup)  # θ ← saved θ, bit-exact
         g_p = [self._grads(ps) for ps in self._groups]
         self._combine(g_p, self._g)  # .grad ← d, in place
         self._backup = self._groups = self._g = None
@@ -129,4 +131,4 @@ class TwoPassOptimizer(WrapperOptimizer):
         """Turn ``g_p`` (the ``.grad`` tensors) into d in place; SAM: d = g_p."""
 
     def _record_cosine(self, g_p: list[list[Tensor]], g: list[list[Tensor]]) -> None:
-        self.stats["cos_g_gp"] = cosine(_flat(g), _flat(g_p))
+        self.stats["cos_g_gp"] = cosine(flat(g), flat(g_p))

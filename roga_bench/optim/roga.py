@@ -46,26 +46,13 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from roga_bench.optim._batchnorm import disable_running_stats
-from roga_bench.optim._foreach import ETA, cosine, global_distance, global_norm
+from roga_bench.optim._foreach import ETA, cosine, flat, global_distance, global_norm, split
 from roga_bench.optim._wrapper import WrapperOptimizer
 
 __all__ = ["RoGA", "ALIGN_TARGETS"]
 
 ALIGN_TARGETS = ("domain", "global")
 Closure = Callable[[], Any]
-
-
-def _flat(groups: list[list[Tensor]]) -> list[Tensor]:
-    return [t for group in groups for t in group]
-
-
-def _split(flat: list[Tensor], groups: list[list[Tensor]]) -> list[list[Tensor]]:
-    """``flat`` cut into the shape of ``groups``."""
-    out, start = [], 0
-    for group in groups:
-        out.append(flat[start : start + len(group)])
-        start += len(group)
-    return out
 
 
 class RoGA(WrapperOptimizer):
@@ -135,19 +122,33 @@ class RoGA(WrapperOptimizer):
             raise ValueError("RoGA.step takes a list of closures, one per training domain")
         closures = list(closures)
         self._check_count(len(closures))
-        if self.align_to == "global":
-            losses = self._step_global(closures)
-        else:
-            losses = []
-            for closure in closures:
-                with torch.enable_grad():
-                    losses.append(self._closure_loss(closure()))
-                self.first_step(zero_grad=True)
-                with torch.enable_grad(), disable_running_stats(self.model):
-                    closure()
-                self.second_step(zero_grad=True)
-            self.final_step()
+        try:
+            losses = (self._step_global if self.align_to == "global" else self._step_domain)(
+                closures
+            )
+        except BaseException:
+            self._abort()  # never leave the parameters at some θ + e_i
+            raise
         return torch.stack([loss.to(losses[0].device) for loss in losses]).mean()
+
+    def _step_domain(self, closures: list[Closure]) -> list[Tensor]:
+        losses = []
+        for closure in closures:
+            with torch.enable_grad():
+                losses.append(self._closure_loss(closure()))
+            self.first_step(zero_grad=True)
+            with torch.enable_grad(), disable_running_stats(self.model):
+                closure()
+            self.second_step(zero_grad=True)
+        self.final_step()
+        return losses
+
+    @torch.no_grad()
+    def _abort(self) -> None:
+        """Put θ back and forget a half-done step."""
+        if self._backup is not None and self._groups is not None:
+            torch._foreach_copy_(flat(self._groups), self._backup)
+        self._reset()
 
     # --- align_to="domain": the lower-level calls, one domain at a time -----------------------
     @torch.no_grad()
@@ -166,13 +167,13 @@ class RoGA(WrapperOptimizer):
             self._start()
         groups = self._groups
         assert groups is not None
-        g_i = torch._foreach_clone(self._grads(_flat(groups)))
-        split = _split(g_i, groups)
-        group_norms = [global_norm(gs).to(g_i[0].device) for gs in split]
+        g_i = torch._foreach_clone(self._grads(flat(groups)))
+        per_group = split(g_i, groups)
+        group_norms = [global_norm(gs).to(g_i[0].device) for gs in per_group]
         norm = torch.linalg.vector_norm(torch.stack(group_norms))
         perturb_sq = torch.zeros((), dtype=norm.dtype, device=norm.device)
         for group, ps, gs, group_norm in zip(
-            self.param_groups, groups, split, group_norms, strict=True
+            self.param_groups, groups, per_group, group_norms, strict=True
         ):
             if ps:
                 scale = group["rho"] / (norm + ETA) - group["alpha"]
@@ -190,7 +191,7 @@ class RoGA(WrapperOptimizer):
         """With g_i^p = ∇L_i(θ+e_i) in ``.grad``: restore θ exactly, accumulate g_i + g_i^p."""
         if self._g_i is None or self._backup is None or self._acc is None:
             raise RuntimeError("RoGA.second_step called before first_step")
-        params = _flat(self._groups)  # type: ignore[arg-type]
+        params = flat(self._groups)  # type: ignore[arg-type]
         torch._foreach_copy_(params, self._backup)  # θ ← saved θ, bit-exact
         g_p = self._grads(params)
         self._diag["cos"].append(cosine(self._g_i, g_p))
@@ -216,7 +217,7 @@ class RoGA(WrapperOptimizer):
 
     def _start(self) -> None:
         groups = self._params_with_grad()
-        params = _flat(groups)
+        params = flat(groups)
         if not params:
             raise RuntimeError("RoGA: no parameter has a gradient; call loss.backward() first")
         self._groups = groups
@@ -225,7 +226,7 @@ class RoGA(WrapperOptimizer):
 
     def _apply(self, direction: list[Tensor]) -> None:
         """``.grad`` ← d (the buffers themselves, no copy), base step, diagnostics."""
-        for p, d in zip(_flat(self._groups), direction, strict=True):  # type: ignore[arg-type]
+        for p, d in zip(flat(self._groups), direction, strict=True):  # type: ignore[arg-type]
             p.grad = d
         diag = self._diag
         self.stats = {
@@ -247,7 +248,7 @@ class RoGA(WrapperOptimizer):
                 if self._groups is None:
                     self._start()
                     self._acc = None  # reuses g_0's buffer below: (K+2)x parameters at most
-                g_list.append(torch._foreach_clone(self._grads(_flat(self._groups))))
+                g_list.append(torch._foreach_clone(self._grads(flat(self._groups))))
             self.zero_grad()
         k = len(closures)
         with torch.no_grad():
@@ -270,10 +271,10 @@ class RoGA(WrapperOptimizer):
     def _global_domain(
         self, i: int, closure: Closure, g_list: list[Any], g: list[Tensor], norm: float
     ) -> None:
-        groups, params = self._groups, _flat(self._groups)  # type: ignore[arg-type]
+        groups, params = self._groups, flat(self._groups)  # type: ignore[arg-type]
         with torch.no_grad():  # θ ← θ + ρ g_i/(‖g_i‖+η) − α g
             for group, ps, gi, gg in zip(
-                self.param_groups, groups, _split(g_list[i], groups), _split(g, groups), strict=True
+                self.param_groups, groups, split(g_list[i], groups), split(g, groups), strict=True
             ):
                 if ps:
                     torch._foreach_add_(ps, gi, alpha=group["rho"] / (norm + ETA))
