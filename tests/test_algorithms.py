@@ -173,7 +173,6 @@ def test_roga_batched_hparam_dispatches_to_the_batched_update(monkeypatch):
 
 def test_roga_batched_matches_the_loop_path():
     """The real batched update (performance helper's) gives the loop path's parameters."""
-    pytest.importorskip("torch.func", reason="torch.func is needed by roga_batched")
     kw = dict(backbone="small_cnn_nobn", dtype=torch.float64, weight_decay=0.0)
     loop = _train(_build("RoGA", **kw), dtype=torch.float64)
     batched = _train(_build("RoGA", roga_batched=True, **kw), dtype=torch.float64)
