@@ -9,6 +9,7 @@ renderer.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -142,6 +143,14 @@ def sample_poses(ident: Identity, n: int, rng: np.random.Generator) -> list[Pose
     return poses
 
 
+@lru_cache(maxsize=8)
+def pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices (float32, read-only) of a size x size image, cached per size."""
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    ys.flags.writeable = xs.flags.writeable = False
+    return ys, xs
+
+
 def _cover(sd: np.ndarray, px: float) -> np.ndarray:
     """Soft coverage of a shape from a signed distance (negative inside), one pixel wide."""
     return np.clip(0.5 - sd / px, 0.0, 1.0)
@@ -162,7 +171,7 @@ def _paint(img: np.ndarray, cover: np.ndarray, color) -> None:
 
 
 def _face_coords(pose: Pose, size: int) -> tuple[np.ndarray, np.ndarray, float]:
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    ys, xs = pixel_grid(size)
     x, y = (xs + 0.5) / size - pose.center[0], (ys + 0.5) / size - pose.center[1]
     c, s = np.cos(pose.angle), np.sin(pose.angle)
     return (c * x + s * y) / pose.scale, (-s * x + c * y) / pose.scale, 1.0 / (size * pose.scale)
@@ -176,7 +185,7 @@ def _to_image(pose: Pose, size: int, pts: np.ndarray) -> np.ndarray:
 
 
 def _background(ident: Identity, size: int) -> np.ndarray:
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    ys, xs = (g / size for g in pixel_grid(size))
     d = np.cos(ident.bg_angle) * xs + np.sin(ident.bg_angle) * ys
     t = 0.5 + 0.35 * np.sin(2 * np.pi * ident.bg_freq * d) * np.cos(5 * xs - 3 * ys)
     c0, c1 = ident.bg

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, map_coordinates
 
 from roga_bench.datasets.synthff._camera import resample
-from roga_bench.datasets.synthff._faces import Render
+from roga_bench.datasets.synthff._faces import Render, pixel_grid
 
 __all__ = ["METHODS", "Frame", "draw_params", "apply"]
 
@@ -60,7 +60,7 @@ def draw_params(method: str, rng: np.random.Generator, **ranges: tuple[float, fl
 
 def _ellipse_mask(render: Render, shape: tuple[int, int], sx: float, sy: float, dy: float = 0.0):
     cx, cy, rx, ry, angle = render.landmarks["face"]
-    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32) + 0.5
+    ys, xs = (g + 0.5 for g in pixel_grid(shape[0]))
     c, s = np.cos(angle), np.sin(angle)
     x, y = xs - cx, ys - cy
     u, v = c * x + s * y, -s * x + c * y - dy * ry
@@ -100,7 +100,7 @@ def _deepfakes(f: Frame, p: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def _polygon_mask(pts: np.ndarray, size: int) -> np.ndarray:
     """Even-odd rule: pixel centres inside the closed polygon ``pts`` (x, y in pixels)."""
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    ys, xs = (g + 0.5 for g in pixel_grid(size))
     inside = np.zeros((size, size), bool)
     for (x0, y0), (x1, y1) in zip(pts, np.roll(pts, -1, axis=0), strict=True):
         crosses = (y0 > ys) != (y1 > ys)
@@ -122,12 +122,13 @@ def _faceswap(f: Frame, p: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def _local_scale(xs, ys, centre, radius, factor):
     w = np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * radius**2))
+    w = np.where(w > 0.02, w, 0.0)  # a compact warp: pixels beyond ~2.8 radii stay untouched
     return w, w * (1 - factor) * (ys - centre[1]), w * 0.3 * (1 - factor) * (xs - centre[0])
 
 
 def _face2face(f: Frame, p: dict) -> tuple[np.ndarray, np.ndarray]:
     size = f.captured.shape[0]
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    ys, xs = pixel_grid(size)
     lm, r = f.source.landmarks, f.source.landmarks["face"][2]
     # Mouth opened or closed, eyes widened or narrowed: the donor's expression, by warping.
     wm, dym, dxm = _local_scale(xs, ys, lm["mouth"][0], 0.45 * r, 1 + p["mouth"] * p["sign"][0])
@@ -141,7 +142,7 @@ def _face2face(f: Frame, p: dict) -> tuple[np.ndarray, np.ndarray]:
         axis=-1,
     )
     # Where the displacement vanishes, bilinear sampling at integer positions is the identity.
-    region = np.clip(sum(weights), 0, 1) * (np.hypot(dx, dy) > 0.02)
+    region = np.clip(sum(weights), 0, 1)
     out, alpha = _face_boundary(Frame(warped, f.source, f.donor, f.reenacted), p, p["face"])
     return np.clip(out, 0, 1), np.maximum(alpha, region)
 
@@ -149,7 +150,7 @@ def _face2face(f: Frame, p: dict) -> tuple[np.ndarray, np.ndarray]:
 def _neural_textures(f: Frame, p: dict) -> tuple[np.ndarray, np.ndarray]:
     size = f.captured.shape[0]
     lm, r = f.source.landmarks, f.source.landmarks["face"][2]
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    ys, xs = (g + 0.5 for g in pixel_grid(size))
     mx, my = lm["mouth"][0]
     mouth = (((xs - mx) / (0.55 * r)) ** 2 + ((ys - my) / (0.3 * r)) ** 2 <= 1).astype(np.float32)
     # The re-rendered mouth comes out of a decoder that upsamples by two: period-2 texture.

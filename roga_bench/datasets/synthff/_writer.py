@@ -17,7 +17,7 @@ from roga_bench.datasets.synthff._pipeline import SPLITS, SYNTHFF, Recipe, Video
 __all__ = ["FF_FOLDERS", "frame_dir", "write_video", "write_index"]
 
 COMPRESSION = "c23"  # SynthFF's frames play FF++'s c23 (light compression) level
-PNG_LEVEL = 6
+PNG_LEVEL = 1  # fast; any fixed level gives identical bytes for a given zlib
 FF_FOLDERS = {
     "FF-DF": "Deepfakes",
     "FF-F2F": "Face2Face",
