@@ -259,8 +259,9 @@ class RoGA(WrapperOptimizer):
             # One host sync for all K scales, so the climb needs no temporary e_i buffer.
             norms = torch.stack([global_norm(g_i).to(g[0].device) for g_i in g_list])
             self._diag["grad_norm"] = list(norms)
+            norm_values = norms.tolist()
         for i, closure in enumerate(closures):
-            self._global_domain(i, closure, g_list, g, float(norms[i]))
+            self._global_domain(i, closure, g_list, g, norm_values[i])
         with torch.no_grad():
             assert self._acc is not None
             torch._foreach_mul_(self._acc, 0.5 / k)  # (1/2K) Σ g_i^p
