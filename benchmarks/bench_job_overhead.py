@@ -1,0 +1,115 @@
+"""Per-job overhead of a training run (process start, imports, dataset indexing, first batch)
+as a share of a whole 100-step SynthFF job.
+
+    python benchmarks/bench_job_overhead.py                       # SynthFF from the cache
+    python benchmarks/bench_job_overhead.py --data_dir DIR --steps 100 --algorithm RoGA
+
+Two fresh processes, as a launcher starts them: a probe that timestamps each start-up phase and
+exits after the first batch, and the real job (``python -m roga_bench.train``) timed from spawn to
+exit. Single-threaded (OMP_NUM_THREADS=1), as the SynthFF sweep runs its jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Runs in the probe process: prints {phase: wall-clock timestamp} as JSON.
+PROBE = r"""
+import json, sys, time
+t = {"started": time.time()}
+c = {"started": time.process_time()}
+import torch
+from roga_bench.hparams import make_hparams, seed_hash
+from roga_bench.datasets import get_dataset_class
+from roga_bench.algorithms import get_algorithm_class
+import roga_bench.metrics
+from roga_bench.training import train
+from roga_bench.training._loaders import InfiniteLoader
+t["imported"] = time.time()
+c["imported"] = time.process_time()
+data_dir, dataset, algorithm, test_env = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+hparams = make_hparams(algorithm, dataset, 0, 0)
+ds = get_dataset_class(dataset)(data_dir, [test_env], hparams)
+t["indexed"] = time.time()
+c["indexed"] = time.process_time()
+envs = [i for i in range(len(ds)) if i != test_env]
+torch.manual_seed(0)
+net = get_algorithm_class(algorithm)(ds.input_shape, ds.num_classes, len(envs), hparams)
+for i in envs:
+    next(InfiniteLoader(ds.split(i, "train"), hparams["batch_size"], seed_hash(0, "loader", i)))
+t["first_batch"] = time.time()
+c["first_batch"] = time.process_time()
+print(json.dumps({"wall": t, "cpu": c}))
+"""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _probe(args: argparse.Namespace, env: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """{phase: (wall seconds, CPU seconds)}; CPU time is what an idle machine's wall would be."""
+    spawn = time.time()
+    cmd = [sys.executable, "-c", PROBE, args.data_dir, args.dataset, args.algorithm, "0"]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    stamps = json.loads(out.strip().splitlines()[-1])
+    wall, cpu = stamps["wall"], stamps["cpu"]
+    start = wall["started"] - spawn
+    phases = {"process start": (start, start + cpu["started"])}  # interpreter boot: CPU = wall
+    for name, a, b in (
+        ("imports", "started", "imported"),
+        ("dataset indexing", "imported", "indexed"),
+        ("first batch (+ model)", "indexed", "first_batch"),
+    ):
+        phases[name] = (wall[b] - wall[a], cpu[b] - cpu[a])
+    return phases
+
+
+def _job(args: argparse.Namespace, env: dict[str, str], out: Path) -> tuple[float, float, list]:
+    """Wall and CPU seconds of the whole job, and its results.jsonl records."""
+    cmd = [sys.executable, "-m", "roga_bench.train", "--data_dir", args.data_dir,
+           "--dataset", args.dataset, "--algorithm", args.algorithm, "--test_envs", "0",
+           "--steps", str(args.steps), "--device", "cpu", "--output_dir", str(out)]  # fmt: skip
+    spawn, cpu = time.time(), _children_cpu()
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    wall, cpu = time.time() - spawn, _children_cpu() - cpu
+    lines = (out / "results.jsonl").read_text().splitlines()
+    return wall, cpu, [json.loads(line) for line in lines]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data_dir", default="", help="default: the SynthFF cache (built once)")
+    parser.add_argument("--dataset", default="SynthFFLOMO")
+    parser.add_argument("--algorithm", default="ERM")
+    parser.add_argument("--steps", type=int, default=100)
+    args = parser.parse_args()
+    if not args.data_dir:
+        from roga_bench.datasets.synthff import ensure_synthff
+
+        args.data_dir = str(ensure_synthff())  # built before timing: a one-off, not per job
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    phases = _probe(args, env)
+    with tempfile.TemporaryDirectory() as tmp:
+        wall, cpu, records = _job(args, env, Path(tmp) / "job")
+    phases["overhead total"] = tuple(sum(p[k] for p in phases.values()) for k in (0, 1))
+    phases["whole job (spawn->exit)"] = (wall, cpu)
+    print(f"{args.algorithm} on {args.dataset}, {args.steps} steps, test env 0, CPU, 1 thread")
+    print(f"{'phase':<26}{'wall s':>8}{'share':>8}{'CPU s':>8}{'share':>8}")
+    for name, (w, c) in phases.items():
+        print(f"{name:<26}{w:>8.2f}{w / wall:>8.1%}{c:>8.2f}{c / cpu:>8.1%}")
+    step_time = records[-1]["step_time"]
+    print(f"mean step time {step_time * 1000:.1f} ms (wall); {len(records)} evaluations")
+
+
+if __name__ == "__main__":
+    main()
