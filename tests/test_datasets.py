@@ -204,3 +204,20 @@ def test_truncated_png_fails_on_access_naming_the_file(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:60])
     with pytest.raises(DatasetError, match=f"{path.name}: cannot decode image"):
         ds.split(0, "train")[0]
+
+
+def test_normalize_matches_torchvision_v2_and_augment_stays_in_range() -> None:
+    import numpy as np
+    from torchvision.transforms import v2
+
+    from roga_bench.datasets._transforms import build_transform, normalize
+
+    frame = np.random.default_rng(0).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    ref = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5] * 3, [0.5] * 3)])
+    torch.testing.assert_close(normalize(frame), ref(torch.from_numpy(frame).permute(2, 0, 1)))
+    augment = build_transform(True)
+    torch.manual_seed(1)
+    outs = [augment(frame) for _ in range(8)]
+    assert all(o.shape == (3, 24, 24) and o.dtype == torch.float32 for o in outs)
+    assert all(float(o.min()) >= -1.0 and float(o.max()) <= 1.0 for o in outs)
+    assert sum(not torch.equal(o, normalize(frame)) for o in outs) >= 6  # P(no op) = 0.04

@@ -11,7 +11,6 @@ from torch.utils.data import Dataset
 
 from roga_bench.datasets._frames import decode_and_resize
 from roga_bench.datasets._index import Video
-from roga_bench.datasets._transforms import to_tensor
 
 __all__ = ["MemoryBudget", "FrameSplit"]
 
@@ -35,7 +34,7 @@ class FrameSplit(Dataset):
     Args:
         videos: the videos, each contributing its (already sampled) frames in order.
         image_size: output side in pixels.
-        transform: ``uint8 [3,S,S]`` tensor -> ``float32 [3,S,S]`` tensor.
+        transform: decoded ``uint8 [S,S,3]`` frame -> ``float32 [3,S,S]`` tensor.
         frame_cache: folder of the performance helper's decoded-frame cache; empty: decode PNGs.
         budget: memory budget for keeping decoded frames (bounded, opt-in via hparam).
     """
@@ -44,7 +43,7 @@ class FrameSplit(Dataset):
         self,
         videos: Sequence[Video],
         image_size: int,
-        transform: Callable[[torch.Tensor], torch.Tensor],
+        transform: Callable[[np.ndarray], torch.Tensor],
         frame_cache: str = "",
         budget: MemoryBudget | None = None,
     ) -> None:
@@ -76,4 +75,4 @@ class FrameSplit(Dataset):
         return frame
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return self.transform(to_tensor(self.frame(i))), self.labels[i]
+        return self.transform(self.frame(i)), self.labels[i]

@@ -1,7 +1,11 @@
-"""Frame transforms (torchvision.transforms.v2): training augmentation and normalisation.
+"""Frame transforms: training augmentation (torchvision.transforms.v2 kernels on PIL images) and the
+DeepfakeBench normalisation (mean = std = 0.5).
 
-All randomness is drawn from torch's RNG, so ``torch.manual_seed`` makes augmented batches
-reproducible (with ``num_workers=0``; with workers, torch seeds each worker from the base seed).
+Augmentation runs on PIL images because torchvision's PIL kernels (rotate, enhance) and PIL's own
+blur and JPEG codec are faster than the uint8-tensor kernels on small frames, and the loader, not
+the model, bounds SynthFF's CPU runs. All randomness is drawn from torch's RNG, so
+``torch.manual_seed`` makes augmented batches reproducible (with ``num_workers=0``; with workers,
+torch seeds each worker from the base seed).
 """
 
 from __future__ import annotations
@@ -11,57 +15,76 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from PIL import Image
-from torchvision.transforms import v2
+from PIL import Image, ImageFilter
+from torchvision.transforms.v2 import functional as F
 
-__all__ = ["MEAN", "STD", "build_transform", "to_tensor"]
+__all__ = ["MEAN", "STD", "JPEG_QUALITY", "Augment", "build_transform", "normalize"]
 
-# DeepfakeBench normalises with mean = std = 0.5 per channel, mapping [0, 1] to [-1, 1].
+# DeepfakeBench normalises with mean = std = 0.5 per channel, mapping [0, 255] to [-1, 1].
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.5, 0.5, 0.5)
 JPEG_QUALITY = (40, 100)
+BLUR_SIGMA = (0.1, 1.5)
 
 
-class _PilJPEG(torch.nn.Module):
-    """JPEG round trip through PIL at a quality drawn from torch's RNG.
+def _uniform(low: float, high: float) -> float:
+    return float(torch.empty(()).uniform_(low, high))
 
-    Not ``v2.JPEG``: torchvision 0.29 deprecates its image codecs, and PIL is already the decoder.
+
+class Augment(torch.nn.Module):
+    """PIL -> PIL training augmentation, DeepfakeBench's defaults: horizontal flip (p 0.5),
+    rotation within 10 degrees (p 0.5), Gaussian blur sigma 0.1-1.5 (p 0.3), brightness and
+    contrast within 10% (p 0.5), JPEG quality 40-100 (p 0.5).
+
+    One module calling ``torchvision.transforms.v2.functional`` kernels rather than a ``Compose``
+    of ``RandomApply`` wrappers: per-transform dispatch cost more than the kernels at 64 px.
     """
 
-    def __init__(self, quality: tuple[int, int]) -> None:
-        super().__init__()
-        self.quality = quality
-
-    def forward(self, img: torch.Tensor) -> torch.Tensor:
-        q = int(torch.randint(self.quality[0], self.quality[1] + 1, ()).item())
-        buf = io.BytesIO()
-        Image.fromarray(img.permute(1, 2, 0).numpy()).save(buf, format="JPEG", quality=q)
-        buf.seek(0)
-        with Image.open(buf) as decoded:
-            arr = np.asarray(decoded.convert("RGB"), dtype=np.uint8)
-        return torch.from_numpy(arr.copy()).permute(2, 0, 1)
-
-
-def to_tensor(frame: np.ndarray) -> torch.Tensor:
-    """``uint8 [S,S,3]`` array -> ``uint8 [3,S,S]`` tensor (no copy of the pixels)."""
-    return torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)
+    def forward(self, img: Image.Image) -> Image.Image:
+        gate = torch.rand(5).tolist()  # one draw per frame keeps the RNG stream easy to follow
+        if gate[0] < 0.5:
+            img = F.horizontal_flip(img)
+        if gate[1] < 0.5:
+            img = F.rotate(img, _uniform(-10.0, 10.0), F.InterpolationMode.BILINEAR)
+        if gate[2] < 0.3:
+            img = img.filter(ImageFilter.GaussianBlur(radius=_uniform(*BLUR_SIGMA)))
+        if gate[3] < 0.5:
+            img = F.adjust_brightness(img, _uniform(0.9, 1.1))
+            img = F.adjust_contrast(img, _uniform(0.9, 1.1))
+        if gate[4] < 0.5:
+            img = _jpeg(img, int(torch.randint(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1, ())))
+        return img
 
 
-def build_transform(augment: bool) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The transform from a ``uint8 [3,S,S]`` tensor to a normalised ``float32 [3,S,S]`` one.
+def _jpeg(img: Image.Image, quality: int) -> Image.Image:
+    """JPEG round trip through PIL (not ``v2.JPEG``: torchvision 0.29 deprecates its codecs)."""
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=quality)
+    buf.seek(0)
+    with Image.open(buf) as decoded:
+        return decoded.convert("RGB")
+
+
+def normalize(frame: np.ndarray) -> torch.Tensor:
+    """``uint8 [S,S,3]`` -> ``float32 [3,S,S]`` in [-1, 1]: ``v2.ToDtype(scale=True)`` then
+    ``v2.Normalize(MEAN, STD)``, fused into one op (it runs once per frame)."""
+    if not frame.flags.writeable:  # PIL and memory maps hand out read-only arrays
+        frame = frame.copy()
+    x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float()
+    return x.mul_(2.0 / 255.0).sub_(1.0).contiguous()
+
+
+def build_transform(augment: bool) -> Callable[[np.ndarray], torch.Tensor]:
+    """The transform from a decoded ``uint8 [S,S,3]`` frame to a ``float32 [3,S,S]`` tensor.
 
     Args:
-        augment: add the training augmentation (flip, small rotation, blur, brightness/contrast,
-            JPEG quality 40-100), as DeepfakeBench's defaults; only for training splits.
+        augment: apply :class:`Augment` first; only for training splits.
     """
-    steps: list[torch.nn.Module] = []
-    if augment:
-        steps += [
-            v2.RandomHorizontalFlip(p=0.5),
-            v2.RandomApply([v2.RandomRotation(degrees=10)], p=0.5),
-            v2.RandomApply([v2.GaussianBlur(kernel_size=3, sigma=(0.1, 1.5))], p=0.3),
-            v2.RandomApply([v2.ColorJitter(brightness=0.1, contrast=0.1)], p=0.5),
-            v2.RandomApply([_PilJPEG(JPEG_QUALITY)], p=0.5),
-        ]
-    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)]
-    return v2.Compose(steps)
+    if not augment:
+        return normalize
+    augmentation = Augment()
+
+    def transform(frame: np.ndarray) -> torch.Tensor:
+        return normalize(np.asarray(augmentation(Image.fromarray(frame))))
+
+    return transform
