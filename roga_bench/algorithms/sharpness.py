@@ -64,7 +64,11 @@ class SAM(_TwoPassERM):
 class ASAM(_TwoPassERM):
     """Adaptive SAM (Kwon et al., 2021): scale-invariant neighbourhood T = |θ|."""
 
-    HPARAMS = {"rho": rho_hparam(0.5)}
+    # ASAM's radius lives on a different scale (|θ|-normalised): its paper sweeps 0.05-2.0, so the
+    # shared space {0.01..0.2} would never reach the 0.5 default. DESIGN §4 deviation, on purpose.
+    HPARAMS = {
+        "rho": HParam(0.5, choice(0.1, 0.2, 0.5, 1.0, 2.0), minimum=0.0, doc="adaptive radius rho")
+    }
 
     def make_wrapper(self) -> optim.TwoPassOptimizer:
         return optim.SAM(self.optimizer, rho=self.hparams["rho"], adaptive=True, model=self.network)
