@@ -113,3 +113,43 @@ def test_unequal_batches_rejected() -> None:
 def test_unknown_align_to_rejected() -> None:
     with pytest.raises(ValueError, match="align_to"):
         batched_roga_update(_network("small_cnn"), _minibatches(), 0.1, 0.001, align_to="x")
+
+
+def _roga_algorithm(backbone: str, batched: bool, align_to: str):
+    from roga_bench.algorithms import get_algorithm_class
+    from roga_bench.hparams import SHARED_HPARAMS, algorithm_space
+
+    hparams = {n: hp.default for n, hp in SHARED_HPARAMS.items()}
+    hparams.update({n: hp.default for n, hp in algorithm_space("RoGA").items()})
+    hparams.update(
+        backbone=backbone,
+        image_size=SIZE,
+        roga_batched=batched,
+        roga_align_to=align_to,
+        rho=0.1,
+        alpha=0.01,
+        pretrained="",
+    )
+    torch.manual_seed(0)
+    alg = get_algorithm_class("RoGA")((3, SIZE, SIZE), 2, K, hparams)
+    alg.train()
+    return alg
+
+
+@pytest.mark.parametrize("backbone", ["small_cnn", "small_cnn_nobn"])
+@pytest.mark.parametrize("align_to", ["domain", "global"])
+def test_algorithm_batched_equals_loop(backbone: str, align_to: str) -> None:
+    """The registered RoGA with roga_batched False vs True: same steps, buffers and diagnostics."""
+    loop, batched = (_roga_algorithm(backbone, b, align_to) for b in (False, True))
+    for step in range(2):  # the second step also checks momentum buffers and moved BN stats
+        batches = _minibatches(seed=step)
+        out_loop, out_batched = loop.update(batches), batched.update(batches)
+        assert set(out_batched) == set(out_loop)
+        for key, value in out_loop.items():
+            assert out_batched[key] == pytest.approx(value, abs=1e-5, rel=1e-4), key
+    for (name, a), b in zip(loop.state_dict().items(), batched.state_dict().values(), strict=True):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5, msg=name)
+    initial = _roga_algorithm(backbone, False, align_to).network.state_dict()
+    assert not torch.equal(
+        initial["classifier.weight"], loop.network.state_dict()["classifier.weight"]
+    )

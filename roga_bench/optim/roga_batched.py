@@ -139,8 +139,9 @@ def batched_roga_update(
             the mean gradient g.
 
     Returns:
-        ``{"loss": mean first-pass loss, "loss_perturbed": mean second-pass loss,
-        "grad_norm": mean ||g_i||}``.
+        The loop path's diagnostics: ``loss`` (mean first-pass loss), ``grad_norm`` (mean
+        ||g_i||), ``perturb_norm`` (mean ||e_i||), ``cos_g_gp`` (mean cos(g_i, g_i^p)) and
+        ``cos_d{i}`` per domain.
 
     Raises:
         ValueError: unequal per-domain batch sizes, no minibatches, or an unknown ``align_to``.
@@ -181,17 +182,32 @@ def batched_roga_update(
 
     second = grad_and_value(lambda p, x, y: loss_fn(p, x, y, {}), has_aux=True)
     with _batch_stats_only(bns, None):  # second pass: never touches running statistics
-        grads_p, (losses_p, _) = vmap(second, in_dims=(0, 0, 0), randomness="different")(
-            perturbed, xs, ys
-        )
+        grads_p, _ = vmap(second, in_dims=(0, 0, 0), randomness="different")(perturbed, xs, ys)
 
     for n, p in named.items():
         if n not in params:
             continue
         d = 0.5 * (grads[n] + grads_p[n]).mean(0)  # (1/K) sum_i 1/2 (g_i + g_i^p)
         p.grad = d.to(p.dtype)
+    return _diagnostics(losses, norms, grads, grads_p, perturbed, params)
+
+
+def _diagnostics(
+    losses: Tensor,
+    norms: Tensor,
+    grads: dict[str, Tensor],
+    grads_p: dict[str, Tensor],
+    perturbed: dict[str, Tensor],
+    params: dict[str, Tensor],
+) -> dict[str, float]:
+    """The loop path's keys: loss, grad_norm, perturb_norm, cos_g_gp and cos_d{i}."""
+    e_norm = _global_norm({n: perturbed[n] - params[n].unsqueeze(0) for n in params})
+    dot = torch.stack([(grads[n] * grads_p[n]).flatten(1).sum(1) for n in grads]).sum(0)
+    cos = dot / (norms * _global_norm(grads_p) + ETA)
     return {
         "loss": float(losses.mean()),
-        "loss_perturbed": float(losses_p.mean()),
         "grad_norm": float(norms.mean()),
+        "perturb_norm": float(e_norm.mean()),
+        "cos_g_gp": float(cos.mean()),
+        **{f"cos_d{i}": float(c) for i, c in enumerate(cos)},
     }
