@@ -102,11 +102,14 @@ def test_done_folder_is_not_rerun(tmp_path: Path) -> None:
 
 
 def test_resume_in_process_matches_uninterrupted(tmp_path: Path) -> None:
-    full = read_records(train(config(tmp_path, "full")) / "results.jsonl")
+    full_dir = train(config(tmp_path, "full", save_model_every_checkpoint=True))
+    full = read_records(full_dir / "results.jsonl")
+    steps = sorted(p.name for p in full_dir.glob("model_step*.pkl"))
+    assert steps == ["model_step0.pkl", "model_step3.pkl", "model_step6.pkl"]
     TinyERM.crash_at_call = 6  # step 5: after the step-3 checkpoint, before the last line
     try:
         with pytest.raises(RuntimeError, match="simulated crash"):
-            train(config(tmp_path, "resumed"))
+            train(config(tmp_path, "resumed", save_model_every_checkpoint=True))
     finally:
         TinyERM.crash_at_call = None
     out = tmp_path / "resumed"
@@ -114,7 +117,7 @@ def test_resume_in_process_matches_uninterrupted(tmp_path: Path) -> None:
     assert "simulated crash" in (out / "err.txt").read_text()
     with open(out / "results.jsonl", "a") as f:  # plus a line torn by a kill mid-write
         f.write('{"step": 6, "env0_out_acc": 0.')
-    train(config(tmp_path, "resumed"))
+    train(config(tmp_path, "resumed", save_model_every_checkpoint=True))
     assert comparable(read_records(out / "results.jsonl")) == comparable(full)
     assert (out / "done").exists() and not (out / "checkpoint.pt").exists()
     assert "starting after step 3; dropped 1" in (out / "out.txt").read_text()

@@ -99,18 +99,6 @@ def _resume_state(config: TrainConfig, out: Path) -> dict[str, Any] | None:
     return checkpoint
 
 
-def _build(config: TrainConfig, plan: RunPlan) -> tuple[Any, Any, list[int]]:
-    """Dataset, algorithm (on the device) and the training env indices."""
-    dataset = plan.dataset_class(config.data_dir, list(config.test_envs), plan.hparams)
-    if max(config.test_envs, default=-1) >= len(dataset):
-        raise ConfigError(f"--test_envs {list(config.test_envs)}: dataset has {len(dataset)} envs")
-    train_envs = [i for i in range(len(dataset)) if i not in config.test_envs]
-    algorithm = plan.algorithm_class(
-        dataset.input_shape, dataset.num_classes, len(train_envs), plan.hparams
-    )
-    return dataset, algorithm.to(plan.device), train_envs
-
-
 def _check_finite(values: dict[str, float], step: int) -> None:
     bad = {k: v for k, v in values.items() if not math.isfinite(v)}
     if bad:
@@ -120,79 +108,105 @@ def _check_finite(values: dict[str, float], step: int) -> None:
         )
 
 
-def _run(config: TrainConfig, plan: RunPlan, terminal: Any) -> None:
-    out, hp, device = plan.output_dir, plan.hparams, plan.device
-    print(f"args: {config.to_args()}\nhparams: {hp}")
-    _seed_everything(config.seed)
-    checkpoint = _resume_state(config, out)
-    dataset, algorithm, train_envs = _build(config, plan)
-    batch_size = int(hp["batch_size"])
-    loaders = [
-        InfiniteLoader(
-            dataset.split(env, "train"),
-            batch_size,
-            seed=seed_hash(config.seed, "loader", env),
-            num_workers=config.num_workers,
-            state=None if checkpoint is None else checkpoint["loaders"][k],
-            name=f"{config.dataset} env {env} train split",
-        )
-        for k, env in enumerate(train_envs)
-    ]
-    min_size = min(len(dataset.split(env, "train")) for env in train_envs)
-    splits = eval_splits(len(dataset), config.test_envs, config.eval_train)
-    accumulator = Accumulator()
-    start = 0
-    if checkpoint is not None:
-        algorithm.load_state_dict(checkpoint["algorithm"])
-        algorithm.optimizer.load_state_dict(checkpoint["optimizer"])
-        accumulator.load_state_dict(checkpoint["accumulator"])
+class _Run:
+    """The live objects of one run: dataset, algorithm, loaders and the metric accumulator."""
+
+    def __init__(self, config: TrainConfig, plan: RunPlan, checkpoint: dict | None) -> None:
+        self.config, self.plan, self.hp = config, plan, plan.hparams
+        self.out = plan.output_dir
+        self.dataset = plan.dataset_class(config.data_dir, list(config.test_envs), self.hp)
+        if max(config.test_envs, default=-1) >= len(self.dataset):
+            raise ConfigError(f"--test_envs {list(config.test_envs)}: {len(self.dataset)} envs")
+        self.train_envs = [i for i in range(len(self.dataset)) if i not in config.test_envs]
+        self.algorithm = plan.algorithm_class(
+            self.dataset.input_shape, self.dataset.num_classes, len(self.train_envs), self.hp
+        ).to(plan.device)
+        self.batch_size = int(self.hp["batch_size"])
+        train_splits = [self.dataset.split(env, "train") for env in self.train_envs]
+        self.min_size = min(len(split) for split in train_splits)
+        self.loaders = [
+            InfiniteLoader(
+                split,
+                self.batch_size,
+                seed=seed_hash(config.seed, "loader", env),
+                num_workers=config.num_workers,
+                state=None if checkpoint is None else checkpoint["loaders"][k],
+                name=f"{config.dataset} env {env} train split",
+            )
+            for k, (env, split) in enumerate(zip(self.train_envs, train_splits, strict=True))
+        ]
+        self.splits = eval_splits(len(self.dataset), config.test_envs, config.eval_train)
+        self.accumulator = Accumulator()
+
+    def restore(self, checkpoint: dict[str, Any]) -> int:
+        """Load model, optimizer, metric sums and RNG states; return the next step."""
+        self.algorithm.load_state_dict(checkpoint["algorithm"])
+        self.algorithm.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.accumulator.load_state_dict(checkpoint["accumulator"])
         set_rng_state(checkpoint["rng"])
-        start = checkpoint["step"] + 1
+        return checkpoint["step"] + 1
+
+    def update(self, step: int) -> None:
+        """One minibatch per training env, one ``algorithm.update``."""
+        tic = time.time()
+        device = self.plan.device
+        minibatches = [(x.to(device), y.to(device)) for x, y in (next(it) for it in self.loaders)]
+        values = {k: float(v) for k, v in self.algorithm.update(minibatches).items()}
+        _check_finite(values, step)
+        self.accumulator.add(values, time.time() - tic)
+
+    def record(self, step: int) -> None:
+        """Evaluate and append one results.jsonl line (DESIGN §3)."""
+        record = {"step": step, "epoch": step * self.batch_size / self.min_size}
+        record.update(self.accumulator.means())
+        record["mem_gb"] = memory_gb(self.plan.device)
+        device, workers = self.plan.device, self.config.num_workers
+        record.update(evaluate(self.algorithm, self.dataset, self.splits, device, workers))
+        record.update({"args": self.config.to_args(), "hparams": self.hp})
+        append_record(self.out / "results.jsonl", record)
+        self.accumulator.reset()
+
+    def save_model(self, name: str) -> None:
+        payload = model_payload(
+            self.config, self.dataset, self.algorithm, len(self.train_envs), self.hp
+        )
+        atomic_save(payload, self.out / name)
+
+    def save_checkpoint(self, step: int) -> None:
+        state = {
+            "step": step,
+            "args": self.config.to_args(),
+            "algorithm": self.algorithm.state_dict(),
+            "optimizer": self.algorithm.optimizer.state_dict(),
+            "loaders": [loader.state_dict() for loader in self.loaders],
+            "accumulator": self.accumulator.state_dict(),
+            "rng": get_rng_state(),
+        }
+        atomic_save(state, self.out / CHECKPOINT_NAME)
+
+
+def _run(config: TrainConfig, plan: RunPlan, terminal: Any) -> None:
+    print(f"args: {config.to_args()}\nhparams: {plan.hparams}")
+    _seed_everything(config.seed)
+    checkpoint = _resume_state(config, plan.output_dir)
+    run = _Run(config, plan, checkpoint)
+    start = 0 if checkpoint is None else run.restore(checkpoint)
     last = plan.n_steps - 1
     bar = tqdm(total=plan.n_steps, initial=start, file=terminal, disable=not terminal.isatty())
     for step in range(start, plan.n_steps):
-        tic = time.time()
-        minibatches = [(x.to(device), y.to(device)) for x, y in (next(it) for it in loaders)]
-        values = {k: float(v) for k, v in algorithm.update(minibatches).items()}
-        _check_finite(values, step)
-        accumulator.add(values, time.time() - tic)
+        run.update(step)
         bar.update(1)
-        if step % plan.checkpoint_freq != 0 and step != last:
-            continue
-        record = {"step": step, "epoch": step * batch_size / min_size}
-        record.update(accumulator.means())
-        record["mem_gb"] = memory_gb(device)
-        record.update(evaluate(algorithm, dataset, splits, device, config.num_workers))
-        record.update({"args": config.to_args(), "hparams": hp})
-        append_record(out / "results.jsonl", record)
-        accumulator.reset()
-        if config.save_model_every_checkpoint:
-            payload = model_payload(config, dataset, algorithm, len(train_envs), hp)
-            atomic_save(payload, out / f"model_step{step}.pkl")
-        if step != last:
-            _save_checkpoint(config, out, step, algorithm, loaders, accumulator)
+        if step % plan.checkpoint_freq == 0 or step == last:  # DomainBed's schedule
+            run.record(step)
+            if config.save_model_every_checkpoint:
+                run.save_model(f"model_step{step}.pkl")
+            if step != last:
+                run.save_checkpoint(step)
     bar.close()
-    _finish(config, out, dataset, algorithm, len(train_envs), hp)
-
-
-def _save_checkpoint(config, out, step, algorithm, loaders, accumulator) -> None:  # noqa: ANN001
-    state = {
-        "step": step,
-        "args": config.to_args(),
-        "algorithm": algorithm.state_dict(),
-        "optimizer": algorithm.optimizer.state_dict(),
-        "loaders": [loader.state_dict() for loader in loaders],
-        "accumulator": accumulator.state_dict(),
-        "rng": get_rng_state(),
-    }
-    atomic_save(state, out / CHECKPOINT_NAME)
-
-
-def _finish(config, out, dataset, algorithm, n_domains, hp) -> None:  # noqa: ANN001
-    """model.pkl, drop the checkpoint (a Done job never resumes), then ``done`` last."""
     if not config.skip_model_save:
-        atomic_save(model_payload(config, dataset, algorithm, n_domains, hp), out / "model.pkl")
-    (out / CHECKPOINT_NAME).unlink(missing_ok=True)
-    with open(out / "done", "w") as f:
+        run.save_model("model.pkl")
+    # A Done job never resumes, so its checkpoint (model + optimizer state) is only disk weight.
+    (plan.output_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+    with open(plan.output_dir / "done", "w") as f:  # last: marks the job Done
         f.write("done")
-    print(f"done: {out}")
+    print(f"done: {plan.output_dir}")
