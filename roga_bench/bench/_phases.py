@@ -84,7 +84,9 @@ def _profiled_shares(alg: Any, data: Sequence[tuple[Tensor, Tensor]]) -> dict[st
     ranges = {
         e.key: e.cpu_time_total / 1e3
         for e in events
-        if not e.key.startswith(("aten::", "autograd::", "Optimizer.", "torch::", "cudaDevice"))
+        if not e.key.startswith(("aten::", "autograd::", "Optimizer.", "torch::", "cuda"))
+        and "Backward" not in e.key  # autograd nodes, not user ranges
+        and e.key != "detach"
         and e.cpu_time_total > 0
     }
     return {
