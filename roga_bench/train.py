@@ -20,7 +20,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run, and return the exit code."""
     parser = build_parser()
     try:
-        config = TrainConfig.from_args(vars(parser.parse_args(argv)))
+        namespace = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a malformed command line (2), already printed
+        return int(exc.code or 0)
+    try:
+        config = TrainConfig.from_args(vars(namespace))
         from roga_bench.training import train  # torch loads here, after argument parsing
 
         out = train(config)

@@ -84,14 +84,22 @@ def base(out: Path) -> list[str]:
         (["--hparams", '{"lr": -1}'], "hparam 'lr' = -1; must be >= 0"),
         (["--steps", "0"], "--steps 0; expected a positive integer"),
         (["--data_dir", "/no/such/dir"], "--data_dir /no/such/dir is not a folder"),
+        (["--task", "domain_adaptation"], "invalid choice: 'domain_adaptation'"),
     ],
 )
 def test_bad_input_exits_2_and_creates_nothing(tmp_path, capsys, extra, message) -> None:
     out = tmp_path / "job" / "sub"
     assert main([*base(out), *extra]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("python -m roga_bench.train: error: ")
+    assert "python -m roga_bench.train: error: " in err
     assert re.search(message, err), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cuda_without_a_gpu(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert main([*base(tmp_path / "job"), "--device", "cuda"]) == 2
+    assert "--device cuda but no CUDA device is available" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 

@@ -87,7 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--compression",
         default=d.compression,
-        choices=["c23", "c40"],
         help="override of the dataset hparam compression",
     )
     p.add_argument("--device", default=d.device, choices=["cpu", "cuda", "auto"])
