@@ -27,7 +27,9 @@ def decode_and_resize(path: str | Path, size: int) -> np.ndarray:
     """
     try:
         with Image.open(path) as img:
-            img = img.convert("RGB")  # forces the full decode, so truncation surfaces here
+            img.load()  # the full decode, so truncation surfaces here
+            if img.mode != "RGB":
+                img = img.convert("RGB")
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise DatasetError(f"{path}: cannot decode image ({exc})") from None
     if img.size != (size, size):
