@@ -258,6 +258,8 @@ def test_delete_incomplete_respects_live_lock(standins, capsys):
         assert "locked by live process" in capsys.readouterr().out
         assert main(["delete_incomplete", *argv]) == 0
         assert "not deleting" in capsys.readouterr().out
+        assert main(["status", *argv]) == 0
+        assert capsys.readouterr().out.count("Incomplete (running)") == 1
         assert [j.state for j in jobs] == [INCOMPLETE, DONE, DONE]
     assert lock_holder(jobs[0].output_dir) is None
     assert main(["delete_incomplete", *argv]) == 0

@@ -162,6 +162,31 @@ def _check_user_hparams(hparams: str | None) -> None:
         raise ValueError(f"--hparams must be a JSON object, got {hparams!r}")
 
 
+def _train_args(
+    dataset: str,
+    algorithm: str,
+    test_envs: list[int],
+    holdout_fraction: float,
+    hparams_seed: int,
+    task: str,
+    trial_seed: int,
+    optional: dict[str, Any],
+) -> dict[str, Any]:
+    """One job's args, keys as DomainBed's sweep writes them; optional ones only when not None."""
+    train_args: dict[str, Any] = {
+        "dataset": dataset,
+        "algorithm": algorithm,
+        "test_envs": test_envs,
+        "holdout_fraction": holdout_fraction,
+        "hparams_seed": hparams_seed,
+        "task": task,
+        "trial_seed": trial_seed,
+        "seed": seed_hash(dataset, algorithm, test_envs, hparams_seed, trial_seed),
+    }
+    train_args.update({k: v for k, v in optional.items() if v is not None})
+    return train_args
+
+
 def make_args_list(
     n_trials: int,
     dataset_names: Sequence[str],
@@ -195,6 +220,7 @@ def make_args_list(
     grid = list(grid) if grid else [{}]
     if grid != [{}] and (n_hparams_from, n_hparams) != (0, 1):
         raise ValueError("--grid replaces random search: drop --n_hparams/--n_hparams_from")
+    common = {"data_dir": data_dir, "steps": steps}
     args_list = []
     for trial_seed in range(n_trials):
         for dataset in dataset_names:
@@ -203,24 +229,11 @@ def make_args_list(
                     for hparams_seed in range(n_hparams_from, n_hparams):
                         for backbone in backbones or [None]:
                             for point in grid:
-                                train_args: dict[str, Any] = {
-                                    "dataset": dataset,
-                                    "algorithm": algorithm,
-                                    "test_envs": envs,
-                                    "holdout_fraction": holdout_fraction,
-                                    "hparams_seed": hparams_seed,
-                                    "task": task,
-                                    "trial_seed": trial_seed,
-                                    "seed": seed_hash(
-                                        dataset, algorithm, envs, hparams_seed, trial_seed
-                                    ),
-                                }
-                                if data_dir is not None:
-                                    train_args["data_dir"] = data_dir
-                                if steps is not None:
-                                    train_args["steps"] = steps
                                 extra = _hparams_json(hparams, backbone, point, bool(backbones))
-                                if extra is not None:
-                                    train_args["hparams"] = extra
-                                args_list.append(train_args)
+                                args_list.append(
+                                    _train_args(
+                                        dataset, algorithm, envs, holdout_fraction, hparams_seed,
+                                        task, trial_seed, {**common, "hparams": extra},
+                                    )
+                                )  # fmt: skip
     return args_list

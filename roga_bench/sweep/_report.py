@@ -11,6 +11,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from roga_bench._registry import DATASETS
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, NOT_LAUNCHED, Job
 from roga_bench.sweep._locks import lock_holder
 
@@ -40,9 +41,7 @@ def last_record(job: Job) -> dict[str, Any] | None:
 
 
 def _env_label(job: Job, envs: Sequence[int]) -> str:
-    from roga_bench._registry import DATASETS
-
-    names = list(getattr(DATASETS.get(job.train_args["dataset"]), "ENVIRONMENTS", []))
+    names = list(getattr(_dataset_class(job.train_args["dataset"]), "ENVIRONMENTS", []))
     return ",".join(names[i] if i < len(names) else str(i) for i in envs)
 
 
@@ -80,6 +79,10 @@ def status_table(jobs: Sequence[Job]) -> str:
     return tabulate(rows, headers=headers)
 
 
+def _dataset_class(name: str) -> Any:
+    return DATASETS.get(name)
+
+
 def _mean(values: list[float]) -> float:
     values = [v for v in values if isinstance(v, (int, float)) and not math.isnan(v)]
     return sum(values) / len(values) if values else math.nan
@@ -110,12 +113,6 @@ def summary_table(jobs: Sequence[Job], metric: str = "auc") -> str:
         )
     headers = ["algorithm", "test env", "hparams", "trial", "state", "step", f"val {metric}"]
     return tabulate(rows, headers=[*headers, f"test {metric}"], floatfmt=".4f")
-
-
-def _dataset_class(name: str) -> Any:
-    from roga_bench._registry import DATASETS
-
-    return DATASETS.get(name)
 
 
 def final_report(sweep_dir: Path, jobs: Sequence[Job]) -> str:
