@@ -124,22 +124,21 @@ def test_non_writable_output_dir(tmp_path: Path, capsys, monkeypatch) -> None:
     assert list(locked.iterdir()) == []
 
 
-def test_subprocess_exit_codes(tmp_path: Path) -> None:
-    """The real process: exit 2 on bad input (nothing created), 1 on a NaN loss (no done)."""
-    cmd = [sys.executable, "-c", "import sys, test_training_standins; "
-           "from roga_bench.train import main; sys.exit(main(sys.argv[1:]))"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "OMP_NUM_THREADS": "1"}
-    bad = subprocess.run(
-        [*cmd, *base(tmp_path / "bad"), "--test_envs", "7"], capture_output=True, text=True, env=env
-    )
-    assert bad.returncode == 2 and "--test_envs 7 out of range" in bad.stderr
-    assert not (tmp_path / "bad").exists()
-    nan = subprocess.run(
-        [*cmd, *base(tmp_path / "nan"), "--algorithm", NAN_ALGORITHM, "--steps", "3"],
+def test_nan_loss_exits_1_without_done(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "nan"
+    assert main([*base(out), "--algorithm", NAN_ALGORITHM, "--steps", "3"]) == 1
+    assert "training failed: non-finite loss at step 1" in capsys.readouterr().err
+    assert "non-finite loss at step 1" in (out / "err.txt").read_text()
+    assert not (out / "done").exists()
+
+
+def test_module_exit_code_on_bad_input(tmp_path: Path) -> None:
+    """The real process exits 2 (a malformed number: fails in argparse, before torch loads)."""
+    out = tmp_path / "job"
+    proc = subprocess.run(
+        [sys.executable, "-m", "roga_bench.train", "--steps", "ten", "--output_dir", str(out)],
         capture_output=True,
         text=True,
-        env=env,
     )
-    assert nan.returncode == 1 and "training failed: non-finite loss at step 1" in nan.stderr
-    assert "non-finite loss at step 1" in (tmp_path / "nan" / "err.txt").read_text()
-    assert not (tmp_path / "nan" / "done").exists()
+    assert proc.returncode == 2 and "argument --steps: invalid int value: 'ten'" in proc.stderr
+    assert not out.exists()
