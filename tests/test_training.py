@@ -159,6 +159,17 @@ def test_loader_state_reproduces_batches() -> None:
         InfiniteLoader(data, 11, seed=0, name="env 0 train split")
 
 
+def test_loader_with_workers_tracks_the_consumed_batch() -> None:
+    """Workers prefetch ahead; the state must still be that of the batch the caller consumed."""
+    data = torch.utils.data.TensorDataset(torch.arange(10).float(), torch.arange(10))
+    plain, workers = InfiniteLoader(data, 3, seed=3), InfiniteLoader(data, 3, seed=3, num_workers=1)
+    for _ in range(4):
+        assert torch.equal(next(plain)[1], next(workers)[1])
+    a, b = plain.state_dict(), workers.state_dict()
+    assert (a["epoch"], a["position"]) == (b["epoch"], b["position"]) == (1, 3)
+    assert torch.equal(a["epoch_rng"], b["epoch_rng"])
+
+
 def test_nan_check_covers_inf() -> None:
     from roga_bench.training._loop import _check_finite
 
