@@ -53,7 +53,8 @@ def train(config: TrainConfig) -> Path:
         The run folder (``config.output_dir``).
 
     Raises:
-        ConfigError: bad input; raised before any file or folder is created.
+        ConfigError: bad input, raised before any file or folder is created; or a checkpoint in
+            ``output_dir`` that a run with other args wrote.
         TrainingError: a non-finite loss (the run folder gets no ``done``).
     """
     plan = make_plan(config)
@@ -192,7 +193,8 @@ def _run(config: TrainConfig, plan: RunPlan, terminal: Any) -> None:
     run = _Run(config, plan, checkpoint)
     start = 0 if checkpoint is None else run.restore(checkpoint)
     last = plan.n_steps - 1
-    bar = tqdm(total=plan.n_steps, initial=start, file=terminal, disable=not terminal.isatty())
+    tty = getattr(terminal, "isatty", lambda: False)()
+    bar = tqdm(total=plan.n_steps, initial=start, file=terminal, disable=not tty)
     for step in range(start, plan.n_steps):
         run.update(step)
         bar.update(1)
