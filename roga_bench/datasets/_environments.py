@@ -69,7 +69,7 @@ class DeepfakeBenchEnvironments:
         self, data_dir: str | Path | None, test_envs: Sequence[int], hparams: Mapping[str, Any]
     ) -> None:
         self.hparams = self.resolve_hparams(hparams)
-        self.data_dir = Path(data_dir) if data_dir else self.default_data_dir()
+        self.data_dir = Path(data_dir).expanduser() if data_dir else self.default_data_dir()
         self.json_dir = _json_dir(self.data_dir, self.hparams)
         self.ENVIRONMENTS = self.present_environments(self.data_dir, self.hparams)
         self.test_envs = _check_test_envs(test_envs, self.ENVIRONMENTS, type(self).ENVIRONMENTS)
@@ -192,7 +192,8 @@ class DeepfakeBenchEnvironments:
 
 
 def _json_dir(data_dir: Path, hparams: Mapping[str, Any]) -> Path:
-    return Path(hparams["json_dir"]) if hparams.get("json_dir") else data_dir / "dataset_json"
+    json_dir = hparams.get("json_dir")
+    return Path(json_dir).expanduser() if json_dir else data_dir / "dataset_json"
 
 
 def _check_test_envs(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from roga_bench._registry import register_dataset
-from roga_bench.datasets._environments import DeepfakeBenchEnvironments, warn_missing
+from roga_bench.datasets._environments import DeepfakeBenchEnvironments, _json_dir, warn_missing
 from roga_bench.datasets._errors import DatasetError
 from roga_bench.hparams import HParam
 
@@ -71,8 +71,8 @@ class FFppCrossDataset(FFppLOMO):
             DatasetError: a target named in hparam ``targets`` is unknown or missing on disk.
         """
         hp = cls.resolve_hparams(hparams)
-        data_dir = Path(data_dir) if data_dir else cls.default_data_dir()
-        json_dir = Path(hp["json_dir"]) if hp["json_dir"] else data_dir / "dataset_json"
+        data_dir = Path(data_dir).expanduser() if data_dir else cls.default_data_dir()
+        json_dir = _json_dir(data_dir, hp)
         wanted = [t.strip() for t in str(hp["targets"]).split(",") if t.strip()]
         unknown = [t for t in wanted if t not in cls.TARGETS]
         if unknown:
