@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,23 @@ def test_nan_loss_raises_and_leaves_no_done(tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert not (out / "done").exists()
     assert "TrainingError: non-finite loss at step 1" in (out / "err.txt").read_text()
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_never_in_logs(tmp_path: Path, monkeypatch) -> None:
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    out = train(config(tmp_path, steps=2))
+    assert "2/2" in terminal.getvalue()  # tqdm drew the bar on the terminal
+    assert "2/2" not in (out / "err.txt").read_text() + (out / "out.txt").read_text()
+    plain = io.StringIO()  # not a terminal: no bar at all
+    monkeypatch.setattr(sys, "stderr", plain)
+    train(config(tmp_path, "plain", steps=2))
+    assert "2/2" not in plain.getvalue()
 
 
 def test_done_folder_is_not_rerun(tmp_path: Path) -> None:
