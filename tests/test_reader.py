@@ -188,3 +188,15 @@ def test_decode_resizes_and_names_truncated_file(tmp_path: Path) -> None:
     (tmp_path / "junk.png").write_bytes(b"not a png")
     with pytest.raises(DatasetError, match=r"junk\.png: cannot decode"):
         decode_and_resize(tmp_path / "junk.png", 24)
+
+
+def test_stray_label_and_frames_keys_in_a_split_are_ignored(tmp_path: Path) -> None:
+    write_tree(tmp_path, methods=(), targets=("DFDC",), compressions=("c23",))
+    path = tmp_path / "dataset_json" / "DFDC.json"
+    doc = json.loads(path.read_text())
+    val = doc["DFDC"]["DFDC_Real"]["val"]
+    val.update(label="DFDC_Real", frames=val["val0"]["frames"])  # DeepfakeBench's DFDC quirk
+    path.write_text(json.dumps(doc))
+    with pytest.warns(UserWarning, match=r"ignoring keys \['label', 'frames'\]"):
+        videos = read_videos(path, tmp_path, "DFDC_Real", "val")
+    assert [v.video_id for v in videos] == ["val0", "val1"]

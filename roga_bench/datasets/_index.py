@@ -195,6 +195,12 @@ def _videos_block(
         videos = videos[compression]
         if not isinstance(videos, dict):
             raise DatasetError(f"{where}[{split!r}][{compression!r}] must be an object")
+    # DeepfakeBench's rearrange.py assigns one video's {"label", "frames"} to DFDC's val split
+    # itself; those two keys are not videos.
+    stray = [k for k in ("label", "frames") if k in videos and not isinstance(videos[k], dict)]
+    if stray:
+        warn_once(f"{where}[{split!r}]: ignoring keys {stray} that are not videos")
+        videos = {k: v for k, v in videos.items() if k not in stray}
     return videos
 
 
