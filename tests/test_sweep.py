@@ -187,13 +187,15 @@ BAD_INPUT = [
     (["--hparams", '{"rho": -1}'], "'rho' = -1; must be >= 0"),
     (["--grid", "rho=0.1,-0.1"], "'rho' = -0.1"),
     (["--n_workers", "2"], "--n_workers: not an option of the 'local' launcher"),
+    (["--command_launcher", "parallel", "--n_workers", "0"], "--n_workers must be > 0"),
+    (["--train_module", "x; rm -rf /"], "expected a dotted module name"),
 ]
 
 
 @pytest.mark.parametrize(("extra", "message"), BAD_INPUT)
 def test_bad_input_exits_nonzero_without_folders(standins, capsys, extra, message):
     argv = ["launch", "--datasets", "SwDS", "--algorithms", "SwA", "--output_dir", str(standins)]
-    assert main([*argv, *extra, "--train_module", STANDIN]) == 2
+    assert main([*argv, "--train_module", STANDIN, *extra]) == 2
     assert message in capsys.readouterr().err
     assert not standins.exists()
 

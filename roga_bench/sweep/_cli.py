@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -104,6 +105,15 @@ def _launcher_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     except UnknownNameError as exc:
         raise SweepError(f"--command_launcher: {exc}") from None
     given = {k: getattr(args, k) for k in LAUNCHER_OPTIONS if getattr(args, k) is not None}
+    for key in ("n_workers", "timeout_min", "array_parallelism", "cpus_per_task", "mem_gb"):
+        if key in given and given[key] <= 0:
+            raise SweepError(f"--{key} must be > 0, got {given[key]}")
+    if "gpus_per_node" in given and given["gpus_per_node"] < 0:
+        raise SweepError(f"--gpus_per_node must be >= 0, got {given['gpus_per_node']}")
+    if "train_module" in given and not re.fullmatch(
+        r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", given["train_module"]
+    ):
+        raise SweepError(f"--train_module {given['train_module']!r}: expected a dotted module name")
     accepted = inspect.signature(launcher).parameters
     wrong = [k for k in given if k not in accepted]
     if wrong:
