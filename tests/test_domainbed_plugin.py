@@ -167,3 +167,19 @@ def test_domainbed_train_without_domainbed_exits_with_hint(tmp_path):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode != 0
     assert "not on PyPI" in proc.stderr and "PYTHONPATH" in proc.stderr
+
+
+def test_domainbed_sweep_through_the_plugin_runs_our_train(tmp_path):
+    cmd = [sys.executable, "-m", "roga_bench.domainbed_plugin", "sweep", "launch"]
+    cmd += ["--algorithms", "RoGA", "--datasets", "SynthFFLOMO", "--output_dir", str(tmp_path)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(FAKE), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run(
+        cmd + ["--command_launcher", "dummy"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("Dummy launcher: ")]
+    assert len(lines) == 4  # SynthFFLOMO's four environments, found through domainbed.datasets
+    assert all("-m roga_bench.domainbed_train --algorithm RoGA" in x for x in lines)
