@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from roga_bench.datasets._errors import DatasetError, warn_once
-from roga_bench.datasets._index import SPLITS, Video, index_labels, read_videos
+from roga_bench.datasets._index import (
+    SPLITS,
+    Video,
+    clear_index_cache,
+    index_labels,
+    read_videos,
+)
 from roga_bench.datasets._labels import FAKE, REAL
 from roga_bench.datasets._split import FrameSplit, MemoryBudget
 from roga_bench.datasets._transforms import build_transform
@@ -93,6 +99,10 @@ class DeepfakeBenchEnvironments:
                     budget,
                 )
             self._splits.append(splits)
+        # The splits hold what they need; parsed JSON would otherwise live (and be copied into
+        # every DataLoader worker) for the whole run.
+        self._read_cache.clear()
+        clear_index_cache()
         log.info("%s environments: %s", type(self).__name__, dict(enumerate(self.ENVIRONMENTS)))
 
     # ----- DomainBed access ---------------------------------------------------------------

@@ -30,6 +30,7 @@ __all__ = [
     "DATASET_ROOTS",
     "Video",
     "load_index",
+    "clear_index_cache",
     "index_labels",
     "resolve_frame_path",
     "sort_frames",
@@ -87,6 +88,11 @@ def load_index(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read dataset index ({exc.strerror})") from None
     return _load_cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def clear_index_cache() -> None:
+    """Drop parsed index files (the full FF++ index takes hundreds of MB as Python objects)."""
+    _load_cached.cache_clear()
 
 
 @functools.lru_cache(maxsize=8)
