@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -310,3 +311,22 @@ def test_embedded_default_sweep(monkeypatch, tmp_path, capsys):
     )
     assert "data_dir" not in args[0]  # hashes the same on every machine
     assert not (tmp_path / "results").exists()
+
+
+def test_summary_table_fallback(standins, monkeypatch, capsys):
+    from roga_bench.sweep import _report
+
+    assert (
+        main(["launch", *_cli(standins, "--test_envs", "0", "2", "--train_module", STANDIN)]) == 0
+    )
+    capsys.readouterr()
+    table = _report.summary_table(_jobs(standins, [0, 2]))
+    rows = [line.split() for line in table.splitlines()[2:]]
+    # test env 0: val = env1_out only (0.25); test env 2: val = mean(env0, env1) = 0.5
+    assert [(r[1], r[-2], r[-1]) for r in rows] == [
+        ("DF", "0.2500", "0.6000"),
+        ("FS", "0.5000", "0.6000"),
+    ]
+    monkeypatch.setitem(sys.modules, "roga_bench.reporting", None)  # as before reporting existed
+    report = _report.final_report(standins, _jobs(standins, [0, 2]))
+    assert report.startswith("Per-job summary") and "0.6000" in report
