@@ -37,19 +37,6 @@ def domainbed(monkeypatch):
     _drop_domainbed()
 
 
-@pytest.fixture(scope="module")
-def tiny_data(request, tmp_path_factory) -> Path:
-    """The shared ``tiny_synthff`` fixture when conftest provides it, else a build of our own."""
-    try:
-        return Path(request.getfixturevalue("tiny_synthff"))
-    except pytest.FixtureLookupError:
-        from roga_bench.datasets.synthff import generate
-
-        return Path(
-            generate(tmp_path_factory.mktemp("synthff"), seed=0, videos=6, frames=2, size=32)
-        )
-
-
 def test_without_domainbed_says_how_to_install(monkeypatch):
     from roga_bench.domainbed_plugin import register
 
@@ -141,10 +128,10 @@ def test_sweep_commands_are_rerouted(domainbed, capsys):
 
 
 @pytest.mark.slow
-def test_domainbed_train_runs_our_algorithm(tmp_path, tiny_data):
+def test_domainbed_train_runs_our_algorithm(tmp_path, tiny_synthff):
     out = tmp_path / "run"
     hparams = json.dumps({"batch_size": 4, "image_size": 32})
-    cmd = [sys.executable, "-m", "roga_bench.domainbed_train", "--data_dir", str(tiny_data)]
+    cmd = [sys.executable, "-m", "roga_bench.domainbed_train", "--data_dir", str(tiny_synthff)]
     cmd += ["--dataset", "SynthFFLOMO", "--algorithm", "RoGA", "--test_envs", "0", "--steps", "1"]
     cmd += ["--output_dir", str(out), "--hparams", hparams]
     env = {
@@ -169,6 +156,7 @@ def test_domainbed_train_without_domainbed_exits_with_hint(tmp_path):
     assert "not on PyPI" in proc.stderr and "PYTHONPATH" in proc.stderr
 
 
+@pytest.mark.slow
 def test_domainbed_sweep_through_the_plugin_runs_our_train(tmp_path):
     cmd = [sys.executable, "-m", "roga_bench.domainbed_plugin", "sweep", "launch"]
     cmd += ["--algorithms", "RoGA", "--datasets", "SynthFFLOMO", "--output_dir", str(tmp_path)]

@@ -37,19 +37,6 @@ def standins(monkeypatch, tmp_path):
     return tmp_path / "sweep"
 
 
-@pytest.fixture(scope="module")
-def tiny_data(request, tmp_path_factory) -> Path:
-    """The shared ``tiny_synthff`` fixture when conftest provides it, else a build of our own."""
-    try:
-        return Path(request.getfixturevalue("tiny_synthff"))
-    except pytest.FixtureLookupError:
-        from roga_bench.datasets.synthff import generate
-
-        return Path(
-            generate(tmp_path_factory.mktemp("synthff"), seed=0, videos=6, frames=2, size=32)
-        )
-
-
 def test_registered_launchers():
     assert {"local", "parallel", "dummy", "submitit"} <= set(list_launchers())
 
@@ -102,22 +89,22 @@ def _check_done(out: Path) -> None:
 
 
 @pytest.mark.slow
-def test_submitit_local_executor_runs_real_jobs(tmp_path, tiny_data, monkeypatch, capsys):
+def test_submitit_local_executor_runs_real_jobs(tmp_path, tiny_synthff, monkeypatch, capsys):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     out = tmp_path / "sweep"
     extra = ["--command_launcher", "submitit", "--submitit_cluster", "local", "--timeout_min", "5"]
-    assert main(_e2e_argv(out, tiny_data, *extra)) == 0
+    assert main(_e2e_argv(out, tiny_synthff, *extra)) == 0
     _check_done(out)
     assert "submitit: 2 jobs in one array" in capsys.readouterr().out
     assert any((out / "submitit").iterdir())
-    assert main(_e2e_argv(out, tiny_data, *extra)) == 0  # relaunch: nothing submitted
+    assert main(_e2e_argv(out, tiny_synthff, *extra)) == 0  # relaunch: nothing submitted
     assert "About to launch 0 jobs" in capsys.readouterr().out
 
 
 @pytest.mark.slow
-def test_local_in_process_real_jobs_then_report(tmp_path, tiny_data, capsys):
+def test_local_in_process_real_jobs_then_report(tmp_path, tiny_synthff, capsys):
     out = tmp_path / "sweep"
-    assert main(_e2e_argv(out, tiny_data, "--in_process")) == 0
+    assert main(_e2e_argv(out, tiny_synthff, "--in_process")) == 0
     _check_done(out)
     printed = capsys.readouterr().out
     assert "2 jobs: 2 done, 0 incomplete, 0 not launched." in printed
