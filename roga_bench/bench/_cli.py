@@ -77,13 +77,19 @@ def _phase_table(ph: dict[str, Any]) -> str:
         f"| {ph['step_ms']:.1f} | {p['perturb']:.2f} | {p['restore']:.2f} | {p['combine']:.2f} | "
         f"{ph['vector_ms']:.2f} | {100 * ph['vector_share']:.2f}% |",
     ]
-    if "profiler" in ph:
-        pr = ph["profiler"]
+    if "real" in ph:
+        r = ph["real"]
         lines += [
             "",
-            f"Profiler: aten::_foreach_* self time {pr['foreach_self_ms']:.1f} ms = "
-            f"{100 * pr['foreach_share']:.2f}% of the profiled step; record_function ranges: "
-            f"{json.dumps({k: round(v, 2) for k, v in pr['record_function_ms'].items()})}",
+            "Timers around the RoGA optimizer's own methods (real code; base SGD step excluded):",
+            "",
+            "| update ms | first_step (perturb) | second_step (restore+combine) "
+            "| final_step - base "
+            "| base step | perturb+restore+combine | share |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| {r['update']:.1f} | {r['first_step']:.2f} | {r['second_step']:.2f} | "
+            f"{r['final_step'] - r['base_step']:.2f} | {r['base_step']:.2f} | "
+            f"{r['vector_ms']:.2f} | {100 * r['vector_share']:.2f}% |",
         ]
     return "\n".join(lines)
 

@@ -9,14 +9,18 @@ Two measurements, both reported (neither needs the optimizer to be instrumented)
    *combine* = stash g_i per domain and d += ½(g_i + g_i^p)/K, then write d into ``.grad``.
    This is a lower bound on what the optimizer code spends in those phases (it cannot see extra
    copies an implementation makes); the profiler figure below shows the real ones.
-2. **Profiler attribution**: one real ``update`` under ``torch.profiler``; the self CPU time of
-   every ``aten::_foreach_*`` op plus any user ``record_function`` ranges the optimizer emits
-   (names not starting with ``aten::``), as a share of the profiled step.
+2. **Timers around the real optimizer code**: the RoGA wrapper's ``first_step`` (perturb),
+   ``second_step`` (restore + combine, plus its cosine diagnostic) and ``final_step`` (combine,
+   minus the base optimizer's own step, which every method pays) are wrapped with wall-clock
+   timers on the instance for a few real updates. This is the figure the 3% target is judged on;
+   it includes everything the implementation does in those phases (copies, diagnostics,
+   allocations).
 """
 
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -73,28 +77,57 @@ def _vector_phases(
     return t
 
 
-def _profiled_shares(alg: Any, data: Sequence[tuple[Tensor, Tensor]]) -> dict[str, float]:
-    from torch.profiler import ProfilerActivity, profile
+def _instrument(obj: Any, names: Sequence[str], sink: dict[str, float], device: str) -> None:
+    """Replace bound methods of ``obj`` by timed ones (instance attributes shadow the class)."""
+    for name in names:
+        original = getattr(obj, name)
 
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        alg.update(data)
-    events = prof.key_averages()
-    total_us = sum(e.self_cpu_time_total for e in events)
-    foreach_us = sum(e.self_cpu_time_total for e in events if e.key.startswith("aten::_foreach"))
-    ranges = {
-        e.key: e.cpu_time_total / 1e3
-        for e in events
-        if not e.key.startswith(("aten::", "autograd::", "Optimizer.", "torch::", "cuda"))
-        and "Backward" not in e.key  # autograd nodes, not user ranges
-        and e.key != "detach"
-        and e.cpu_time_total > 0
-    }
-    return {
-        "profiled_step_ms": total_us / 1e3,
-        "foreach_self_ms": foreach_us / 1e3,
-        "foreach_share": foreach_us / total_us if total_us else float("nan"),
-        "record_function_ms": ranges,
-    }
+        def timed_method(*args: Any, _orig: Any = original, _name: str = name, **kw: Any) -> Any:
+            _sync(device)
+            t0 = time.perf_counter()
+            try:
+                return _orig(*args, **kw)
+            finally:
+                _sync(device)
+                sink[_name] += (time.perf_counter() - t0) * 1e3
+
+        setattr(obj, name, timed_method)
+
+
+def _uninstrument(obj: Any, names: Sequence[str]) -> None:
+    for name in names:
+        obj.__dict__.pop(name, None)
+
+
+def _real_phases(
+    alg: Any, data: Sequence[tuple[Tensor, Tensor]], repeats: int, device: str
+) -> dict[str, float] | None:
+    """Timers around the RoGA wrapper's own first/second/final steps (medians per update, ms).
+
+    ``first_step`` = stash g_i, ‖g_i‖, climb (perturb); ``second_step`` = restore θ, cos
+    diagnostic, accumulate (restore + combine); ``final_step`` minus the base optimizer's step =
+    scale and write d (combine). None if the algorithm has no such wrapper.
+    """
+    wrapper = getattr(alg, "wrapper", None)
+    names = ("first_step", "second_step", "final_step")
+    if wrapper is None or not all(hasattr(wrapper, n) for n in names):
+        return None
+    runs = []
+    try:
+        for _ in range(repeats):
+            sink = dict.fromkeys(names, 0.0)
+            base = {"step": 0.0}
+            _instrument(wrapper, names, sink, device)
+            _instrument(wrapper.base_optimizer, ["step"], base, device)
+            sink["update"] = timed(lambda: alg.update(data), device)
+            sink["base_step"] = base["step"]
+            runs.append(sink)
+            _uninstrument(wrapper, names)
+            _uninstrument(wrapper.base_optimizer, ["step"])
+    finally:
+        _uninstrument(wrapper, names)
+        _uninstrument(wrapper.base_optimizer, ["step"])
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
 def phase_breakdown(
@@ -129,6 +162,8 @@ def phase_breakdown(
         "vector_ms": vector,
         "vector_share": vector / step,
     }
-    if device == "cpu":
-        out["profiler"] = _profiled_shares(alg, data)
+    real = _real_phases(alg, data, repeats, device)
+    if real is not None:
+        vec = real["first_step"] + real["second_step"] + real["final_step"] - real["base_step"]
+        out["real"] = {**real, "vector_ms": vec, "vector_share": vec / real["update"]}
     return out
