@@ -330,3 +330,20 @@ def test_summary_table_fallback(standins, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "roga_bench.reporting", None)  # as before reporting existed
     report = _report.final_report(standins, _jobs(standins, [0, 2]))
     assert report.startswith("Per-job summary") and "0.6000" in report
+
+
+def test_lock_outlives_launcher_in_child(tmp_path):
+    import subprocess
+
+    job_dir = tmp_path / "job"
+    with job_lock(job_dir) as fd:
+        code = "import sys, time; sys.stdin.read(); time.sleep(30)"  # holds the fd until killed
+        child = subprocess.Popen(
+            [sys.executable, "-c", code], pass_fds=(fd,), stdin=subprocess.PIPE
+        )
+    try:
+        assert lock_holder(job_dir) == str(os.getpid())  # the launcher is gone, the child runs
+    finally:
+        child.kill()
+        child.wait()
+    assert lock_holder(job_dir) is None

@@ -34,8 +34,11 @@ def _read_pid(fd: int) -> str:
 
 
 @contextlib.contextmanager
-def job_lock(job_dir: Path) -> Iterator[None]:
+def job_lock(job_dir: Path) -> Iterator[int]:
     """Hold ``job_dir/.lock`` (creating the folder) for the duration of the block.
+
+    Yields the lock's file descriptor: a child process that inherits it (``pass_fds``) keeps the
+    job locked even if this process dies first.
 
     Raises:
         JobLocked: another process holds it.
@@ -50,11 +53,9 @@ def job_lock(job_dir: Path) -> Iterator[None]:
             raise JobLocked(job_dir, _read_pid(fd)) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        yield fd
     finally:
+        # close, never LOCK_UN: a child that inherited the fd keeps the lock until it exits
         os.close(fd)
 
 

@@ -97,7 +97,7 @@ def run_job(
         JobFailed: the child exited non-zero (the message holds the tail of err.txt).
     """
     output_dir = Path(train_args["output_dir"])
-    with job_lock(output_dir):
+    with job_lock(output_dir) as lock_fd:
         if (output_dir / "done").exists():  # finished by another launcher meanwhile
             return output_dir
         if train_module is None:
@@ -106,9 +106,11 @@ def run_job(
         cmd = job_command(train_args, train_module)
         if log_to_file:
             with open(output_dir / "launcher.log", "ab") as log:
-                code = subprocess.call(cmd, env=child_env, stdout=log, stderr=subprocess.STDOUT)
-        else:
-            code = subprocess.call(cmd, env=child_env)
+                code = subprocess.call(
+                    cmd, env=child_env, stdout=log, stderr=subprocess.STDOUT, pass_fds=(lock_fd,)
+                )
+        else:  # the child inherits the lock: the job stays locked while it runs, whatever we do
+            code = subprocess.call(cmd, env=child_env, pass_fds=(lock_fd,))
         if code != 0:
             raise JobFailed(f"{output_dir}: exit code {code}\n{err_tail(output_dir)}")
         return output_dir
