@@ -37,8 +37,14 @@ class Frame:
 
 # Ranges per method; cross-dataset targets override some of them (see _pipeline.TARGETS).
 DEFAULTS: dict[str, dict[str, tuple[float, float]]] = {
-    "DF": {"ae": (2.0, 3.0), "fix": (0.35, 0.85), "feather": (0.6, 2.2), "inner": (0.78, 0.9)},
-    "FS": {"fix": (0.0, 0.6), "gain": (0.0, 0.06), "soften": (0.0, 0.35)},
+    "DF": {
+        "ae": (1.15, 1.6),
+        "fix": (0.65, 0.95),
+        "feather": (0.6, 2.2),
+        "inner": (0.78, 0.9),
+        "renoise": (0.3, 1.0),
+    },
+    "FS": {"fix": (0.2, 0.7), "gain": (0.0, 0.05), "soften": (0.5, 1.0)},
     "F2F": {
         "mouth": (0.25, 0.55),
         "eyes": (0.15, 0.35),
@@ -49,12 +55,19 @@ DEFAULTS: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
-def draw_params(method: str, rng: np.random.Generator, **ranges: tuple[float, float]) -> dict:
-    """Draws one fake video's parameters; ``ranges`` override :data:`DEFAULTS` entries."""
-    spec = {**DEFAULTS[method], **ranges}
+def draw_params(
+    method: str, rng: np.random.Generator, noise: float = 0.0, **ranges: tuple[float, float]
+) -> dict:
+    """Draws one fake video's parameters; ``ranges`` override :data:`DEFAULTS` entries.
+
+    ``noise`` is the camera's sensor noise, which ``renoise`` re-adds a fraction of; ``apply``
+    draws that noise from ``params["rng"]``, frame after frame.
+    """
+    spec = {"renoise": (0.0, 0.0), **DEFAULTS[method], **ranges}
     params: dict[str, Any] = {k: float(rng.uniform(*r)) for k, r in sorted(spec.items())}
     params["sign"] = rng.choice([-1.0, 1.0], size=3)  # direction of colour offsets
     params["tint"] = rng.uniform(0.5, 1.0, size=3)
+    params["noise"], params["rng"] = noise, np.random.default_rng(rng.integers(2**63))
     return params
 
 
@@ -179,4 +192,8 @@ def apply(method: str, frame: Frame, params: dict) -> tuple[np.ndarray, np.ndarr
         The fake frame (float [H, W, 3], before compression) and the blending weight [H, W] of the
         manipulated region (0 where the source pixels are kept as they are).
     """
-    return _APPLY[method](frame, params)
+    out, alpha = _APPLY[method](frame, params)
+    if params["renoise"] > 0:  # post-processing that hides the missing sensor noise, in part
+        noise = params["rng"].normal(0, params["renoise"] * params["noise"], out.shape)
+        out = np.clip(out + alpha[..., None] * noise, 0, 1)
+    return out.astype(np.float32), alpha

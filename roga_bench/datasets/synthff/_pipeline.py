@@ -40,6 +40,8 @@ class Recipe:
 SYNTHFF = Recipe(
     "SynthFF", 1, "FF-real", {f"FF-{m}": ((m, {}),) for m in METHODS}, Camera(quality=(88, 92))
 )
+_DFDC_POST = {"renoise": (0.4, 1.0)}  # DFDC's fakes were post-processed (noise, re-encoding)
+_DFDC_NT = {"renoise": (0.4, 1.0), "amp": (0.01, 0.03)}
 TARGETS = (
     # Celeb-DF-like: a better swap (little bottleneck, good colour match, wide blend), warm camera.
     Recipe(
@@ -50,13 +52,13 @@ TARGETS = (
     # UADFV-like: an old low-resolution swap, strong colour mismatch, harder compression.
     Recipe(
         "SynthUADFV", 3, "SynthUADFV_real",
-        {"SynthUADFV_fake": (("DF", {"ae": (3.5, 4.5), "fix": (0, 0.3), "feather": (0.3, 0.8)}),)},
-        Camera(blur=0.9, noise=0.015, quality=(65, 75), gains=(0.95, 1.0, 1.05)),
+        {"SynthUADFV_fake": (("DF", {"ae": (3, 4), "fix": (0.3, 0.7), "feather": (0.5, 1.2)}),)},
+        Camera(blur=1.0, noise=0.006, quality=(55, 70), gains=(0.95, 1.0, 1.05)),
     ),
     # DFDC-like: every method, darker tinted light, noisier sensor, varied compression.
     Recipe(
         "SynthDFDC", 4, "SynthDFDC_real",
-        {"SynthDFDC_fake": tuple((m, {}) for m in METHODS) + (("DF", {"fix": (0.6, 1.0)}),)},
+        {"SynthDFDC_fake": tuple((m, _DFDC_POST) for m in METHODS[:3]) + (("NT", _DFDC_NT),)},
         Camera(blur=0.6, noise=0.02, quality=(60, 85), gains=(0.9, 0.95, 1.1)),
         light_bias=0.15,
     ),
@@ -167,7 +169,7 @@ def _fake(job: Job, borrowed: _Borrowed, label: str, key: tuple[int, ...]) -> Vi
     rng = _rng(job.seed, job.recipe.code, 2, *key)
     choices = job.recipe.fakes[label]
     method, overrides = choices[int(rng.integers(len(choices)))]
-    params = draw_params(method, rng, **overrides)
+    params = draw_params(method, rng, job.recipe.camera.noise, **overrides)
     src = borrowed.src
     donor = borrowed.donor_faces() if _NEEDS[method] == "donor" else src.renders
     reenacted = borrowed.reenacted() if _NEEDS[method] == "reenacted" else src.renders
