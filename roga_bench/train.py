@@ -23,14 +23,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         namespace = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a malformed command line (2), already printed
         return int(exc.code or 0)
+    from roga_bench.datasets import DatasetError  # torch loads here, after argument parsing
+    from roga_bench.training import train
+
     try:
         config = TrainConfig.from_args(vars(namespace))
-        from roga_bench.training import train  # torch loads here, after argument parsing
-
         out = train(config)
     except ConfigError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
+    except DatasetError as exc:  # bad data on disk: the message names the file
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 1
     except TrainingError as exc:
         print(f"{parser.prog}: training failed: {exc}", file=sys.stderr)
         return 1
