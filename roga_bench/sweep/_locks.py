@@ -1,9 +1,11 @@
 """One lock per job folder, so two launchers never run the same job at once.
 
 ``<job>/.lock`` is held with ``fcntl.flock`` for as long as the job runs, and holds the pid of
-the holder for messages. The kernel drops a flock when its process dies, so a crashed launcher
-never leaves a stale lock behind (the file stays; only the flock matters). flock is advisory and
-works on local disks and on most cluster file systems (NFSv4, Lustre with ``flock`` mounts).
+the holder for messages. A job's child process inherits the lock's descriptor, so the job stays
+locked while it runs even if its launcher is killed. The kernel drops a flock once every process
+holding it has exited, so a crash never leaves a stale lock behind (the file stays; only the
+flock matters). flock is advisory and works on local disks and on most cluster file systems
+(NFSv4, Lustre with ``flock`` mounts).
 """
 
 from __future__ import annotations
