@@ -109,3 +109,14 @@ def test_local_in_process_real_jobs_then_report(tmp_path, tiny_synthff, capsys):
     printed = capsys.readouterr().out
     assert "2 jobs: 2 done, 0 incomplete, 0 not launched." in printed
     assert "ERM" in printed  # the final table names the algorithm
+
+
+def test_local_in_process_failing_real_job(tmp_path, tiny_synthff, capsys):
+    out = tmp_path / "sweep"
+    argv = _e2e_argv(out, tiny_synthff, "--in_process", "--test_envs", "1")
+    argv[argv.index("--hparams") + 1] = '{"batch_size": 4, "image_size": 32, "lr": 1e30}'
+    assert main(argv) == 1  # the loss or the scores blow up: the run fails, the sweep reports it
+    err = capsys.readouterr().err
+    (folder,) = [d for d in out.iterdir() if len(d.name) == 32]
+    assert "1 job(s) failed" in err and str(folder) in err
+    assert not (folder / "done").exists()
