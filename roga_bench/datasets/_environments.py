@@ -63,6 +63,7 @@ class DeepfakeBenchEnvironments:
     ENVIRONMENTS: ClassVar[list[str]] = []
     # DomainBed-like defaults for full-size data (5000 steps, a checkpoint every 500).
     N_STEPS: ClassVar[int] = 5000
+    N_WORKERS: ClassVar[int] = 0  # read by DomainBed's train.py; frames decode in-process
     CHECKPOINT_FREQ: ClassVar[int] = 500
     HPARAMS: ClassVar[dict[str, HParam]] = _ENV_HPARAMS
     INDEX: ClassVar[str] = "FaceForensics++"  # whole-dataset index <json_dir>/<INDEX>.json

@@ -79,12 +79,23 @@ def parse_grid(text: str | Sequence[str] | None) -> list[dict[str, Any]]:
     return [dict(zip(names, point, strict=True)) for point in itertools.product(*axes)]
 
 
-def _environments(dataset: str) -> list[str]:
-    return list(DATASETS.get(dataset).ENVIRONMENTS)
+def _environments(dataset: str, mode: str, data_dir: str | None) -> list[str]:
+    """The environments test-env indices refer to.
+
+    Cross-dataset classes leave out targets that are not on disk, so with data to look at (or in
+    ``crossdataset`` mode, which needs it) the indices come from what is present.
+    """
+    cls = DATASETS.get(dataset)
+    if (data_dir or mode == "crossdataset") and hasattr(cls, "present_environments"):
+        return list(cls.present_environments(data_dir))
+    return list(cls.ENVIRONMENTS)
 
 
 def select_test_envs(
-    dataset: str, mode: str = "single", only: Sequence[int] | None = None
+    dataset: str,
+    mode: str = "single",
+    only: Sequence[int] | None = None,
+    data_dir: str | None = None,
 ) -> list[list[int]]:
     """The test-env lists of one dataset.
 
@@ -94,12 +105,13 @@ def select_test_envs(
             singles and pairs, in its order), ``crossdataset`` (the envs after the first four, all
             at once: train on FF++, test on the other datasets).
         only: keep the sets whose indices are all in ``only``.
+        data_dir: where the data is; with it, indices refer to the environments present on disk.
 
     Raises:
         UnknownNameError: unknown dataset. ValueError: unknown mode, an index out of range, too few
             environments for the mode.
     """
-    envs = _environments(dataset)
+    envs = _environments(dataset, mode, data_dir)
     n = len(envs)
     for i in only or ():
         if not 0 <= i < n:
@@ -225,7 +237,7 @@ def make_args_list(
     for trial_seed in range(n_trials):
         for dataset in dataset_names:
             for algorithm in algorithms:
-                for envs in select_test_envs(dataset, test_envs_mode, test_envs):
+                for envs in select_test_envs(dataset, test_envs_mode, test_envs, data_dir):
                     for hparams_seed in range(n_hparams_from, n_hparams):
                         for backbone in backbones or [None]:
                             for point in grid:

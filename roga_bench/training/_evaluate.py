@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from roga_bench.metrics import compute_metrics
+from roga_bench.training._config import TrainingError
 
 __all__ = ["EVAL_BATCH_SIZE", "eval_splits", "evaluate"]
 
@@ -68,6 +69,7 @@ def evaluate(
 
     Raises:
         ValueError: a split is empty (names the environment and split).
+        TrainingError: the model predicts NaN or inf (it diverged).
     """
     algorithm.eval()
     results: dict[str, float] = {}
@@ -78,6 +80,11 @@ def evaluate(
                 labels, scores, loss = _predict_split(algorithm, data, device, num_workers)
             except ValueError as exc:
                 raise ValueError(f"env {env} ({split} split): {exc}") from None
+            if not torch.isfinite(scores).all():  # diverged: stop like a NaN loss, no `done`
+                raise TrainingError(
+                    f"non-finite predictions on env {env} ({split} split): the model diverged "
+                    f"(check lr and the loss in results.jsonl)"
+                )
             metrics = compute_metrics(labels.numpy(), scores.numpy(), dataset.video_ids(env, split))
             metrics["loss"] = loss
             results.update({f"{prefix}_{k}": float(v) for k, v in metrics.items()})
