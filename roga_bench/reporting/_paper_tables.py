@@ -49,7 +49,7 @@ def _significance(table: Table, sel, value: str) -> None:
             f"Paired test vs ERM on {value.upper()} over (test env, trial) "
             "pairs: " + "; ".join(parts) + "."
         )
-    elif len(sel):
+    elif len(sel) and "ERM" not in set(sel["algorithm"]):
         table.notes.append("No ERM rows: significance tests vs ERM not computed.")
 
 
