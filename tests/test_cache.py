@@ -110,3 +110,10 @@ def test_cli_rejects_bad_input() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--dataset", "SynthFFLOMO", "--image_size", "2", "--out", "x"])
     assert exc.value.code != 0
+
+
+def test_cli_unknown_dataset_exits_nonzero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--dataset", "NoSuchSet", "--image_size", "32", "--out", str(tmp_path)]) == 2
+    assert "NoSuchSet" in capsys.readouterr().err

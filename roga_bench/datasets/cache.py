@@ -267,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides = json.loads(args.hparams)
     except json.JSONDecodeError as exc:
         parser.error(f"--hparams is not valid JSON ({exc})")
+    if not isinstance(overrides, dict):
+        parser.error(f"--hparams must be a JSON object, got {args.hparams!r}")
     if args.image_size < 8:
         parser.error(f"--image_size {args.image_size}: expected >= 8")
     if args.out is None and not args.data_dir:
@@ -274,10 +276,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(
         args.out or Path(args.data_dir) / "frame_cache" / f"{args.dataset}-{args.image_size}"
     )
-    split_paths = dataset_split_paths(
-        args.data_dir, args.dataset, args.image_size, args.splits, overrides
-    )
-    build_cache(split_paths, args.image_size, out, workers=args.workers)
+    try:
+        split_paths = dataset_split_paths(
+            args.data_dir, args.dataset, args.image_size, args.splits, overrides
+        )
+        build_cache(split_paths, args.image_size, out, workers=args.workers)
+    except (KeyError, ValueError, OSError) as exc:  # unknown dataset, bad frame, missing file
+        print(f"roga_bench.datasets.cache: {exc}", file=sys.stderr)
+        return 2
     n = sum(len(set(map(_key, v))) for v in split_paths.values())
     print(f"cached {n} frames at {args.image_size}px in {out}")
     return 0
