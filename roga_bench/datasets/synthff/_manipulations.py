@@ -38,11 +38,11 @@ class Frame:
 # Ranges per method; cross-dataset targets override some of them (see _pipeline.TARGETS).
 DEFAULTS: dict[str, dict[str, tuple[float, float]]] = {
     "DF": {
-        "ae": (1.15, 1.6),
-        "fix": (0.65, 0.95),
-        "feather": (0.6, 2.2),
+        "ae": (1.0, 1.35),
+        "fix": (0.7, 0.97),
+        "feather": (1.2, 2.8),
         "inner": (0.78, 0.9),
-        "renoise": (0.3, 1.0),
+        "renoise": (0.5, 1.1),
     },
     "FS": {"fix": (0.2, 0.7), "gain": (0.0, 0.05), "soften": (0.5, 1.0)},
     "F2F": {
@@ -51,7 +51,12 @@ DEFAULTS: dict[str, dict[str, tuple[float, float]]] = {
         "face": (0.01, 0.045),
         "feather": (0.8, 2.2),
     },
-    "NT": {"amp": (0.02, 0.06), "face": (0.005, 0.035), "feather": (0.8, 2.0)},
+    "NT": {
+        "amp": (0.02, 0.06),
+        "face": (0.015, 0.045),
+        "feather": (0.8, 2.0),
+        "rerender": (0.3, 0.8),
+    },
 }
 
 
@@ -95,10 +100,14 @@ def _blend(base: np.ndarray, top: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def _face_boundary(f: Frame, p: dict, strength: float) -> tuple[np.ndarray, np.ndarray]:
-    """The shared cue: a re-rendered face region whose colour is off by ``strength``."""
+    """The shared cue: a re-rendered face region whose colour is off by ``strength`` (and which
+    the renderer smoothed by ``p["rerender"]`` px, where the method has that parameter)."""
     alpha = _feather(_ellipse_mask(f.source, f.captured.shape[:2], 0.92, 0.92), p["feather"])
-    offset = strength * p["sign"] * p["tint"]
-    return _blend(f.captured, np.clip(f.captured + offset, 0, 1), alpha), alpha
+    face = f.captured + strength * p["sign"] * p["tint"]
+    sigma = p.get("rerender", 0.0) * f.captured.shape[0] / 64
+    if sigma > 0:
+        face = gaussian_filter(face, (sigma, sigma, 0), mode="nearest")
+    return _blend(f.captured, np.clip(face, 0, 1), alpha), alpha
 
 
 def _deepfakes(f: Frame, p: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -171,9 +180,10 @@ def _neural_textures(f: Frame, p: dict) -> tuple[np.ndarray, np.ndarray]:
     tex = np.repeat(np.repeat(half, 2, axis=0), 2, axis=1)[:size, :size]
     checker = ((np.indices((size, size)).sum(0) % 2) * 2 - 1).astype(np.float32)
     tex = tex + p["amp"] * checker[..., None] * p["tint"]
+    # The face is re-rendered first (shared cue), the decoded mouth pasted on top of it.
+    face, face_alpha = _face_boundary(f, p, p["face"])
     alpha = _feather(mouth, p["feather"] * 0.6)
-    out = _blend(f.captured, np.clip(tex, 0, 1), alpha)
-    out, face_alpha = _face_boundary(Frame(out, f.source, f.donor, f.reenacted), p, p["face"])
+    out = _blend(face, np.clip(tex, 0, 1), alpha)
     return np.clip(out, 0, 1), np.maximum(alpha, face_alpha)
 
 

@@ -42,11 +42,12 @@ SYNTHFF = Recipe(
 )
 _DFDC_POST = {"renoise": (0.4, 1.0)}  # DFDC's fakes were post-processed (noise, re-encoding)
 _DFDC_NT = {"renoise": (0.4, 1.0), "amp": (0.01, 0.03)}
+_CDF_SWAP = {"ae": (1.0, 1.4), "fix": (0.85, 1.0), "feather": (2.5, 3.5), "renoise": (0.7, 1.0)}
 TARGETS = (
     # Celeb-DF-like: a better swap (little bottleneck, good colour match, wide blend), warm camera.
     Recipe(
         "SynthCDF", 2, "SynthCDF_real",
-        {"SynthCDF_fake": (("DF", {"ae": (1.0, 1.4), "fix": (0.85, 1.0), "feather": (2.5, 3.5)}),)},
+        {"SynthCDF_fake": (("DF", _CDF_SWAP),)},
         Camera(blur=0.4, noise=0.008, quality=(92, 95), gains=(1.06, 1.0, 0.9), gamma=0.9),
     ),
     # UADFV-like: an old low-resolution swap, strong colour mismatch, harder compression.
