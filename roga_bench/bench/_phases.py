@@ -7,8 +7,8 @@ Two measurements, both reported (neither needs the optimizer to be instrumented)
    same ``torch._foreach_*`` kernels an efficient implementation uses: *perturb* = back up θ once,
    then per domain ‖g_i‖ and θ += (ρ/(‖g_i‖+η) − α) g_i; *restore* = θ ← backup per domain;
    *combine* = stash g_i per domain and d += ½(g_i + g_i^p)/K, then write d into ``.grad``.
-   This is a lower bound on what the optimizer code spends in those phases (it cannot see extra
-   copies an implementation makes); the profiler figure below shows the real ones.
+   It is the minimum work of those phases (it cannot see extra
+   copies an implementation makes); the timers of 2. measure the real code.
 2. **Timers around the real optimizer code**: the RoGA wrapper's ``first_step`` (perturb),
    ``second_step`` (restore + combine, plus its cosine diagnostic) and ``final_step`` (combine,
    minus the base optimizer's own step, which every method pays) are wrapped with wall-clock
