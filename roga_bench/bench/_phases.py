@@ -2,7 +2,7 @@
 
 Two measurements, both reported (neither needs the optimizer to be instrumented):
 
-1. **Isolated foreach timing** (the figure used for the 3% target). The vector work RoGA must
+1. **Isolated foreach timing** (a floor for any implementation). The vector work RoGA must
    do per step is replayed on the network's real parameter list with real gradients, with the
    same ``torch._foreach_*`` kernels an efficient implementation uses: *perturb* = back up θ once,
    then per domain ‖g_i‖ and θ += (ρ/(‖g_i‖+η) − α) g_i; *restore* = θ ← backup per domain;
