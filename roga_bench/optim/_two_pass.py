@@ -79,12 +79,20 @@ class TwoPassOptimizer(WrapperOptimizer):
             )
         grads = [[p.grad for p in ps] for ps in groups]
         self._groups = groups
-        self._backup = torch._foreach_clone(params)
-        self._g = (
-            [torch._foreach_clone(gs) if gs else [] for gs in grads]
-            if self.keeps_first_grad
-            else None
-        )
+        # In-place copy into last step's backup when the shapes match: a fresh |θ|-sized
+        # allocation costs about five in-place passes on the CPU (page faults).
+        spare = getattr(self, "_spare", None)
+        if spare is not None and [t.shape for t in spare] == [p.shape for p in params]:
+            self._backup = spare
+            torch._foreach_copy_(self._backup, params)
+        else:
+            self._backup = torch._foreach_clone(params)
+        # Keep g as the .grad tensors themselves (no clone): detached from the parameters, the
+        # second backward allocates new ones and g stays intact.
+        self._g = [list(gs) for gs in grads] if self.keeps_first_grad else None  # type: ignore[misc]
+        if self.keeps_first_grad:
+            for p in params:
+                p.grad = None
         grad_norm = global_norm(flat(grads))  # type: ignore[arg-type]
         perturbations = self._perturbations(groups, grads, grad_norm)  # type: ignore[arg-type]
         for ps, e in zip(groups, perturbations, strict=True):
@@ -108,6 +116,7 @@ class TwoPassOptimizer(WrapperOptimizer):
         torch._foreach_copy_(flat(self._groups), self._backup)  # θ ← saved θ, bit-exact
         g_p = [self._grads(ps) for ps in self._groups]
         self._combine(g_p, self._g)  # .grad ← d, in place
+        self._spare = self._backup
         self._backup = self._groups = self._g = None
         self.base_optimizer.step()
         if zero_grad:
