@@ -16,7 +16,6 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
-from torchvision.transforms.v2 import functional as F
 
 __all__ = ["MEAN", "STD", "JPEG_QUALITY", "Augment", "build_transform", "normalize"]
 
@@ -41,6 +40,10 @@ class Augment(torch.nn.Module):
     """
 
     def forward(self, img: Image.Image) -> Image.Image:
+        # torchvision.transforms.v2 pulls in torchvision.models and torch._dynamo (~3 s of CPU):
+        # imported on the first augmented frame, not by every process that imports the datasets.
+        from torchvision.transforms.v2 import functional as F
+
         gate = torch.rand(5).tolist()  # one draw per frame keeps the RNG stream easy to follow
         if gate[0] < 0.5:
             img = F.horizontal_flip(img)
