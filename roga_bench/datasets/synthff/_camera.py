@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-__all__ = ["Camera", "capture", "compress", "resample", "to_uint8"]
+__all__ = ["Camera", "capture", "colour", "compress", "resample", "to_uint8"]
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,20 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(img * 255), 0, 255).astype(np.uint8)
 
 
+def colour(img: np.ndarray, cam: Camera) -> np.ndarray:
+    """The camera's white balance and gamma (no-op for the neutral default camera)."""
+    if cam.gains == (1.0, 1.0, 1.0) and cam.gamma == 1.0:
+        return img
+    return (np.clip(img * np.asarray(cam.gains, dtype=np.float32), 0, 1) ** cam.gamma).astype(
+        np.float32
+    )
+
+
 def capture(img: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarray:
     """Lens blur, white balance, gamma and sensor noise of ``cam`` applied to a rendered frame."""
     sigma = cam.blur * img.shape[0] / 64
     out = gaussian_filter(img, (sigma, sigma, 0), mode="nearest") if sigma > 0 else img
-    out = np.clip(out * np.asarray(cam.gains, dtype=np.float32), 0, 1) ** cam.gamma
+    out = colour(out, cam)
     out = out + rng.normal(0, cam.noise, out.shape)
     return np.clip(out, 0, 1).astype(np.float32)
 

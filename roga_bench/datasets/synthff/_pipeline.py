@@ -8,12 +8,12 @@ stream, so any pair can be made alone, in any order or process, with identical o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from roga_bench.datasets.synthff import _faces as faces
-from roga_bench.datasets.synthff._camera import Camera, capture, compress
+from roga_bench.datasets.synthff._camera import Camera, capture, colour, compress
 from roga_bench.datasets.synthff._manipulations import METHODS, Frame, apply, draw_params
 
 __all__ = ["Recipe", "SYNTHFF", "TARGETS", "Job", "Video", "plan", "make_pair"]
@@ -147,10 +147,16 @@ class _Borrowed:
         self._donor: list[faces.Render] | None = None
         self._reenacted: list[faces.Render] | None = None
 
+    def _filmed(self, render: faces.Render) -> faces.Render:
+        # A swapped-in face was filmed too: the same colour pipeline, so colour alone gives nothing.
+        return replace(render, image=colour(render.image, self.job.recipe.camera))
+
     def donor_faces(self) -> list[faces.Render]:
         if self._donor is None:
             head = faces.with_inner_face(self.src.ident, self.donor.ident)
-            self._donor = [faces.render_face(head, p, self.job.size) for p in self.src.poses]
+            self._donor = [
+                self._filmed(faces.render_face(head, p, self.job.size)) for p in self.src.poses
+            ]
         return self._donor
 
     def reenacted(self) -> list[faces.Render]:
@@ -159,7 +165,9 @@ class _Borrowed:
             poses = [
                 faces.pose_with(p, mouth_open=m) for p, m in zip(self.src.poses, expr, strict=True)
             ]
-            self._reenacted = [faces.render_face(self.src.ident, p, self.job.size) for p in poses]
+            self._reenacted = [
+                self._filmed(faces.render_face(self.src.ident, p, self.job.size)) for p in poses
+            ]
         return self._reenacted
 
 
