@@ -1,10 +1,10 @@
 """The four FF++ manipulation families, and the swaps of the cross-dataset targets.
 
 Every method leaves two cues: a shared one, a blending boundary around the face whose strength
-varies from video to video, and its own (DF: a smooth low-resolution face without sensor noise;
-F2F: resampling blur in warped eyes and mouth; FS: a hard polygon edge with a colour step; NT: a
-period-2 upsampling texture in the mouth). A detector trained on three methods sees the shared cue
-only in part, so the fourth is a real domain shift.
+varies from video to video, and its own (DF: a slightly smoothed face whose sensor noise is only
+partly re-added; F2F: resampling blur in warped eyes and mouth; FS: a hard polygon edge with a
+colour step; NT: a period-2 upsampling texture in the mouth). A detector trained on three methods
+sees the shared cue only in part, so the fourth is a real domain shift.
 
 Parameters are drawn once per fake video (``draw_params``) and applied per frame (``apply``).
 """
