@@ -69,6 +69,6 @@ def test_synthff_defaults_and_missing_data_dir_uses_ensure(
     monkeypatch.setattr(synthff, "ensure_synthff", lambda *a, **k: calls.append(1) or tiny_synthff)
     ds = get_dataset_class("SynthFFLOMO")("", [0], {})
     assert calls == [1] and ds.data_dir == tiny_synthff
-    assert SynthFFLOMO.N_STEPS == 300 and SynthFFLOMO.CHECKPOINT_FREQ == 100
+    assert SynthFFLOMO.N_STEPS == 240 and SynthFFLOMO.CHECKPOINT_FREQ == 80
     assert (ds.hparams["batch_size"], ds.hparams["frames_per_video"]) == (16, 8)
     assert ds.hparams["backbone"] == "small_cnn"

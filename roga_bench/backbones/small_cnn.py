@@ -22,7 +22,9 @@ class SmallCNN(nn.Module):
     def __init__(
         self,
         num_classes: int = 2,
-        widths: tuple[int, ...] = (16, 32, 64, 64),
+        # Narrow on purpose: on 2 CPU cores (16, 32, 64, 64) cost 2.2x the time per step for
+        # about the same SynthFF AUC (ERM GID-DF 0.866 vs 0.849 at 300 steps).
+        widths: tuple[int, ...] = (8, 16, 32, 64),
         norm: Callable[[int], nn.Module] = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
