@@ -87,8 +87,10 @@ def test_hparams_use_our_space_with_per_name_seeds(domainbed):
     assert {k: db_random[k] for k in ours_random} == ours_random
     assert ours_random["rho"] != ours["rho"] or ours_random["lr"] != ours["lr"]  # really drawn
     assert registry.random_hparams("RoGA", "SynthFFLOMO", seed) == db_random  # deterministic
-    # our algorithm on a DomainBed dataset: our lr (SGD) replaces DomainBed's
-    assert registry.default_hparams("RoGA", "Debug28")["lr"] == ours["lr"]
+    # our algorithm on a DomainBed dataset: our shared lr (SGD) replaces DomainBed's
+    assert (
+        registry.default_hparams("RoGA", "Debug28")["lr"] == rb_hparams.SHARED_HPARAMS["lr"].default
+    )
     # a DomainBed algorithm on our dataset keeps DomainBed's lr, gains our dataset's keys
     irm = registry.default_hparams("IRM", "SynthFFLOMO")
     assert irm["lr"] == 5e-5 and irm["image_size"] == ours["image_size"] and "irm_lambda" in irm

@@ -44,7 +44,8 @@ def test_duplicate_name_raises_and_same_object_is_idempotent():
 
 
 def test_wildcards():
-    assert list_algorithms() == ALL
+    # other test modules register test-only stand-ins named "_Test*"
+    assert [n for n in list_algorithms() if not n.startswith("_Test")] == ALL
     assert list_algorithms("RoGA*") == ["RoGA", "RoGA_Align", "RoGA_Robust"]
     assert list_algorithms("*SAM") == ["ASAM", "GSAM", "SAM"]
     assert list_algorithms("nothing*") == []
