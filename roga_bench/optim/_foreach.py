@@ -5,7 +5,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["ETA", "flat", "split", "global_norm", "global_dot", "global_distance", "cosine"]
+__all__ = [
+    "ETA",
+    "flat",
+    "split",
+    "backup",
+    "global_norm",
+    "global_dot",
+    "global_distance",
+    "cosine",
+]
 
 ETA = 1e-12  # η of DESIGN §4: keeps every division finite when a gradient vanishes
 
@@ -22,6 +31,18 @@ def split(tensors: list[Tensor], groups: list[list[Tensor]]) -> list[list[Tensor
         out.append(tensors[start : start + len(group)])
         start += len(group)
     return out
+
+
+def backup(params: list[Tensor], spare: list[Tensor] | None) -> list[Tensor]:
+    """A copy of ``params``, written into ``spare`` (last step's backup) when the shapes match.
+
+    A fresh parameter-sized allocation costs about five in-place passes on the CPU (page
+    faults), so the wrappers keep one backup buffer alive between steps.
+    """
+    if spare is not None and [t.shape for t in spare] == [p.shape for p in params]:
+        torch._foreach_copy_(spare, params)
+        return spare
+    return torch._foreach_clone(params)
 
 
 def _gather(values: list[Tensor] | tuple[Tensor, ...]) -> Tensor:

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from roga_bench.optim._batchnorm import disable_running_stats
-from roga_bench.optim._foreach import ETA, cosine, flat, global_norm
+from roga_bench.optim._foreach import ETA, backup, cosine, flat, global_norm
 from roga_bench.optim._wrapper import WrapperOptimizer
 
 __all__ = ["TwoPassOptimizer"]
@@ -79,14 +79,7 @@ class TwoPassOptimizer(WrapperOptimizer):
             )
         grads = [[p.grad for p in ps] for ps in groups]
         self._groups = groups
-        # In-place copy into last step's backup when the shapes match: a fresh |θ|-sized
-        # allocation costs about five in-place passes on the CPU (page faults).
-        spare = getattr(self, "_spare", None)
-        if spare is not None and [t.shape for t in spare] == [p.shape for p in params]:
-            self._backup = spare
-            torch._foreach_copy_(self._backup, params)
-        else:
-            self._backup = torch._foreach_clone(params)
+        self._backup = backup(params, getattr(self, "_spare", None))
         # Keep g as the .grad tensors themselves (no clone): detached from the parameters, the
         # second backward allocates new ones and g stays intact.
         self._g = [list(gs) for gs in grads] if self.keeps_first_grad else None  # type: ignore[misc]

@@ -48,6 +48,7 @@ from torch.optim import Optimizer
 from roga_bench.optim._batchnorm import disable_running_stats
 from roga_bench.optim._foreach import (
     ETA,
+    backup,
     cosine,
     flat,
     global_distance,
@@ -239,14 +240,7 @@ class RoGA(WrapperOptimizer):
         if not params:
             raise RuntimeError("RoGA: no parameter has a gradient; call loss.backward() first")
         self._groups = groups
-        # The θ backup reuses last step's buffer when the shapes still match: an in-place
-        # copy_ is ~5x cheaper on the CPU than a fresh allocation.
-        spare = getattr(self, "_spare", None)
-        if spare is not None and [t.shape for t in spare] == [p.shape for p in params]:
-            self._backup = spare
-            torch._foreach_copy_(self._backup, params)
-        else:
-            self._backup = torch._foreach_clone(params)
+        self._backup = backup(params, getattr(self, "_spare", None))
         self._acc = None  # becomes domain 0's g_0 buffer in second_step: no zeros, one add less
 
     def _apply(self, direction: list[Tensor]) -> None:
