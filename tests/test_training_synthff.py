@@ -58,6 +58,7 @@ def test_three_steps_on_synthff(synthff_dir: Path, tmp_path: Path, algorithm: st
     assert env_keys == expected | {f"env2_in_{m}" for m in METRICS}  # contiguous 0..3, test env 2
     update_keys = set(records[0]) - env_keys - {"step", "epoch", "step_time", "mem_gb"}
     assert {"args", "hparams", "loss"} <= update_keys
+    assert records[0]["dataset_environments"] == ["DF", "F2F", "FS", "NT"]
     for record in records:
         assert 0.0 <= record["env2_in_acc"] <= 1.0 and record["env0_out_loss"] > 0
     assert records[0]["args"]["algorithm"] == algorithm and records[0]["args"]["test_envs"] == [2]

@@ -30,7 +30,14 @@ def _registry_environments(dataset: str) -> tuple[str, ...] | None:
         return None
 
 
-def env_name(dataset: str, index: int) -> str:
-    """The name of environment ``index`` of ``dataset`` (``"env{index}"`` if unknown)."""
-    names = KNOWN_ENVIRONMENTS.get(dataset) or _registry_environments(dataset) or ()
+def env_name(dataset: str, index: int, recorded: object = None) -> str:
+    """The name of environment ``index`` of ``dataset`` (``"env{index}"`` if unknown).
+
+    ``recorded`` is the record's ``dataset_environments`` (the environments the run actually
+    had, which differ from the class's list when cross-dataset targets were absent); it wins.
+    """
+    if isinstance(recorded, (tuple, list)) and recorded:
+        names: tuple[str, ...] | list[str] = tuple(recorded)
+    else:
+        names = KNOWN_ENVIRONMENTS.get(dataset) or _registry_environments(dataset) or ()
     return names[index] if 0 <= index < len(names) else f"env{index}"

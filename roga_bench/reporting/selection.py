@@ -116,7 +116,7 @@ def _result_rows(
         row = {k: record[k] for k in keys}
         row.update(
             test_env=t,
-            env_name=env_name(record["dataset"], t),
+            env_name=env_name(record["dataset"], t, record.get("dataset_environments")),
             run=record["run"],
             hparams_seed=record.get("hparams_seed"),
             step=record.get("step"),

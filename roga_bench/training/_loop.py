@@ -164,6 +164,9 @@ class _Run:
         device, workers = self.plan.device, self.config.num_workers
         record.update(evaluate(self.algorithm, self.dataset, self.splits, device, workers))
         record.update({"args": self.config.to_args(), "hparams": self.hp})
+        # env{i} indexes the environments present on disk (cross-dataset targets may be absent),
+        # so the names are recorded for the tables.
+        record["dataset_environments"] = list(self.dataset.ENVIRONMENTS)
         append_record(self.out / "results.jsonl", record)
         self.accumulator.reset()
 
