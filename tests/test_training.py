@@ -48,7 +48,17 @@ def test_run_writes_domainbed_records(tmp_path: Path) -> None:
     assert [r["step"] for r in records] == [0, 3, 6]
     evaluated = {f"env{i}_out_{m}" for i in range(3) for m in METRICS}
     evaluated |= {f"env1_in_{m}" for m in METRICS}
-    expected = {"step", "epoch", "step_time", "mem_gb", "loss", "n", "args", "hparams"} | evaluated
+    expected = {
+        "step",
+        "epoch",
+        "step_time",
+        "mem_gb",
+        "loss",
+        "n",
+        "args",
+        "hparams",
+        "dataset_environments",
+    } | evaluated
     assert set(records[0]) == expected
     # 2 training envs of 24 samples, batch 4: epoch = step * 4 / 24.
     assert records[1]["epoch"] == pytest.approx(3 * 4 / 24)
