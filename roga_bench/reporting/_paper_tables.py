@@ -267,4 +267,5 @@ def build_table(number: str, ctx: Context, paper_dir: Path | None = None) -> Tab
         table.columns = [
             replace(c, group=c.group.replace("FF++", "SynthFF")) for c in table.columns
         ]
+        table.notes = [note.replace("FF++ →", "SynthFF →") for note in table.notes]
     return table
