@@ -21,6 +21,7 @@ __all__ = [
     "parse_grid",
     "select_test_envs",
     "make_args_list",
+    "pinned_targets",
 ]
 
 TEST_ENVS_MODES = ("single", "pairs", "all", "crossdataset")
@@ -79,16 +80,40 @@ def parse_grid(text: str | Sequence[str] | None) -> list[dict[str, Any]]:
     return [dict(zip(names, point, strict=True)) for point in itertools.product(*axes)]
 
 
-def _environments(dataset: str, mode: str, data_dir: str | None) -> list[str]:
-    """The environments test-env indices refer to.
+def _environments(
+    dataset: str, mode: str, data_dir: str | None, hparams: dict[str, Any] | None = None
+) -> list[str]:
+    """The environments test-env indices refer to, resolved as training will resolve them.
 
     Cross-dataset classes leave out targets that are not on disk, so with data to look at (or in
-    ``crossdataset`` mode, which needs it) the indices come from what is present.
+    ``crossdataset`` mode, which needs it) the indices come from what is present, read with the
+    same hparams (``json_dir``, ``targets``) the job trains with.
     """
     cls = DATASETS.get(dataset)
-    if (data_dir or mode == "crossdataset") and hasattr(cls, "present_environments"):
-        return list(cls.present_environments(data_dir))
+    if (data_dir or mode == "crossdataset" or _has_targets(cls)) and hasattr(
+        cls, "present_environments"
+    ):
+        return list(cls.present_environments(data_dir, hparams))
     return list(cls.ENVIRONMENTS)
+
+
+def _has_targets(cls: type) -> bool:
+    """Whether a dataset class has optional targets (whose presence shifts env indices)."""
+    return bool(getattr(cls, "TARGETS", None))
+
+
+def pinned_targets(dataset: str, data_dir: str | None, hparams: dict[str, Any]) -> dict[str, Any]:
+    """The ``targets`` hparam that pins a cross-dataset job's environments, or ``{}``.
+
+    A cross-dataset class keeps only the targets present on disk, so the same test-env indices
+    could mean other targets on another day. Naming the targets in the job's hparams puts them in
+    the job hash, and training then requires exactly those (an error if one goes missing).
+    """
+    cls = DATASETS.get(dataset)
+    if not _has_targets(cls) or hparams.get("targets"):
+        return {}
+    envs = cls.present_environments(data_dir, hparams)
+    return {"targets": ",".join(e for e in envs if e in cls.TARGETS)}
 
 
 def select_test_envs(
@@ -96,6 +121,7 @@ def select_test_envs(
     mode: str = "single",
     only: Sequence[int] | None = None,
     data_dir: str | None = None,
+    hparams: dict[str, Any] | None = None,
 ) -> list[list[int]]:
     """The test-env lists of one dataset.
 
@@ -106,12 +132,13 @@ def select_test_envs(
             at once: train on FF++, test on the other datasets).
         only: keep the sets whose indices are all in ``only``.
         data_dir: where the data is; with it, indices refer to the environments present on disk.
+        hparams: the job's hparam overrides (``json_dir``, ``targets`` change what is present).
 
     Raises:
         UnknownNameError: unknown dataset. ValueError: unknown mode, an index out of range, too few
             environments for the mode.
     """
-    envs = _environments(dataset, mode, data_dir)
+    envs = _environments(dataset, mode, data_dir, hparams)
     n = len(envs)
     for i in only or ():
         if not 0 <= i < n:
@@ -148,10 +175,15 @@ def _domainbed_combinations(n: int) -> Iterator[list[int]]:
 
 
 def _hparams_json(
-    user: str | None, backbone: str | None, point: dict[str, Any], backbones_given: bool
+    user: str | None,
+    backbone: str | None,
+    point: dict[str, Any],
+    backbones_given: bool,
+    pinned: dict[str, Any] | None = None,
 ) -> str | None:
-    """The job's ``hparams`` string: the user's JSON untouched unless backbones/grid add keys."""
-    if backbone is None and not point:
+    """The job's ``hparams`` string: the user's JSON untouched unless backbones/grid/pinned
+    targets add keys."""
+    if backbone is None and not point and not pinned:
         return user
     merged: dict[str, Any] = json.loads(user) if user else {}
     clash = [k for k in (["backbone"] if backbones_given else []) + list(point) if k in merged]
@@ -160,6 +192,7 @@ def _hparams_json(
     if backbone is not None:
         merged["backbone"] = backbone
     merged.update(point)
+    merged.update(pinned or {})
     return json.dumps(merged, sort_keys=True)
 
 
@@ -219,8 +252,10 @@ def make_args_list(
     """DomainBed's ``make_args_list`` (same loop order, same keys), extended.
 
     Backbones and grid points loop innermost, inside the hparams seed; each becomes part of the
-    ``hparams`` JSON (sorted keys), so it is part of the job hash. ``data_dir`` is only added when
-    given, so the embedded default hashes the same on every machine.
+    ``hparams`` JSON (sorted keys), so it is part of the job hash. Cross-dataset jobs also carry
+    the resolved ``targets`` (see :func:`pinned_targets`), so one hash always means the same
+    targets. ``data_dir`` is only added when given, so the embedded default hashes the same on
+    every machine.
 
     Raises:
         ValueError / UnknownNameError: bad names, indices, JSON, or --grid combined with random
@@ -233,15 +268,22 @@ def make_args_list(
     if grid != [{}] and (n_hparams_from, n_hparams) != (0, 1):
         raise ValueError("--grid replaces random search: drop --n_hparams/--n_hparams_from")
     common = {"data_dir": data_dir, "steps": steps}
+    user = json.loads(hparams) if hparams else {}
+    pinned = {d: pinned_targets(d, data_dir, user) for d in dataset_names}
     args_list = []
     for trial_seed in range(n_trials):
         for dataset in dataset_names:
+            env_hparams = {**user, **pinned[dataset]}
             for algorithm in algorithms:
-                for envs in select_test_envs(dataset, test_envs_mode, test_envs, data_dir):
+                for envs in select_test_envs(
+                    dataset, test_envs_mode, test_envs, data_dir, env_hparams
+                ):
                     for hparams_seed in range(n_hparams_from, n_hparams):
                         for backbone in backbones or [None]:
                             for point in grid:
-                                extra = _hparams_json(hparams, backbone, point, bool(backbones))
+                                extra = _hparams_json(
+                                    hparams, backbone, point, bool(backbones), pinned[dataset]
+                                )
                                 args_list.append(
                                     _train_args(
                                         dataset, algorithm, envs, holdout_fraction, hparams_seed,
