@@ -98,7 +98,7 @@ def test_sam_and_asam_direction_closed_form(adaptive):
     mat, vec = _mean(mats), _mean(vecs)
     g = _grad(mat, vec, theta)
     if adaptive:
-        t = theta.abs()
+        t = theta.abs() + 0.01  # no model: every parameter is a weight, T = |w| + eta_T
         e = RHO * t**2 * g / (torch.linalg.norm(t * g) + ETA)
     else:
         e = RHO * g / (torch.linalg.norm(g) + ETA)
@@ -106,6 +106,35 @@ def test_sam_and_asam_direction_closed_form(adaptive):
     assert torch.equal(base.seen_params, theta)  # restored bit-exactly before the base step
     new = torch.cat([p.detach() for p in params])
     _assert_close(new, theta - 0.1 * base.seen_grad, atol=1e-14)
+
+
+def test_asam_scales_weights_only_when_the_model_names_them():
+    """Kwon et al.'s code: T = |w| + 0.01 on ``weight`` parameters, T = 1 on biases."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1).double()
+    x, y = torch.randn(8, 4, dtype=torch.float64), torch.randn(8, 1, dtype=torch.float64)
+    w0, b0 = model.weight.detach().clone(), model.bias.detach().clone()
+    base = RecordingSGD(model.parameters(), lr=0.1)
+    opt = SAM(base, rho=RHO, adaptive=True, model=model)
+
+    def loss_at(w, b):
+        return ((x @ w.T + b - y) ** 2).mean()
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_at(model.weight, model.bias)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    w, b = w0.clone().requires_grad_(), b0.clone().requires_grad_()
+    gw, gb = torch.autograd.grad(loss_at(w, b), (w, b))
+    tw, tb = w0.abs() + 0.01, torch.ones_like(b0)
+    norm = torch.sqrt(((tw * gw) ** 2).sum() + ((tb * gb) ** 2).sum())
+    ew, eb = RHO * tw**2 * gw / (norm + ETA), RHO * tb**2 * gb / (norm + ETA)
+    w2, b2 = (w0 + ew).requires_grad_(), (b0 + eb).requires_grad_()
+    expected = torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss_at(w2, b2), (w2, b2))])
+    _assert_close(base.seen_grad, expected, atol=1e-12)
 
 
 def test_sagm_direction_closed_form():
