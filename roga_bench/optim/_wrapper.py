@@ -8,7 +8,6 @@ in those groups. So an LR (or rho) scheduler built on either object drives the s
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 import torch
@@ -49,11 +48,13 @@ class WrapperOptimizer(Optimizer):
         self.base_optimizer = base_optimizer
         self.model = model
         self._wrapper_defaults = dict(hparams)
-        self.defaults = {**base_optimizer.defaults, **hparams}
-        self._fill_groups()
-        # torch's step hooks live on the instance; Optimizer.__init__ (not called) would add them.
-        self._optimizer_step_pre_hooks: dict[int, Any] = OrderedDict()
-        self._optimizer_step_post_hooks: dict[int, Any] = OrderedDict()
+        # Optimizer.__init__ sets up the hook dicts and patches ``step`` so that step pre/post
+        # hooks (register_step_pre_hook, ...) fire. Through the delegating properties below it
+        # re-adds the base's own groups (same dicts, wrapper keys filled in) and resets its state,
+        # so the state is put back afterwards (momentum buffers of a resumed base survive).
+        state = base_optimizer.state
+        super().__init__(list(base_optimizer.param_groups), {**base_optimizer.defaults, **hparams})
+        base_optimizer.state = state
         # Diagnostics of the last step as 0-dim tensors (no host sync until someone reads them).
         self.stats: dict[str, Tensor] = {}
 
