@@ -219,3 +219,54 @@ def test_lodo_table_shows_missing_cells_and_says_which(tmp_path):
     md = render(table, "markdown")
     assert "leave-one-domain-out cross-validation (lodo) on AUC" in md
     assert "Missing columns (no runs): GID-F2F ACC, GID-F2F AUC, GID-FS ACC" in md
+
+
+def add_cross_run(root, dataset="FFppCrossDataset", n_envs=9, recorded=True):
+    """One cross-dataset run beside a LOMO sweep: its envs 4.. become columns of the frame."""
+    test_envs = list(range(4, n_envs))
+    names = ["DF", "F2F", "FS", "NT", *(f"T{i}" for i in test_envs)]
+    extra = {"dataset_environments": names} if recorded else {}
+    write_run(
+        root,
+        dataset=dataset,
+        algorithm="RoGA",
+        test_envs=test_envs,
+        checkpoints=[ck(0, n_envs, **extra), ck(1, n_envs, **extra)],
+    )
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["dataset_environments", "old_records"])
+def test_lodo_envs_come_from_each_runs_own_record(tmp_path, recorded):
+    """Issue 11.1: a cross-dataset run in the folder made every LOMO run's LODO score missing."""
+    lodo_sweep(tmp_path, with_missing=False)
+    add_cross_run(tmp_path, recorded=recorded)
+    df = load_records(tmp_path).df
+    assert "env8_out_auc" in df.columns  # the frame holds the union of both datasets' envs
+    lomo = df[df["dataset"] == "FFppLOMO"]  # what Context.selected hands to the method
+    for frame in (lomo, df):
+        out = select(frame, "lodo")
+        out = out[out["dataset"] == "FFppLOMO"]
+        assert list(out.env_name) == ["DF", "F2F"]
+        assert out.iloc[0].val == pytest.approx(0.8) and out.iloc[0].step == 1
+    # iid's training envs are the LOMO run's three, not 1-8: indomain is their mean alone
+    row = select(lomo, "iid").iloc[0]
+    assert row.indomain_auc == pytest.approx(0.5)
+
+
+def test_lodo_table_with_a_cross_dataset_run_in_the_folder(tmp_path):
+    from roga_bench.reporting import build_tables
+
+    lodo_sweep(tmp_path, with_missing=False)
+    add_cross_run(tmp_path, dataset="FFppCrossDataset")
+    tables, _ = build_tables(tmp_path, "II", selection="lodo")
+    cells = tables["II"].cells
+    assert ("RoGA", "DF:auc") in cells and ("RoGA", "F2F:auc") in cells
+
+
+def test_record_env_indices_prefers_dataset_environments():
+    from roga_bench.reporting._records import record_env_indices
+
+    rec = {"dataset_environments": ("A", "B", "C"), "env0_out_auc": 0.5, "env7_out_auc": math.nan}
+    assert record_env_indices(rec) == [0, 1, 2]
+    old = {"env0_out_auc": 0.5, "env2_in_acc": 0.1, "env5_out_auc": math.nan, "envx": 1}
+    assert record_env_indices(old) == [0, 2]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,13 +172,43 @@ def load_records(input_dir: str | Path) -> Records:
 
 
 def env_indices(df: pd.DataFrame) -> list[int]:
-    """Indices i for which ``env{i}_out_*`` or ``env{i}_in_*`` columns exist, sorted."""
+    """Indices i for which ``env{i}_*`` columns exist anywhere in ``df``, sorted.
+
+    The union over every dataset in the frame: use ``record_env_indices`` for one run's envs.
+    """
     found = set()
     for col in df.columns:
-        if col.startswith("env") and "_" in col:
-            head = col.split("_", 1)[0][3:]
-            if head.isdigit():
-                found.add(int(head))
+        index = _env_index(col)
+        if index is not None:
+            found.add(index)
+    return sorted(found)
+
+
+def _env_index(key: str) -> int | None:
+    """``i`` of an ``env{i}_...`` key, None for any other key."""
+    if key.startswith("env") and "_" in key:
+        head = key.split("_", 1)[0][3:]
+        if head.isdigit():
+            return int(head)
+    return None
+
+
+def record_env_indices(record: Mapping[str, Any]) -> list[int]:
+    """The environments of the run that wrote ``record``: ``0 .. len(dataset_environments)-1``.
+
+    A frame that mixes datasets (a LOMO and a cross-dataset sweep in one folder) has columns
+    ``env{i}_*`` for the union of their envs, NaN where a run has no such env, so a run's envs
+    must come from its own record. Records written before ``dataset_environments`` existed fall
+    back to the indices whose ``env{i}_*`` values in this record are not NaN.
+    """
+    names = record.get("dataset_environments")
+    if isinstance(names, (tuple, list)) and names:
+        return list(range(len(names)))
+    found = set()
+    for key, value in record.items():
+        index = _env_index(key)
+        if index is not None and not is_nan(value):
+            found.add(index)
     return sorted(found)
 
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from roga_bench._registry import register_selection
 from roga_bench.reporting._envs import env_name
-from roga_bench.reporting._records import env_indices
+from roga_bench.reporting._records import record_env_indices
 
 __all__ = ["METRICS", "GROUP_KEYS", "SelectionMethod", "select", "iid", "lodo", "oracle"]
 
@@ -84,12 +84,14 @@ class _Runs:
     far too slow for thousands of checkpoints."""
 
     def __init__(self, df: pd.DataFrame) -> None:
-        self.envs = env_indices(df)
         self.by_run: dict[str, list[dict[str, Any]]] = {}
         for rec in df.to_dict("records"):
             self.by_run.setdefault(str(rec["run"]), []).append(rec)
         for recs in self.by_run.values():
             recs.sort(key=lambda r: r.get("step", 0))
+        # each run's own envs (its dataset_environments), never the union of the frame's columns:
+        # a LOMO run beside a cross-dataset run must not count envs 4.. as training envs
+        self.envs = {run: record_env_indices(recs[0]) for run, recs in self.by_run.items()}
         least: dict[str, int] = {}
         for recs in self.by_run.values():
             d = recs[0]["dataset"]
@@ -102,15 +104,16 @@ class _Runs:
             if len(recs[0]["test_envs"]) == least[recs[0]["dataset"]]
         )
 
-    def train_envs(self, test_envs: Sequence[int]) -> list[int]:
-        return [i for i in self.envs if i not in test_envs]
+    def train_envs(self, record: dict[str, Any]) -> list[int]:
+        """The training envs of the run that wrote ``record``."""
+        return [i for i in self.envs[str(record["run"])] if i not in record["test_envs"]]
 
 
 def _result_rows(
     runs: _Runs, record: dict[str, Any], val: float, keys: list[str]
 ) -> list[dict[str, Any]]:
     test_envs = record["test_envs"]
-    train = runs.train_envs(test_envs)
+    train = runs.train_envs(record)
     rows = []
     for t in test_envs:
         row = {k: record[k] for k in keys}
@@ -160,7 +163,8 @@ def _run_candidates(df: pd.DataFrame, metric: str, keys: list[str], oracle: bool
             pos = len(recs) - 1
             val = _mean(recs[pos], test_envs, "out", metric)
         else:
-            vals = [_mean(r, runs.train_envs(test_envs), "out", metric) for r in recs]
+            train = runs.train_envs(recs[0])
+            vals = [_mean(r, train, "out", metric) for r in recs]
             pos = _argmax(vals)
             val = vals[pos]
         candidates.append(_candidate(runs, recs[pos], val, keys))
@@ -201,7 +205,7 @@ def _lodo(df: pd.DataFrame, metric: str, extra: Sequence[str]) -> list[dict]:
         recs = runs.by_run[run]
         test_envs = recs[0]["test_envs"]
         peers = by_id[_hparams_id(recs[0], extra)]
-        val_envs = runs.train_envs(test_envs)
+        val_envs = runs.train_envs(recs[0])
         per_env: dict[int, dict[Any, float]] = {}
         for v in val_envs:
             extra_run = peers.get(tuple(sorted((*test_envs, v))), [])
