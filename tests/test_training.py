@@ -47,6 +47,7 @@ def test_run_writes_domainbed_records(tmp_path: Path) -> None:
     # N_STEPS 7, CHECKPOINT_FREQ 3: DomainBed records steps 0, 3, 6 (the last one).
     assert [r["step"] for r in records] == [0, 3, 6]
     evaluated = {f"env{i}_out_{m}" for i in range(3) for m in METRICS}
+    evaluated |= {f"env{i}_test_{m}" for i in range(3) for m in METRICS}
     evaluated |= {f"env1_in_{m}" for m in METRICS}
     expected = {
         "step",
@@ -58,6 +59,7 @@ def test_run_writes_domainbed_records(tmp_path: Path) -> None:
         "args",
         "hparams",
         "dataset_environments",
+        "best_step",
     } | evaluated
     assert set(records[0]) == expected
     # 2 training envs of 24 samples, batch 4: epoch = step * 4 / 24.
@@ -68,7 +70,7 @@ def test_run_writes_domainbed_records(tmp_path: Path) -> None:
     assert records[0]["hparams"]["batch_size"] == 4
     assert 0.0 <= records[-1]["env0_out_acc"] <= 1.0 and records[-1]["mem_gb"] > 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["done", "err.txt", "model.pkl", "out.txt", "results.jsonl"]
+    assert names == ["done", "err.txt", "model.pkl", "model_best.pkl", "out.txt", "results.jsonl"]
     assert (out / "done").stat().st_mtime_ns >= (out / "model.pkl").stat().st_mtime_ns
     assert "hparams:" in (out / "out.txt").read_text()
 
@@ -95,7 +97,8 @@ def test_eval_train_and_multiple_test_envs(tmp_path: Path) -> None:
     (record,) = read_records(out / "results.jsonl")
     prefixes = {k.rsplit("_", 1)[0] for k in record if k.startswith("env")}
     prefixes = {p.replace("_video", "") for p in prefixes}
-    assert prefixes == {"env0_in", "env0_out", "env1_in", "env1_out", "env2_in", "env2_out"}
+    domainbed = {"env0_in", "env0_out", "env1_in", "env1_out", "env2_in", "env2_out"}
+    assert prefixes == domainbed | {"env0_test", "env1_test", "env2_test"}
 
 
 def test_nan_loss_raises_and_leaves_no_done(tmp_path: Path) -> None:

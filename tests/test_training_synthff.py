@@ -55,7 +55,9 @@ def test_three_steps_on_synthff(synthff_dir: Path, tmp_path: Path, algorithm: st
     assert [r["step"] for r in records] == [0, 2]
     env_keys = {k for k in records[0] if k.startswith("env")}
     expected = {f"env{i}_out_{m}" for i in range(4) for m in METRICS}
+    expected |= {f"env{i}_test_{m}" for i in range(4) for m in METRICS}
     assert env_keys == expected | {f"env2_in_{m}" for m in METRICS}  # contiguous 0..3, test env 2
+    assert all(records[-1][f"env2_test_{m}"] == records[-1][f"env2_in_{m}"] for m in METRICS)
     update_keys = set(records[0]) - env_keys - {"step", "epoch", "step_time", "mem_gb"}
     assert {"args", "hparams", "loss"} <= update_keys
     assert records[0]["dataset_environments"] == ["DF", "F2F", "FS", "NT"]

@@ -1,4 +1,10 @@
-"""Evaluation at a checkpoint: every split DESIGN §3 names, as ``env{i}_{in|out}_{metric}`` keys."""
+"""Evaluation at a checkpoint: every split DESIGN §3 names, as ``env{i}_{in|out|test}_{metric}``.
+
+``env{i}_in``/``env{i}_out`` are DomainBed's keys, unchanged. ``env{i}_test`` is the official test
+split of *every* environment, so in-domain figures need not reuse ``env{i}_out`` (the split that
+selects the checkpoint). For a test environment it is the split ``env{i}_in`` already holds:
+each (environment, split) is evaluated once and its metrics copied to every key that names it.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +31,9 @@ def eval_splits(
     """``(key prefix, env index, split name)`` for every split to evaluate, in key order.
 
     ``env{i}_out`` = validation split of every environment; ``env{i}_in`` = test split of a test
-    environment, and (only with ``eval_train``) train split of a training environment.
+    environment, and (only with ``eval_train``) train split of a training environment;
+    ``env{i}_test`` = test split of every environment (for a test env, the same split as
+    ``env{i}_in``; ``evaluate`` computes it once).
     """
     splits = []
     for i in range(n_envs):
@@ -34,6 +42,7 @@ def eval_splits(
         elif eval_train:
             splits.append((f"env{i}_in", i, "train"))
         splits.append((f"env{i}_out", i, "val"))
+        splits.append((f"env{i}_test", i, "test"))
     return splits
 
 
@@ -66,6 +75,8 @@ def evaluate(
     """Metrics of every split: ``{prefix}_{acc,auc,ap,eer,loss,video_auc}``.
 
     The algorithm is put in eval mode for the evaluation and back in train mode afterwards.
+    A split named by several prefixes (a test env's ``env{i}_in`` and ``env{i}_test``) is
+    evaluated once.
 
     Raises:
         ValueError: a split is empty (names the environment and split).
@@ -73,8 +84,12 @@ def evaluate(
     """
     algorithm.eval()
     results: dict[str, float] = {}
+    done: dict[tuple[int, str], dict[str, float]] = {}
     try:
         for prefix, env, split in splits:
+            if (env, split) in done:
+                results.update({f"{prefix}_{k}": v for k, v in done[(env, split)].items()})
+                continue
             data = dataset.split(env, split)
             try:
                 labels, scores, loss = _predict_split(algorithm, data, device, num_workers)
@@ -87,7 +102,8 @@ def evaluate(
                 )
             metrics = compute_metrics(labels.numpy(), scores.numpy(), dataset.video_ids(env, split))
             metrics["loss"] = loss
-            results.update({f"{prefix}_{k}": float(v) for k, v in metrics.items()})
+            done[(env, split)] = {k: float(v) for k, v in metrics.items()}
+            results.update({f"{prefix}_{k}": v for k, v in done[(env, split)].items()})
     finally:
         algorithm.train()
     return results

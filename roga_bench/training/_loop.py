@@ -1,8 +1,10 @@
 """``train(config) -> Path``: one DomainBed-style run with checkpoints and resume.
 
 Run folder (``config.output_dir``): ``results.jsonl`` (one line per checkpoint), ``out.txt``
-and ``err.txt`` (teed stdout/stderr), ``checkpoint.pt`` while running, ``model.pkl``, then ``done``.
-Starting ``train`` again on a folder without ``done`` resumes from ``checkpoint.pt``.
+and ``err.txt`` (teed stdout/stderr), ``checkpoint.pt`` while running, ``model_best.pkl`` (the
+checkpoint with the best training-domain validation AUC, its step in each line's ``best_step``),
+``model.pkl`` (the last step), then ``done``. ``checkpoint.pt`` is removed only after ``done``
+exists. Starting ``train`` again on a folder without ``done`` resumes from ``checkpoint.pt``.
 
     python -m roga_bench.train --dataset SynthFFLOMO --algorithm RoGA --test_envs 0
 """
@@ -22,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from roga_bench.hparams import seed_hash
+from roga_bench.training._best import BEST_MODEL_NAME, BestCheckpoint
 from roga_bench.training._checkpoint import (
     CHECKPOINT_NAME,
     atomic_save,
@@ -33,7 +36,7 @@ from roga_bench.training._config import ConfigError, TrainConfig, TrainingError
 from roga_bench.training._evaluate import eval_splits, evaluate
 from roga_bench.training._loaders import InfiniteLoader
 from roga_bench.training._plan import RunPlan, make_plan
-from roga_bench.training._results import append_record, repair_results
+from roga_bench.training._results import append_record, read_records, repair_results
 from roga_bench.training._state import Accumulator, memory_gb, model_payload
 from roga_bench.training._tee import tee_output
 
@@ -60,6 +63,8 @@ def train(config: TrainConfig) -> Path:
     plan = make_plan(config)
     out = plan.output_dir
     if (out / "done").exists():
+        # a kill between writing `done` and removing the checkpoint leaves it behind
+        (out / CHECKPOINT_NAME).unlink(missing_ok=True)
         print(f"{out}: already done, nothing to run", file=sys.stderr)
         return out
     out.mkdir(parents=True, exist_ok=True)
@@ -138,6 +143,7 @@ class _Run:
         ]
         self.splits = eval_splits(len(self.dataset), config.test_envs, config.eval_train)
         self.accumulator = Accumulator()
+        self.best = BestCheckpoint(self.train_envs)
 
     def restore(self, checkpoint: dict[str, Any]) -> int:
         """Load model, optimizer, metric sums and RNG states; return the next step."""
@@ -145,7 +151,19 @@ class _Run:
         self.algorithm.optimizer.load_state_dict(checkpoint["optimizer"])
         self.accumulator.load_state_dict(checkpoint["accumulator"])
         set_rng_state(checkpoint["rng"])
+        self.best.replay(read_records(self.out / "results.jsonl"))
+        self._repair_best_model(checkpoint["step"])
         return checkpoint["step"] + 1
+
+    def _repair_best_model(self, step: int) -> None:
+        """A kill after the checkpoint of a new best step but before ``model_best.pkl`` was
+        written: the restored weights are that step's, so write it now."""
+        if self.config.skip_model_save or self.best.step != step:
+            return
+        path = self.out / BEST_MODEL_NAME
+        saved = torch.load(path, weights_only=True).get("step") if path.exists() else None
+        if saved != step:
+            self.save_model(BEST_MODEL_NAME, step)
 
     def update(self, step: int) -> None:
         """One minibatch per training env, one ``algorithm.update``."""
@@ -156,8 +174,8 @@ class _Run:
         _check_finite(values, step)
         self.accumulator.add(values, time.time() - tic)
 
-    def record(self, step: int) -> None:
-        """Evaluate and append one results.jsonl line (DESIGN §3)."""
+    def record(self, step: int) -> bool:
+        """Evaluate and append one results.jsonl line (DESIGN §3); True at a new best step."""
         record = {"step": step, "epoch": step * self.batch_size / self.min_size}
         record.update(self.accumulator.means())
         record["mem_gb"] = memory_gb(self.plan.device)
@@ -167,13 +185,17 @@ class _Run:
         # env{i} indexes the environments present on disk (cross-dataset targets may be absent),
         # so the names are recorded for the tables.
         record["dataset_environments"] = list(self.dataset.ENVIRONMENTS)
+        is_best = self.best.offer(record)
+        record["best_step"] = self.best.step
         append_record(self.out / "results.jsonl", record)
         self.accumulator.reset()
+        return is_best
 
-    def save_model(self, name: str) -> None:
+    def save_model(self, name: str, step: int) -> None:
         payload = model_payload(
             self.config, self.dataset, self.algorithm, len(self.train_envs), self.hp
         )
+        payload["step"] = step  # which checkpoint these weights are (model_best.pkl: best_step)
         atomic_save(payload, self.out / name)
 
     def save_checkpoint(self, step: int) -> None:
@@ -202,16 +224,20 @@ def _run(config: TrainConfig, plan: RunPlan, terminal: Any) -> None:
         run.update(step)
         bar.update(1)
         if step % plan.checkpoint_freq == 0 or step == last:  # DomainBed's schedule
-            run.record(step)
+            is_best = run.record(step)
             if config.save_model_every_checkpoint:
-                run.save_model(f"model_step{step}.pkl")
-            if step != last:
-                run.save_checkpoint(step)
+                run.save_model(f"model_step{step}.pkl", step)
+            # The checkpoint first (the last step's too), then model_best.pkl: a kill between
+            # the two resumes at this very step and `restore` writes the missing best model.
+            run.save_checkpoint(step)
+            if is_best and not config.skip_model_save:
+                run.save_model(BEST_MODEL_NAME, step)
     bar.close()
     if not config.skip_model_save:
-        run.save_model("model.pkl")
-    # A Done job never resumes, so its checkpoint (model + optimizer state) is only disk weight.
-    (plan.output_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
-    with open(plan.output_dir / "done", "w") as f:  # last: marks the job Done
+        run.save_model("model.pkl", last)
+    with open(plan.output_dir / "done", "w") as f:  # marks the job Done
         f.write("done")
+    # Only now: a kill before `done` must still find the resume point. A Done job never
+    # resumes, so its checkpoint (model + optimizer state) is only disk weight.
+    (plan.output_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
     print(f"done: {plan.output_dir}")
