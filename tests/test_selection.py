@@ -270,3 +270,26 @@ def test_record_env_indices_prefers_dataset_environments():
     assert record_env_indices(rec) == [0, 1, 2]
     old = {"env0_out_auc": 0.5, "env2_in_acc": 0.1, "env5_out_auc": math.nan, "envx": 1}
     assert record_env_indices(old) == [0, 2]
+
+
+def test_indomain_test_comes_from_the_training_envs_test_splits(tmp_path):
+    """Issue 11.2: in-domain figures from env{i}_test_*, not the split that selected the step."""
+    tests = {f"env{i}_test_auc": 0.6 + i / 10 for i in (1, 2, 3)}
+    write_run(
+        tmp_path,
+        dataset="FFppLOMO",
+        algorithm="ERM",
+        test_envs=[0],
+        checkpoints=[{**ck(0, **val(0.9)), **tests, "env0_test_auc": 0.1}],
+    )
+    write_run(  # an old run without env{i}_test keys: NaN, never the validation value
+        tmp_path,
+        dataset="FFppLOMO",
+        algorithm="SAM",
+        test_envs=[0],
+        checkpoints=[ck(0, **val(0.9))],
+    )
+    out = select(load_records(tmp_path).df, "iid").set_index("algorithm")
+    assert out.loc["ERM", "indomain_auc"] == pytest.approx(0.9)
+    assert out.loc["ERM", "indomain_test_auc"] == pytest.approx(0.8)  # mean of 0.7, 0.8, 0.9
+    assert math.isnan(out.loc["SAM", "indomain_test_auc"])

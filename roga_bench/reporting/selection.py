@@ -17,9 +17,16 @@ Registered in ``SELECTIONS`` (``roga_bench._registry.list_selections()``):
 A group is (dataset, algorithm, backbone, test envs, trial seed) plus any ``extra_keys`` (e.g.
 ``hparams.alpha``/``hparams.rho`` for the sensitivity table). Each method returns one row per
 (group, test env) with the chosen run and step, ``val`` (its selection score), the test env's
-``env{t}_in_*`` metrics as ``acc``, ``auc``, ``ap``, ``eer``, ``loss``, ``video_auc``, and the
-training envs' mean validation metrics as ``indomain_<metric>``. Ties go to the earliest step and
-the first run in sorted order; NaN scores rank last.
+``env{t}_in_*`` metrics as ``acc``, ``auc``, ``ap``, ``eer``, ``loss``, ``video_auc``, the
+training envs' mean validation metrics as ``indomain_<metric>`` (the split that selected the
+checkpoint, so optimistic), and the mean of their official test splits (``env{i}_test_*``) as
+``indomain_test_<metric>`` (NaN for records written before those keys existed). Ties go to the
+earliest step and the first run in sorted order; NaN scores rank last.
+
+A run's environments are those of its own record (``dataset_environments``), never the union of
+the columns of a frame that mixes datasets. The checkpoint ``iid`` on AUC picks is the run's
+``model_best.pkl`` (its step is ``best_step``); ``oracle`` picks ``model.pkl``; other choices need
+``--save_model_every_checkpoint`` (``model_step{step}.pkl``).
 """
 
 from __future__ import annotations
@@ -128,6 +135,7 @@ def _result_rows(
         for m in METRICS:
             row[m] = float(record.get(f"env{t}_in_{m}", math.nan))
             row[f"indomain_{m}"] = _mean(record, train, "out", m)
+            row[f"indomain_test_{m}"] = _mean(record, train, "test", m)
         rows.append(row)
     return rows
 
@@ -234,6 +242,7 @@ _COLUMNS = [
     "val",
     *METRICS,
     *(f"indomain_{m}" for m in METRICS),
+    *(f"indomain_test_{m}" for m in METRICS),
 ]
 
 
