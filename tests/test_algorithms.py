@@ -110,7 +110,9 @@ def test_roga_on_one_domain_is_sagm(align_to):
     assert _max_diff(sagm, roga) < 1e-6  # parameters and BatchNorm buffers
 
 
-@pytest.mark.parametrize("name", ["SAM", "ASAM", "SAGM", "GSAM"])
+# ASAM is not in this list: with rho = 0 its perturbation rho T^2 g/|T g| is zero whatever T is,
+# so the case could not fail on ASAM's own maths. test_asam_step_matches_its_closed_form pins it.
+@pytest.mark.parametrize("name", ["SAM", "SAGM", "GSAM"])
 def test_two_pass_methods_without_rho_and_alpha_are_erm(name):
     kw = dict(dtype=torch.float64, rho=0.0)
     if name in ("SAGM", "GSAM"):
@@ -118,6 +120,50 @@ def test_two_pass_methods_without_rho_and_alpha_are_erm(name):
     erm = _train(_build("ERM", dtype=torch.float64), dtype=torch.float64)
     other = _train(_build(name, **kw), dtype=torch.float64)
     assert _max_diff(erm, other) < 1e-6  # parameters and BatchNorm buffers
+
+
+def _sam_step_by_hand(net: nn.Module, x, y, rho: float, lr: float, adaptive: bool) -> nn.Module:
+    """One SGD step (no momentum, no decay) along d = grad L(theta + e), written out in full.
+
+    SAM: e = rho g/|g|. ASAM (Kwon et al. 2021, Eq. 9-10 and the authors' code):
+    e = rho T^2 g/|T g| with T = |w| + 0.01 on parameters named weight and T = 1 on biases.
+    """
+    net = copy.deepcopy(net)
+    names, params = zip(*net.named_parameters(), strict=True)
+    grads = torch.autograd.grad(nn.functional.cross_entropy(net(x), y), params)
+    if adaptive:
+        weights = ["weight" in n for n in names]
+        ts = [
+            p.abs() + 0.01 if w else torch.ones_like(p)
+            for w, p in zip(weights, params, strict=True)
+        ]
+    else:
+        ts = [torch.ones_like(p) for p in params]
+    norm = torch.sqrt(sum(((t * g) ** 2).sum() for t, g in zip(ts, grads, strict=True)))
+    with torch.no_grad():
+        es = [rho * t * t * g / (norm + 1e-12) for t, g in zip(ts, grads, strict=True)]
+        for p, e in zip(params, es, strict=True):
+            p.add_(e)
+    perturbed = torch.autograd.grad(nn.functional.cross_entropy(net(x), y), params)
+    with torch.no_grad():
+        for p, e, d in zip(params, es, perturbed, strict=True):
+            p.sub_(e).sub_(lr * d)
+    return net
+
+
+def test_asam_step_matches_its_closed_form():
+    """ASAM's update equals the hand-written one, and differs from SAM's at the same radius."""
+    kw = dict(backbone="small_cnn_nobn", dtype=torch.float64, momentum=0.0, weight_decay=0.0)
+    asam = _build("ASAM", rho=0.5, **kw)
+    start = copy.deepcopy(asam.network)
+    mbs = _minibatches(seed=3, dtype=torch.float64)
+    x, y = torch.cat([x for x, _ in mbs]), torch.cat([y for _, y in mbs])
+    asam.update(mbs)
+    lr = _hparams()["lr"]
+    assert _max_diff(asam.network, _sam_step_by_hand(start, x, y, 0.5, lr, adaptive=True)) < 1e-10
+    as_sam = _sam_step_by_hand(start, x, y, 0.5, lr, adaptive=False)
+    assert _max_diff(asam.network, as_sam) > 1e-4  # T matters: not SAM in disguise
+    assert _max_diff(asam.network, start) > 1e-3  # and the step moved the weights
 
 
 def test_ablations_fix_their_hparam():

@@ -1,4 +1,4 @@
-"""Tests for roga_bench.metrics: hand-computed values, sklearn agreement, EER, video grouping."""
+"""Tests for roga_bench.metrics: hand-computed values, brute-force counts, EER, video grouping."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from roga_bench import metrics as M
 
@@ -40,14 +39,54 @@ def test_hand_computed_values() -> None:
     assert M.accuracy([1, 0], [0.5, 0.4999]) == 1.0  # threshold is inclusive
 
 
+def _pair_count_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """Mann-Whitney: P(score of a positive > score of a negative), ties counting one half."""
+    pos, neg = s[y == 1], s[y == 0]
+    wins = sum(float(p > n) + 0.5 * float(p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def _step_ap(y: np.ndarray, s: np.ndarray) -> float:
+    """AP = sum over distinct thresholds t (descending) of (R(t) - R(prev)) * P(t), by counting."""
+    ap, prev_recall = 0.0, 0.0
+    for t in sorted(set(s.tolist()), reverse=True):
+        chosen = s >= t
+        tp = int((chosen & (y == 1)).sum())
+        recall = tp / int((y == 1).sum())
+        ap += (recall - prev_recall) * tp / int(chosen.sum())
+        prev_recall = recall
+    return ap
+
+
+def test_auc_and_ap_with_ties_by_hand() -> None:
+    y = np.array([0, 1, 0, 1, 1, 0])
+    s = np.array([0.3, 0.3, 0.1, 0.8, 0.5, 0.5])
+    # positives 0.3, 0.8, 0.5 vs negatives 0.3, 0.1, 0.5:
+    # 0.3 -> tie + win + loss = 1.5; 0.8 -> 3; 0.5 -> win + win + tie = 2.5; 7 of 9 pairs
+    assert M.auc(y, s) == pytest.approx(7 / 9, abs=1e-12)
+    # thresholds 0.8 (P 1, R 1/3), 0.5 (P 2/3, R 2/3), 0.3 (P 3/5, R 1): (1 + 2/3 + 3/5) / 3
+    assert M.average_precision(y, s) == pytest.approx(34 / 45, abs=1e-12)
+    assert _pair_count_auc(y, s) == pytest.approx(7 / 9) and _step_ap(y, s) == pytest.approx(
+        34 / 45
+    )
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_auc_and_ap_agree_with_sklearn_on_random_data(seed: int) -> None:
+def test_auc_and_ap_match_brute_force_counts_on_random_data_with_ties(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, 500)
+    y = rng.integers(0, 2, 300)
     s = np.clip(rng.normal(0.4 + 0.2 * y, 0.25), 0, 1).round(2)  # rounding creates ties
-    assert M.auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
-    assert M.average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
-    assert 0.6 < M.auc(y, s) < 0.9  # the data is informative but not separable
+    pos, neg = s[y == 1], s[y == 0]
+    ties = int((pos[:, None] == neg[None, :]).sum())
+    assert ties > 100  # ties really occur, so their half weight is tested
+    expected = _pair_count_auc(y, s)
+    assert M.auc(y, s) == pytest.approx(expected, abs=1e-12)
+    assert M.average_precision(y, s) == pytest.approx(_step_ap(y, s), abs=1e-12)
+    videos = [f"v{i}" for i in range(len(y))]  # one frame per video: video AUC = frame AUC
+    metrics = M.compute_metrics(y, s, videos)
+    assert metrics["auc"] == pytest.approx(expected, abs=1e-12)
+    assert metrics["video_auc"] == pytest.approx(expected, abs=1e-12)
+    assert 0.6 < expected < 0.9  # the data is informative but not separable
 
 
 def test_eer_extremes() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from roga_bench._registry import ALGORITHMS, Registry, UnknownNameError, list_algorithms
+from roga_bench._registry import Registry, UnknownNameError, list_algorithms
 from roga_bench.algorithms import get_algorithm_class
 
 ALL = ["ASAM", "ERM", "GSAM", "RoGA", "RoGA_Align", "RoGA_Robust", "SAGM", "SAM"]
@@ -60,7 +60,42 @@ def test_unknown_name_lists_valid_names():
     assert not message.startswith('"')  # a readable message, not KeyError's repr
 
 
+def _defined_in_modules() -> dict[str, type]:
+    from roga_bench.algorithms import erm, roga, sharpness
+
+    return {
+        "ASAM": sharpness.ASAM,
+        "ERM": erm.ERM,
+        "GSAM": sharpness.GSAM,
+        "RoGA": roga.RoGA,
+        "RoGA_Align": roga.RoGA_Align,
+        "RoGA_Robust": roga.RoGA_Robust,
+        "SAGM": sharpness.SAGM,
+        "SAM": sharpness.SAM,
+    }
+
+
 @pytest.mark.parametrize("name", ALL)
-def test_lookup_returns_the_class_registered_under_its_name(name):
-    cls = get_algorithm_class(name)
-    assert cls is ALGORITHMS.get(name) and cls.__name__ == name
+def test_lookup_returns_the_class_defined_for_that_name(name):
+    """The name maps to the class its module defines (not a parent, alias or look-alike)."""
+    expected = _defined_in_modules()[name]
+    assert get_algorithm_class(name) is expected
+
+
+def test_every_algorithm_name_is_its_own_class():
+    classes = [get_algorithm_class(name) for name in ALL]
+    assert len(set(classes)) == len(ALL)  # e.g. RoGA_Robust is not RoGA registered twice
+
+
+def test_lookup_uses_the_registered_name_not_the_class_name():
+    reg: Registry = Registry("widget")
+
+    class First:
+        pass
+
+    class Second:
+        pass
+
+    reg.register("Second")(First)  # names deliberately crossed
+    reg.register("First")(Second)
+    assert reg.get("Second") is First and reg.get("First") is Second

@@ -108,6 +108,26 @@ for _name, _obj, _registry in (
 
 
 def test_standin_dataset_is_deterministic() -> None:
-    ds = TinyTrainDataset(None, [0], {})
-    assert torch.equal(ds.split(1, "train").tensors[0], ds.split(1, "train").tensors[0])
-    assert len(ds.video_ids(0, "val")) == len(ds.split(0, "val")) == 12
+    """Same data from any instance whatever the global RNG state; every split its own data."""
+    torch.manual_seed(1)
+    a = TinyTrainDataset(None, [0], {})
+    first = a.split(1, "train").tensors
+    torch.manual_seed(2)
+    torch.rand(7)  # a different global RNG state: the split must not draw from it
+    b = TinyTrainDataset(None, [2], {})
+    again = b.split(1, "train").tensors
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    samples = {(i, name): a.split(i, name).tensors[0][:12] for i in range(3) for name in a.SIZES}
+    keys = sorted(samples)
+    assert all(
+        not torch.equal(samples[p], samples[q]) for p in keys for q in keys if p < q
+    )  # no two (env, split) pairs share their images
+    assert torch.equal(a[0].tensors[0], a.split(0, "test").tensors[0])  # test env: test split
+    assert torch.equal(a[1].tensors[0], a.split(1, "train").tensors[0])
+    for name, n in a.SIZES.items():
+        ids, (_, y) = a.video_ids(0, name), a.split(0, name).tensors
+        assert len(ids) == len(y) == n
+        # the video id carries the label: every frame of a video has the video's label
+        assert all(
+            vid.startswith("fake/" if label else "real/") for vid, label in zip(ids, y, strict=True)
+        )
