@@ -187,3 +187,31 @@ def test_a_failing_second_pass_leaves_the_parameters_untouched(name):
     calls.append(1)  # a later step works normally
     _step(opt, model, *_data())
     assert not all(torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
+
+
+@pytest.mark.parametrize("name", sorted(WRAPPERS))
+def test_step_hooks_fire_and_base_state_survives_wrapping(name):
+    """Optimizer.__init__ runs in the wrappers: step pre/post hooks fire; base state is kept."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    base = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = torch.randn(4, 3), torch.tensor([0, 1, 0, 1])
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    base.step()  # a momentum buffer exists before wrapping
+    buffers = {id(p): base.state[p]["momentum_buffer"].clone() for p in model.parameters()}
+    opt = WRAPPERS[name](base, model)
+    assert all(
+        torch.equal(opt.state[p]["momentum_buffer"], buffers[id(p)]) for p in model.parameters()
+    )
+    calls = []
+    opt.register_step_pre_hook(lambda *a: calls.append("pre"))
+    opt.register_step_post_hook(lambda *a: calls.append("post"))
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+
+    opt.step([closure, closure] if name.startswith("RoGA") else closure)
+    assert calls == ["pre", "post"]
