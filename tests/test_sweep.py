@@ -187,7 +187,11 @@ BAD_INPUT = [
     (["--hparams", '{"nope": 1}'], "unknown hparam 'nope'"),
     (["--hparams", '{"rho": -1}'], "'rho' = -1; must be >= 0"),
     (["--grid", "rho=0.1,-0.1"], "'rho' = -0.1"),
-    (["--n_workers", "2"], "--n_workers: not an option of the 'local' launcher"),
+    (
+        ["--command_launcher", "local", "--n_workers", "2"],
+        "--n_workers: not an option of the 'local' launcher",
+    ),
+    (["--worker_threads", "0"], "--worker_threads must be > 0"),
     (["--command_launcher", "parallel", "--n_workers", "0"], "--n_workers must be > 0"),
     (["--train_module", "x; rm -rf /"], "expected a dotted module name"),
 ]

@@ -28,9 +28,11 @@ __all__ = ["DEFAULT_ALGORITHMS", "DEFAULT_DATASETS", "build_parser", "main"]
 DEFAULT_ALGORITHMS = ["ERM", "SAM", "SAGM", "RoGA"]
 DEFAULT_DATASETS = ["SynthFFLOMO"]
 DEFAULT_OUTPUT_DIR = "./results/sweep"
+DEFAULT_LAUNCHER = "pool"
 # CLI flag -> launcher keyword; only the options the chosen launcher accepts may be given.
 LAUNCHER_OPTIONS = (
     "n_workers",
+    "worker_threads",
     "in_process",
     "train_module",
     "submitit_cluster",
@@ -61,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--data_dir", default=None, help="default: the SynthFF cache")
     g.add_argument("--seed", type=int, default=0, help="unused; kept for DomainBed parity")
     g.add_argument("--n_trials", type=int, default=1)
-    g.add_argument("--command_launcher", default="local")
+    g.add_argument(
+        "--command_launcher",
+        default=None,
+        help="default: pool (warm workers); local with --in_process",
+    )
     g.add_argument("--steps", type=int, default=None)
     g.add_argument("--hparams", default=None, help="JSON object of hparam overrides")
     g.add_argument("--holdout_fraction", type=float, default=0.2)
@@ -75,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--test_envs_mode", choices=TEST_ENVS_MODES, default="single")
     o.add_argument("--test_envs", type=int, nargs="+", default=None, help="keep only these envs")
     lo = p.add_argument_group("launcher options")
-    lo.add_argument("--n_workers", type=int, default=None, help="parallel: slots")
+    lo.add_argument("--n_workers", type=int, default=None, help="pool/parallel: slots")
+    lo.add_argument("--worker_threads", type=int, default=None, help="pool: threads per slot")
     lo.add_argument("--in_process", action="store_true", default=None, help="local: no child")
     lo.add_argument("--train_module", default=None, help="module run as python -m for each job")
     lo.add_argument("--submitit_cluster", choices=["slurm", "local", "debug"], default=None)
@@ -100,12 +107,15 @@ def _check_output_dir(path: Path) -> None:
 
 
 def _launcher_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    if args.command_launcher is None:  # --in_process names the local launcher's mode
+        args.command_launcher = "local" if args.in_process else DEFAULT_LAUNCHER
     try:
         launcher = LAUNCHERS.get(args.command_launcher)
     except UnknownNameError as exc:
         raise SweepError(f"--command_launcher: {exc}") from None
     given = {k: getattr(args, k) for k in LAUNCHER_OPTIONS if getattr(args, k) is not None}
-    for key in ("n_workers", "timeout_min", "array_parallelism", "cpus_per_task", "mem_gb"):
+    positive = ("n_workers", "worker_threads", "timeout_min", "array_parallelism", "cpus_per_task")
+    for key in (*positive, "mem_gb"):
         if key in given and given[key] <= 0:
             raise SweepError(f"--{key} must be > 0, got {given[key]}")
     if "gpus_per_node" in given and given["gpus_per_node"] < 0:

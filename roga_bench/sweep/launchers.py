@@ -1,5 +1,7 @@
 """Registered launchers: ``launcher(jobs, **options) -> list[JobOutcome]``.
 
+- ``pool`` (the default, ``roga_bench.sweep._pool``): one warm worker process per slot that
+  imports torch once and runs many jobs; a worker that dies fails only its job.
 - ``local``: one job after another, each as a fresh ``python -m roga_bench.train`` process (so a
   crash or a leak in one run cannot kill the sweep); ``in_process=True`` calls ``train()`` here.
 - ``parallel``: ``n_workers`` slots, each running one child process at a time; with GPUs one
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from roga_bench._registry import register_launcher
 from roga_bench.sweep._jobs import Job
+from roga_bench.sweep._pool import pool
 from roga_bench.sweep._run import (
     DEFAULT_TRAIN_MODULE,
     JobOutcome,
@@ -32,7 +35,7 @@ from roga_bench.sweep._run import (
     run_job,
 )
 
-__all__ = ["local", "parallel", "dummy", "submitit_launcher", "n_gpus"]
+__all__ = ["local", "parallel", "pool", "dummy", "submitit_launcher", "n_gpus"]
 
 
 def _progress(i: int, n: int, job: Job) -> None:
