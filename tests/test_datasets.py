@@ -53,9 +53,76 @@ def test_labels_video_ids_and_paths_line_up(ffpp: Path) -> None:
 
 def test_splits_never_share_a_video(ffpp: Path) -> None:
     ds = FFppCrossDataset(ffpp, [4, 5], SMALL)
-    for i in range(len(ds)):
+    for i in range(4):  # targets (4, 5) are test-only: their val is their test split
         sets = [set(ds.video_ids(i, s)) for s in ("train", "val", "test")]
         assert not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
+
+
+@pytest.fixture(scope="module")
+def rearranged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Targets indexed as DeepfakeBench's rearrange.py writes them (DFDC val = stray pair +
+    train videos; CDF-v2/UADFV/DFDCP val = test)."""
+    root = tmp_path_factory.mktemp("rearranged")
+    targets = ("CDF-v2", "UADFV", "DFDC", "DFDCP")
+    return write_tree(root, targets=targets, compressions=("c23",), target_val="deepfakebench")
+
+
+def test_rearranged_fixture_has_deepfakebenchs_shape(rearranged: Path) -> None:
+    dfdc = json.loads((rearranged / "dataset_json" / "DFDC.json").read_text())["DFDC"]
+    val, train = dfdc["DFDC_Fake"]["val"], dfdc["DFDC_Fake"]["train"]
+    assert val["label"] == "DFDC_Fake" and isinstance(val["frames"], list)
+    assert set(val) == {"label", "frames", *train}
+    cdf = json.loads((rearranged / "dataset_json" / "Celeb-DF-v2.json").read_text())
+    assert (
+        cdf["Celeb-DF-v2"]["CelebDFv2_real"]["val"] == cdf["Celeb-DF-v2"]["CelebDFv2_real"]["test"]
+    )
+
+
+def test_targets_read_only_their_test_split(rearranged: Path, monkeypatch) -> None:
+    from roga_bench.datasets import _environments
+
+    reads: list[tuple[str, str]] = []
+    real_read = _environments.read_videos
+
+    def spy(path, data_dir, label, split, **kw):
+        reads.append((Path(path).stem, split))
+        return real_read(path, data_dir, label, split, **kw)
+
+    monkeypatch.setattr(_environments, "read_videos", spy)
+    ds = FFppCrossDataset(rearranged, [4, 5, 6, 7], SMALL)
+    assert ds.ENVIRONMENTS[4:] == ["CDF-v2", "UADFV", "DFDC", "DFDCP"]
+    target_reads = {split for stem, split in reads if stem != "FaceForensics++"}
+    assert target_reads == {"test"}  # DFDC's ~119k train videos (its "val") never read
+    assert ds.test_only_envs == [4, 5, 6, 7]
+    for i in ds.test_only_envs:
+        assert ds.split(i, "val") is ds.split(i, "test") is ds[i]
+        assert len(ds.split(i, "train")) == 0
+        assert all("/test" in v for v in ds.video_ids(i, "val"))  # videos test0, test1
+    dfdc = set(ds.video_ids(6, "val"))
+    assert dfdc == {f"{lab}/test{j}" for lab in ("DFDC_Real", "DFDC_Fake") for j in (0, 1)}
+
+
+def test_a_target_as_training_env_is_refused(rearranged: Path) -> None:
+    with pytest.raises(DatasetError, match=r"test-only .*6=DFDC.*--test_envs 4 5 6 7"):
+        FFppCrossDataset(rearranged, [4, 5, 7], SMALL)
+
+
+def test_a_targets_mirrored_val_is_evaluated_once(rearranged: Path) -> None:
+    from roga_bench.training._evaluate import eval_splits, evaluate
+
+    ds = FFppCrossDataset(rearranged, [4, 5, 6, 7], SMALL)
+
+    class Counting(torch.nn.Module):
+        seen = 0
+
+        def predict(self, x: torch.Tensor) -> torch.Tensor:
+            Counting.seen += len(x)
+            return torch.stack([x.mean((1, 2, 3)), -x.mean((1, 2, 3))], 1)
+
+    splits = [s for s in eval_splits(len(ds), ds.test_envs, False) if s[1] == 6]
+    out = evaluate(Counting(), ds, splits, torch.device("cpu"))
+    assert Counting.seen == len(ds.split(6, "test"))  # in, out and test: one pass
+    assert out["env6_out_auc"] == out["env6_in_auc"] and out["env6_out_loss"] == out["env6_in_loss"]
 
 
 def _reals(ds: FFppLOMO, split: str) -> list[set[str]]:

@@ -3,6 +3,12 @@
 The FF++ part gives one environment per manipulation method (its fakes plus the FF-real videos);
 cross-dataset targets each give one environment holding every label block of their own index.
 Splits are the index's official ``train``/``val``/``test`` lists, never a random frame split.
+
+Targets are test-only (``test_only_envs``): only their ``test`` list is read, their ``val`` split
+is that same object (so ``env{i}_out`` mirrors ``env{i}_in``, which DomainBed's oracle expects to
+exist) and their ``train`` split is empty. DeepfakeBench's ``rearrange.py`` writes CDF's, UADFV's
+and DFDCP's val as their test list and DFDC's as one stray ``{label, frames}`` pair plus every
+train video (~119k), so neither is a validation set, and neither is worth reading.
 """
 
 from __future__ import annotations
@@ -86,10 +92,15 @@ class DeepfakeBenchEnvironments:
         budget = MemoryBudget(float(self.hparams["memory_cache_mb"]))
         self._read_cache: dict[tuple[Path, str, str], list[Video]] = {}  # FF-real read once
         self._splits: list[dict[str, FrameSplit]] = []
-        for name in self.ENVIRONMENTS:
-            videos = self._environment_videos(name)
+        # Cross-dataset targets are test-only: their val (and train) are never read, val mirrors
+        # test (DeepfakeBench's val *is* test for CDF/UADFV/DFDCP, and is train for DFDC).
+        self.test_only_envs = [i for i, e in enumerate(self.ENVIRONMENTS) if e in self.TARGETS]
+        _check_targets_are_test_envs(self.test_only_envs, self.test_envs, self.ENVIRONMENTS)
+        for i, name in enumerate(self.ENVIRONMENTS):
+            read = ("test",) if i in self.test_only_envs else SPLITS
+            videos = self._environment_videos(name, read)
             splits = {}
-            for split in SPLITS:
+            for split in read:
                 _check_classes(name, split, videos[split], self._source(name))
                 augment = split == "train" and bool(self.hparams["data_augmentation"])
                 splits[split] = FrameSplit(
@@ -99,6 +110,9 @@ class DeepfakeBenchEnvironments:
                     str(self.hparams["frame_cache"] or ""),
                     budget,
                 )
+            if i in self.test_only_envs:
+                splits["val"] = splits["test"]  # the same object: evaluated once per checkpoint
+                splits["train"] = FrameSplit([], size, build_transform(False))
             self._splits.append(splits)
         # The splits hold what they need; parsed JSON would otherwise live (and be copied into
         # every DataLoader worker) for the whole run.
@@ -186,14 +200,16 @@ class DeepfakeBenchEnvironments:
             skip_missing_frames=bool(self.hparams["skip_missing_frames"]),
         )
 
-    def _environment_videos(self, env: str) -> dict[str, list[Video]]:
+    def _environment_videos(
+        self, env: str, splits: Sequence[str] = SPLITS
+    ) -> dict[str, list[Video]]:
         path = self._source(env)
         if env in self.TARGETS:
             labels = index_labels(path)
-            return {s: [v for lab in labels for v in self._read(path, lab, s)] for s in SPLITS}
+            return {s: [v for lab in labels for v in self._read(path, lab, s)] for s in splits}
         out = {}
         methods = list(self.METHODS)
-        for split in SPLITS:
+        for split in splits:
             reals = self._read(path, self.REAL_LABEL, split)
             if self.hparams["real_assignment"] == "partition":
                 k = methods.index(env)  # video j of the sorted list goes to env j mod K
@@ -220,6 +236,20 @@ def _check_test_envs(
                 + (f" (missing on disk: {', '.join(missing)})" if missing else "")
             )
     return test_envs
+
+
+def _check_targets_are_test_envs(
+    targets: list[int], test_envs: list[int], present: list[str]
+) -> None:
+    training = [i for i in targets if i not in test_envs]
+    if training:
+        listing = ", ".join(f"{i}={present[i]}" for i in training)
+        raise DatasetError(
+            f"cross-dataset targets are test-only environments, but {listing} would be trained "
+            f"on: DeepfakeBench's val of such a target is its test split (DFDC's holds its "
+            f"train videos), so only their test split is read; put them in test_envs "
+            f"(--test_envs {' '.join(str(i) for i in targets)})"
+        )
 
 
 def _check_classes(env: str, split: str, videos: list[Video], source: Path) -> None:

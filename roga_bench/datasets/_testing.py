@@ -103,6 +103,7 @@ def write_tree(
     per_method: bool = False,
     targets: Iterable[str] = (),
     padded: bool = True,
+    target_val: str = "own",
 ) -> Path:
     """Write a tiny FF++ (plus targets) tree and its index files under ``root``; returns ``root``.
 
@@ -115,7 +116,12 @@ def write_tree(
         whole: write ``FaceForensics++.json``; ``per_method``: write ``FF-<m>.json`` files.
         targets: cross-dataset targets (keys of ``TARGET_LAYOUT``), flat index without compression.
         padded: ``000.png`` names (else ``0.png``, ``10.png``...).
+        target_val: ``own`` (targets get their own val videos) or ``deepfakebench`` (the shape
+            DeepfakeBench's ``rearrange.py`` writes: DFDC's val is one stray ``{label, frames}``
+            pair plus every train video, the other targets' val is their test list).
     """
+    if target_val not in ("own", "deepfakebench"):
+        raise ValueError(f"target_val must be 'own' or 'deepfakebench', got {target_val!r}")
     root = Path(root)
     json_dir = root / "dataset_json"
     json_dir.mkdir(parents=True, exist_ok=True)
@@ -146,8 +152,19 @@ def write_tree(
                     paths = _write_video(root, rel, frames, size, 31 * j + i, shape, padded)
                     videos[vid] = {"label": label, "frames": paths}
                 labels[label][split] = videos
+            if target_val == "deepfakebench":
+                labels[label]["val"] = _rearranged_val(name, labels[label])
         _dump(json_dir / f"{name}.json", {name: labels})
     return root
+
+
+def _rearranged_val(name: str, block: dict) -> dict:
+    """A target's val as DeepfakeBench's ``rearrange.py`` leaves it."""
+    if name != "DFDC":
+        return dict(block["test"])  # CDF, UADFV, DFDCP: val is the test list
+    first = next(iter(block["train"].values()))
+    # DFDC: val overwritten by one video's {label, frames}, then every train video appended
+    return {"label": first["label"], "frames": first["frames"], **block["train"]}
 
 
 def _dump(path: Path, doc: dict) -> None:

@@ -12,7 +12,8 @@ Registered in ``SELECTIONS`` (``roga_bench._registry.list_selections()``):
   run is missing are dropped, so missing runs give a missing cell, never an error.
 - ``oracle`` (test-domain validation): the last checkpoint of each run (no early stopping), runs
   ranked by the test env's ``env{t}_out_<metric>``
-  (the mean over the test envs for multi-test-env runs).
+  (the mean over the test envs for multi-test-env runs). It warns when a test env's ``out`` is
+  its ``in`` (a cross-dataset target's val mirrors its test split): that picks on reported numbers.
 
 A group is (dataset, algorithm, backbone, test envs, trial seed) plus any ``extra_keys`` (e.g.
 ``hparams.alpha``/``hparams.rho`` for the sensitivity table). Each method returns one row per
@@ -32,6 +33,7 @@ the columns of a frame that mixes datasets. The checkpoint ``iid`` on AUC picks 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -164,19 +166,43 @@ def _candidate(runs: _Runs, record: dict[str, Any], val: float, keys: list[str])
 def _run_candidates(df: pd.DataFrame, metric: str, keys: list[str], oracle: bool) -> list[dict]:
     runs = _Runs(df)
     candidates = []
+    mirrored: set[str] = set()
     for run in runs.primary:
         recs = runs.by_run[run]
         test_envs = recs[0]["test_envs"]
         if oracle:  # the last checkpoint (no early stopping), scored on the test envs' val
             pos = len(recs) - 1
             val = _mean(recs[pos], test_envs, "out", metric)
+            mirrored.update(_val_is_test(recs[pos], test_envs))
         else:
             train = runs.train_envs(recs[0])
             vals = [_mean(r, train, "out", metric) for r in recs]
             pos = _argmax(vals)
             val = vals[pos]
         candidates.append(_candidate(runs, recs[pos], val, keys))
+    if mirrored:
+        warnings.warn(
+            f"oracle selection on test envs whose validation split is their test split "
+            f"({', '.join(sorted(mirrored))}: cross-dataset targets, whose DeepfakeBench val is "
+            f"their test list): hparams are picked on the reported numbers",
+            UserWarning,
+            stacklevel=4,
+        )
     return candidates
+
+
+def _val_is_test(record: dict[str, Any], test_envs: Sequence[int]) -> list[str]:
+    """Names of the test envs whose ``env{t}_out`` is ``env{t}_in`` (the same split)."""
+    same = []
+    for t in test_envs:
+        out, inn = record.get(f"env{t}_out_loss"), record.get(f"env{t}_in_loss")
+        if (
+            out is not None
+            and out == inn
+            and record.get(f"env{t}_out_auc") == record.get(f"env{t}_in_auc")
+        ):
+            same.append(env_name(record["dataset"], t, record.get("dataset_environments")))
+    return same
 
 
 def _iid(df: pd.DataFrame, metric: str, extra: Sequence[str]) -> list[dict]:

@@ -85,12 +85,19 @@ def evaluate(
     algorithm.eval()
     results: dict[str, float] = {}
     done: dict[tuple[int, str], dict[str, float]] = {}
+    # split objects evaluated, kept alive so an id is never reused by a later split object:
+    # a split that *is* another (a cross-dataset target's val is its test) is evaluated once
+    by_object: dict[int, tuple[Any, dict[str, float]]] = {}
     try:
         for prefix, env, split in splits:
             if (env, split) in done:
                 results.update({f"{prefix}_{k}": v for k, v in done[(env, split)].items()})
                 continue
             data = dataset.split(env, split)
+            if id(data) in by_object:
+                done[(env, split)] = by_object[id(data)][1]
+                results.update({f"{prefix}_{k}": v for k, v in done[(env, split)].items()})
+                continue
             try:
                 labels, scores, loss = _predict_split(algorithm, data, device, num_workers)
             except ValueError as exc:
@@ -103,6 +110,7 @@ def evaluate(
             metrics = compute_metrics(labels.numpy(), scores.numpy(), dataset.video_ids(env, split))
             metrics["loss"] = loss
             done[(env, split)] = {k: float(v) for k, v in metrics.items()}
+            by_object[id(data)] = (data, done[(env, split)])
             results.update({f"{prefix}_{k}": v for k, v in done[(env, split)].items()})
     finally:
         algorithm.train()
