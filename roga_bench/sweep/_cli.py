@@ -22,6 +22,7 @@ from roga_bench.sweep._grid import TEST_ENVS_MODES, make_args_list, parse_grid
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jobs
 from roga_bench.sweep._locks import JobLocked, job_lock
 from roga_bench.sweep._report import final_report, state_counts, status_table
+from roga_bench.sweep._suite import expand_suite
 
 __all__ = ["DEFAULT_ALGORITHMS", "DEFAULT_DATASETS", "build_parser", "main"]
 
@@ -54,15 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m roga_bench.sweep", description=__doc__)
     p.add_argument("command", choices=["launch", "delete_incomplete", "status", "list"])
     g = p.add_argument_group("DomainBed sweep arguments")
-    g.add_argument("--datasets", nargs="+", default=DEFAULT_DATASETS)
-    g.add_argument("--algorithms", nargs="+", default=DEFAULT_ALGORITHMS)
+    g.add_argument("--datasets", nargs="+", default=None, help="with --suite: SynthFF or FFpp")
+    g.add_argument("--algorithms", nargs="+", default=None)
     g.add_argument("--task", default="domain_generalization")
     g.add_argument("--n_hparams_from", type=int, default=0)
     g.add_argument("--n_hparams", type=int, default=1, help="hparams seeds [from, n); 0 = defaults")
     g.add_argument("--output_dir", default=DEFAULT_OUTPUT_DIR)
     g.add_argument("--data_dir", default=None, help="default: the SynthFF cache")
     g.add_argument("--seed", type=int, default=0, help="unused; kept for DomainBed parity")
-    g.add_argument("--n_trials", type=int, default=1)
+    g.add_argument("--n_trials", type=int, default=None, help="default 1 (a suite: its own)")
     g.add_argument(
         "--command_launcher",
         default=None,
@@ -76,9 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--skip_confirmation", action="store_true")
     o = p.add_argument_group("roga_bench additions")
+    o.add_argument("--suite", default=None, help="a named set of blocks: paper, default")
     o.add_argument("--backbones", nargs="+", default=None, help="one job per backbone")
     o.add_argument("--grid", nargs="+", default=None, help="'alpha=0.001,0.002 rho=0.05,0.1'")
-    o.add_argument("--test_envs_mode", choices=TEST_ENVS_MODES, default="single")
+    o.add_argument("--test_envs_mode", choices=TEST_ENVS_MODES, default=None, help="default single")
     o.add_argument("--test_envs", type=int, nargs="+", default=None, help="keep only these envs")
     lo = p.add_argument_group("launcher options")
     lo.add_argument("--n_workers", type=int, default=None, help="pool/parallel: slots")
@@ -132,27 +134,64 @@ def _launcher_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     return launcher, given
 
 
+# Flags that choose what a suite's blocks choose themselves.
+_NOT_WITH_SUITE = ("algorithms", "backbones", "grid", "test_envs_mode", "test_envs")
+
+
+def _suite_args_list(args: argparse.Namespace) -> list[dict[str, Any]]:
+    given = [f"--{k}" for k in _NOT_WITH_SUITE if getattr(args, k) is not None]
+    given += ["--single_test_envs"] if args.single_test_envs else []
+    if given:
+        raise SweepError(f"{', '.join(given)}: the suite's blocks set these; drop them or --suite")
+    if args.datasets is not None and len(args.datasets) != 1:
+        raise SweepError(f"--datasets {args.datasets} with --suite: give one dataset family")
+    family = args.datasets[0] if args.datasets else "SynthFF"
+    if family == "FFpp" and args.data_dir is None:
+        raise SweepError("--suite with --datasets FFpp needs --data_dir (the FF++ frames root)")
+    expansion, trials = expand_suite(
+        args.suite,
+        family,
+        n_trials=args.n_trials,
+        hparams=args.hparams,
+        n_hparams_from=args.n_hparams_from,
+        n_hparams=args.n_hparams,
+        steps=args.steps,
+        data_dir=args.data_dir,
+        task=args.task,
+        holdout_fraction=args.holdout_fraction,
+    )
+    print(expansion.summary(args.suite, family, trials))
+    return expansion.args_list
+
+
+def _grid_args_list(args: argparse.Namespace) -> list[dict[str, Any]]:
+    algorithms = args.algorithms or DEFAULT_ALGORITHMS
+    for name in algorithms:
+        ALGORITHMS.get(name)
+    return make_args_list(
+        n_trials=1 if args.n_trials is None else args.n_trials,
+        dataset_names=args.datasets or DEFAULT_DATASETS,
+        algorithms=algorithms,
+        n_hparams_from=args.n_hparams_from,
+        n_hparams=args.n_hparams,
+        steps=args.steps,
+        data_dir=args.data_dir,
+        task=args.task,
+        holdout_fraction=args.holdout_fraction,
+        single_test_envs=args.single_test_envs,
+        hparams=args.hparams,
+        backbones=args.backbones,
+        grid=parse_grid(args.grid) if args.grid else None,
+        test_envs_mode=args.test_envs_mode or "single",
+        test_envs=args.test_envs,
+    )
+
+
 def _jobs(args: argparse.Namespace, validate: bool) -> list[Job]:
     try:
-        for name in args.algorithms:
-            ALGORITHMS.get(name)
-        args_list = make_args_list(
-            n_trials=args.n_trials,
-            dataset_names=args.datasets,
-            algorithms=args.algorithms,
-            n_hparams_from=args.n_hparams_from,
-            n_hparams=args.n_hparams,
-            steps=args.steps,
-            data_dir=args.data_dir,
-            task=args.task,
-            holdout_fraction=args.holdout_fraction,
-            single_test_envs=args.single_test_envs,
-            hparams=args.hparams,
-            backbones=args.backbones,
-            grid=parse_grid(args.grid) if args.grid else None,
-            test_envs_mode=args.test_envs_mode,
-            test_envs=args.test_envs,
-        )
+        if args.n_trials is not None and args.n_trials < 1:
+            raise SweepError(f"--n_trials must be >= 1, got {args.n_trials}")
+        args_list = _suite_args_list(args) if args.suite else _grid_args_list(args)
         # absolute, so a job finds its folder from any working directory (cluster nodes)
         jobs = make_jobs(args_list, Path(args.output_dir).absolute())
         if validate:
