@@ -212,7 +212,7 @@ def test_lodo_table_shows_missing_cells_and_says_which(tmp_path):
     from roga_bench.reporting import build_tables, render
 
     lodo_sweep(tmp_path, with_missing=True)
-    tables, _ = build_tables(tmp_path, "II", selection="lodo")
+    tables, _ = build_tables(tmp_path, "II", selection="lodo", paper_dir=tmp_path / "no_paper")
     table = tables["II"]
     assert table.missing is None and table.rows == ["RoGA"]
     assert ("RoGA", "DF:auc") in table.cells and ("RoGA", "F2F:auc") not in table.cells

@@ -121,7 +121,8 @@ def test_compare_optimizers_prints_table_iv(sweep, capsys):
     assert main(["compare-optimizers", "--input_dir", str(sweep)]) == 0
     out = capsys.readouterr().out
     assert "Table IV" in out and "| SGD" in out and "| RoGA" in out
-    assert "Missing rows (no runs): Adam, SAM, SAGM." in out
+    assert "Missing rows (no runs): Adam, SAM, ASAM, SAGM, GSAM." in out
+    assert "| RoGA (reported) | 93.6 " in out  # the paper's row beside ours (FF++)
     assert "Missing columns (no runs): FF++ → UADFV AUC, FF++ → UADFV ACC." in out
 
 

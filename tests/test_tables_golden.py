@@ -53,13 +53,32 @@ def test_demo_tables_have_expected_shape(demo_tables):
         "DFDC",
         "DFDCP",
     ]
-    assert demo_tables["IV"].rows == ["Adam", "SGD", "SAM", "SAGM", "RoGA"]
-    assert demo_tables["V"].rows == ["resnet34", "resnet34 + RoGA", "small_cnn", "small_cnn + RoGA"]
-    assert len(demo_tables["VI"].rows) == 4
-    for table in demo_tables.values():
+    assert demo_tables["IV"].rows == ["Adam", "SGD", "SAM", "ASAM", "SAGM", "GSAM", "RoGA"]
+    assert demo_tables["V"].rows == ["meso4", "meso4 + RoGA", "small_cnn", "small_cnn + RoGA"]
+    assert demo_tables["VI"].rows == [
+        "α=0.001, ρ=0.05",
+        "α=0.001, ρ=0.1",
+        "α=0.002, ρ=0.05",
+        "α=0.002, ρ=0.1",
+    ]
+    # the default grid point is the plain RoGA run: the same cells as Table V's RoGA row
+    for env in ("DF", "F2F", "FS", "NT"):
+        assert (
+            demo_tables["VI"].cells[("α=0.001, ρ=0.1", env)]
+            == (demo_tables["V"].cells[("small_cnn + RoGA", env)])
+        )
+    # the grid's variants never enter Table I (RoGA gets no extra hparam choices there)
+    assert (
+        demo_tables["I"].cells[("RoGA", "UADFV")]
+        == demo_tables["V"].cells[("small_cnn + RoGA", "UADFV")]
+    )
+    for number, table in demo_tables.items():
         assert table.missing is None
         assert table.notes[0].startswith("Selection: training-domain validation (iid) on AUC")
-        assert "Trials per cell: 2." in table.notes
+        assert "Trials per cell: 3." in table.notes
+        assert not any(n.startswith("Missing") for n in table.notes), number
+        if number != "VI":  # every table with ERM rows says what its trials can detect
+            assert any("MDE" in n and "Paired test vs" in n for n in table.notes), number
     # Table II's ERM cell is the mean of two trials; SE shown; best AUC bold per column
     md = render(demo_tables["II"], "markdown")
     assert " ± " in md and "**" in md and "Paired test vs ERM on AUC" in md

@@ -1,8 +1,10 @@
 """Synthetic sweep folders with the exact DESIGN §3 record keys, for tests and demos.
 
 ``write_run`` writes one job folder (``results.jsonl`` + ``done``) from explicit checkpoint
-values; ``write_demo_sweep`` writes a small deterministic sweep that feeds every paper table
-(values come from an md5 of the run's identity, so they never change between machines)::
+values; ``write_demo_sweep`` writes a small deterministic sweep in the layout of the paper suite
+(``python -m roga_bench.sweep launch --suite paper``) that feeds every paper table, with the
+training envs' test splits (``env{i}_test_*``) as training writes them; values come from an md5 of
+the run's identity, so they never change between machines::
 
     python -c "from roga_bench.reporting._synthetic import write_demo_sweep as w; w('/tmp/demo')"
     python -m roga_bench.tables --input_dir /tmp/demo --tables all --format markdown
@@ -16,16 +18,25 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_run", "write_demo_sweep", "checkpoint"]
+__all__ = ["write_run", "write_demo_sweep", "demo_jobs", "checkpoint"]
 
 _METRICS = ("acc", "auc", "ap", "eer", "loss", "video_auc")
 
 
-def checkpoint(step: int, n_envs: int, value: Callable[[str], float]) -> dict[str, Any]:
-    """One checkpoint with every ``env{i}_{in|out}_{metric}`` key, each set by ``value(key)``."""
+def checkpoint(
+    step: int,
+    n_envs: int,
+    value: Callable[[str], float],
+    splits: Sequence[str] = ("in", "out"),
+) -> dict[str, Any]:
+    """One checkpoint with every ``env{i}_{split}_{metric}`` key, each set by ``value(key)``.
+
+    The default ``splits`` are those of records written before ``env{i}_test_*`` existed; pass
+    ``("in", "out", "test")`` for today's records.
+    """
     rec: dict[str, Any] = {"step": step, "epoch": step / 100.0, "step_time": 0.01, "mem_gb": 0.0}
     for i in range(n_envs):
-        for split in ("in", "out"):
+        for split in splits:
             for m in _METRICS:
                 key = f"env{i}_{split}_{m}"
                 rec[key] = value(key)
@@ -84,10 +95,18 @@ _BONUS = {
     "ERM (Adam)": -0.02,
     "ERM": 0.0,
     "SAM": 0.01,
+    "ASAM": 0.012,
     "SAGM": 0.02,
+    "GSAM": 0.008,
     "RoGA_Robust": 0.015,
     "RoGA_Align": 0.018,
     "RoGA": 0.03,
+}
+_GID_ALGORITHMS = ("ERM", "SAM", "SAGM", "RoGA")
+_GID_DF_ONLY = ("ERM (Adam)", "ASAM", "GSAM")  # Table IV's other optimizers, on GID-DF
+_ENVS = {
+    "FFppLOMO": ["DF", "F2F", "FS", "NT"],
+    "FFppCrossDataset": ["DF", "F2F", "FS", "NT", "CDF-v1", "CDF-v2", "UADFV", "DFDC", "DFDCP"],
 }
 
 
@@ -109,38 +128,45 @@ def _algo(label: str) -> tuple[str, dict[str, Any]]:
     return ("ERM", {"optimizer": "adam"}) if label == "ERM (Adam)" else (label, {})
 
 
-def write_demo_sweep(root: str | Path, trials: int = 2) -> Path:
+def demo_jobs() -> list[tuple[str, str, list[int], dict[str, Any]]]:
+    """(algorithm, dataset, test envs, --hparams) of the demo: the paper suite's layout.
+
+    I: every algorithm on the cross-dataset protocol (small_cnn); II: GID x ERM, SAM, SAGM, RoGA;
+    III: the cross-dataset ablation runs of I; IV: the GID-DF runs of every optimizer and I's
+    UADFV; V: ERM and RoGA cross-dataset runs per backbone (small_cnn from I, meso4);
+    VI: RoGA cross-dataset runs on the alpha x rho grid, the default point being I's plain RoGA.
+    """
+    cross = ("FFppCrossDataset", [4, 5, 6, 7, 8])
+    jobs: list[tuple[str, str, list[int], dict[str, Any]]] = []
+    for label in _BONUS:
+        algorithm, hp = _algo(label)
+        jobs.append((algorithm, cross[0], cross[1], hp))
+        gid = range(4) if label in _GID_ALGORITHMS else [0] if label in _GID_DF_ONLY else []
+        jobs += [(algorithm, "FFppLOMO", [t], hp) for t in gid]
+    jobs += [(alg, cross[0], cross[1], {"backbone": "meso4"}) for alg in ("ERM", "RoGA")]
+    for alpha, rho in ((0.001, 0.05), (0.002, 0.05), (0.002, 0.1)):  # (0.001, 0.1) is the default
+        jobs.append(("RoGA", cross[0], cross[1], {"alpha": alpha, "rho": rho}))
+    return jobs
+
+
+def write_demo_sweep(root: str | Path, trials: int = 3) -> Path:
     """Write a deterministic sweep feeding Tables I–VI (FF++ names, 3 checkpoints per run).
 
     Returns:
         ``root``.
     """
     root = Path(root)
-    cross = ("FFppCrossDataset", [4, 5, 6, 7, 8], 9)
-    jobs: list[tuple[str, str, list[int], int, dict[str, Any]]] = []
-    for label in _BONUS:
-        algorithm, hp = _algo(label)
-        for t in range(4):
-            jobs.append((algorithm, "FFppLOMO", [t], 4, hp))
-        jobs.append((algorithm, cross[0], cross[1], cross[2], hp))
-    for algorithm in ("ERM", "RoGA"):
-        for t in range(4):
-            jobs.append((algorithm, "FFppLOMO", [t], 4, {"backbone": "resnet34"}))
-        jobs.append((algorithm, cross[0], cross[1], cross[2], {"backbone": "resnet34"}))
-    for alpha in (0.001, 0.005):
-        for rho in (0.05, 0.1):
-            grid = {"alpha": alpha, "rho": rho}
-            for t in range(4):
-                jobs.append(("RoGA", "FFppLOMO", [t], 4, grid))
-            jobs.append(("RoGA", cross[0], cross[1], cross[2], grid))
-    for algorithm, dataset, test_envs, n_envs, hp in jobs:
+    for algorithm, dataset, test_envs, hp in demo_jobs():
         label = "ERM (Adam)" if hp.get("optimizer") == "adam" else algorithm
+        names = _ENVS[dataset]
         for trial in range(trials):
             run_id = (algorithm, dataset, test_envs, trial, sorted(hp.items()))
             cks = []
             for step in (0, 50, 100):
-                ck = checkpoint(step, n_envs, _value_fn(run_id, step, _BONUS[label]))
+                value = _value_fn(run_id, step, _BONUS[label])
+                ck = checkpoint(step, len(names), value, ("in", "out", "test"))
                 ck["loss"] = round(0.7 - 0.003 * step + 0.05 * _unit(run_id, step), 4)
+                ck["dataset_environments"] = names
                 cks.append(ck)
             write_run(
                 root,

@@ -42,7 +42,9 @@ class Table:
         columns, rows: layout (rows are labels; reported rows end in "(reported)").
         cells: ``{(row, column key): Cell}``; absent keys are missing cells.
         notes: lines printed under the table (selection, metric, trials, missing parts, tests).
-        significance: ``{row: PairedTest}`` against ERM.
+        samples: ``{(row, column key): {trial seed: value}}``, the per-trial values behind each
+            measured cell (what the paired tests and the reproduce report use).
+        significance: ``{row: PairedTest}`` against the row's baseline (ERM).
         missing: set when nothing at all could be built; says what is missing.
     """
 
@@ -53,6 +55,7 @@ class Table:
     rows: list[str] = field(default_factory=list)
     cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    samples: dict[tuple[str, str], dict[object, float]] = field(default_factory=dict)
     significance: dict[str, PairedTest] = field(default_factory=dict)
     missing: str | None = None
 

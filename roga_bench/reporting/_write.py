@@ -42,8 +42,12 @@ def build_tables(
     selection: str = "iid",
     metric: str = "auc",
     paper_dir: Path | None = None,
+    with_reported: bool = False,
 ) -> tuple[dict[str, Table], Context]:
     """Build the requested tables from a sweep folder (or loaded records).
+
+    The paper's rows (``results/paper/reported.csv``, or ``paper_dir``) join the tables of FF++
+    runs; on other datasets only with ``with_reported`` (and a note that they are not comparable).
 
     Returns:
         ``({number: Table}, context)``; the context holds the records and cached selections.
@@ -58,7 +62,7 @@ def build_tables(
     if metric not in ("auc", "acc"):
         raise ValueError(f"metric {metric!r}: expected 'auc' or 'acc'")
     recs = records if isinstance(records, Records) else load_records(records)
-    ctx = Context(recs.df, selection=selection, metric=metric)
+    ctx = Context(recs.df, selection=selection, metric=metric, with_reported=with_reported)
     built = {n: build_table(n, ctx, paper_dir) for n in numbers}
     if recs.skipped:
         for table in built.values():
