@@ -3,8 +3,15 @@
     python -m roga_bench.tables --input_dir SWEEP [--tables I,II,...|all]
         [--format latex|markdown|csv|all] [--selection iid|lodo|oracle] [--metric auc|acc]
         [--out DIR] [--standalone]
+        [--with_reported] [--paper_dir DIR]
     python -m roga_bench.tables compare-optimizers --input_dir SWEEP   # Table IV in the terminal
     python -m roga_bench.tables figures --input_dir SWEEP --out DIR
+    python -m roga_bench.tables reproduce --input_dir SWEEP [--out DIR]  # ours vs the paper's
+
+The paper's rows (``results/paper/reported.csv``) join the tables of FF++ runs; on SynthFF only
+with ``--with_reported`` (marked not comparable). ``reproduce`` compares every cell held by both
+(mean ± s.e., 95% t interval, difference) and the orders of the rows (Kendall τ); with ``--out``
+it writes ``reproduce.md``, ``reproduce.csv`` and ``reproduce_tau.csv``.
 
 Without ``--out`` the tables are printed. Bad input (missing or empty folder, no finished jobs,
 unknown table or selection name) prints one clear line on stderr and exits with status 2.
@@ -15,15 +22,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from roga_bench._registry import UnknownNameError, list_selections
 from roga_bench.reporting import RecordsError, build_tables, render, write_tables
 from roga_bench.reporting._figures import write_figures
-from roga_bench.reporting._write import FORMATS
+from roga_bench.reporting._write import FORMATS, reproduce_report, write_reproduce
 
 __all__ = ["main"]
 
-SUBCOMMANDS = ("compare-optimizers", "figures")
+SUBCOMMANDS = ("compare-optimizers", "figures", "reproduce")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +42,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metric", default="auc", choices=["auc", "acc"], help="selection metric (default auc)"
     )
+    parser.add_argument(
+        "--paper_dir",
+        type=Path,
+        default=None,
+        help="folder of the paper's reported.csv (default results/paper)",
+    )
 
 
 def _parser(command: str | None) -> argparse.ArgumentParser:
@@ -42,6 +56,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     _common(parser)
     if command == "figures":
         parser.add_argument("--out", required=True, help="folder for the PNG and PDF files")
+    elif command == "reproduce":
+        parser.add_argument("--out", default=None, help="write md/csv here instead of printing")
     elif command is None:
         parser.add_argument("--tables", default="all", help="comma list of I..VI, or all")
         parser.add_argument("--format", default="markdown", choices=[*FORMATS, "all"])
@@ -51,12 +67,32 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
             action="store_true",
             help="wrap LaTeX in a compilable article (documentclass)",
         )
+        parser.add_argument(
+            "--with_reported",
+            action="store_true",
+            help="the paper's rows on non-FF++ runs too (noted as not comparable)",
+        )
     return parser
 
 
 def _run(command: str | None, args: argparse.Namespace) -> int:
+    if command == "reproduce":
+        report = reproduce_report(args.input_dir, args.selection, args.metric, args.paper_dir)
+        if args.out:
+            for path in write_reproduce(report, args.out):
+                print(path)
+        else:
+            print(report.to_markdown(), end="")
+        return 0
     numbers = "IV" if command == "compare-optimizers" else getattr(args, "tables", "all")
-    tables, ctx = build_tables(args.input_dir, numbers, args.selection, args.metric)
+    tables, ctx = build_tables(
+        args.input_dir,
+        numbers,
+        args.selection,
+        args.metric,
+        args.paper_dir,
+        with_reported=getattr(args, "with_reported", False),
+    )
     if command == "figures":
         for path in write_figures(ctx, tables, args.out):
             print(path)

@@ -113,7 +113,10 @@ def test_out_writes_every_format_and_standalone_latex(sweep, tmp_path, capsys):
     assert tex.startswith(r"\documentclass{article}") and tex.rstrip().endswith(r"\end{document}")
     assert r"\usepackage{booktabs}" in tex and r"\toprule" in tex
     csv = (out / "table_II.csv").read_text().splitlines()
-    assert csv[0] == "table,row,reported,column_group,column,metric,mean,stderr,n,p_vs_ERM,n_pairs"
+    assert csv[0] == (
+        "table,row,reported,column_group,column,metric,mean,stderr,n,p_vs_ERM,n_pairs,"
+        "diff_vs_ERM,mde_vs_ERM"
+    )
     assert "II,RoGA,False,GID-DF,AUC,auc,0.8,NaN,1," in "\n".join(csv)
 
 

@@ -1,8 +1,9 @@
 """Render a :class:`Table` as CSV with raw numbers (fractions, not percentages) via pandas.
 
 One line per cell: table, row, reported, column_group, column, metric, mean, stderr, n, and the
-row's paired test against ERM (p_vs_ERM, n_pairs; NaN when not computed). Missing cells are
-left out.
+row's paired test against its baseline, ERM (p_vs_ERM, n_pairs, the mean paired AUC difference
+diff_vs_ERM and the minimum detectable effect mde_vs_ERM, as fractions; NaN when not computed).
+Missing cells are left out.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ CSV_COLUMNS = [
     "n",
     "p_vs_ERM",
     "n_pairs",
+    "diff_vs_ERM",
+    "mde_vs_ERM",
 ]
 
 
@@ -52,6 +55,8 @@ def to_frame(table: Table) -> pd.DataFrame:
                     "n": cell.n,
                     "p_vs_ERM": test.p if test else math.nan,
                     "n_pairs": test.n if test else math.nan,
+                    "diff_vs_ERM": test.diff if test else math.nan,
+                    "mde_vs_ERM": test.mde if test else math.nan,
                 }
             )
     return pd.DataFrame(rows, columns=CSV_COLUMNS)

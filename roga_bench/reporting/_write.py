@@ -13,9 +13,19 @@ from roga_bench.reporting._latex import to_latex
 from roga_bench.reporting._markdown import to_markdown
 from roga_bench.reporting._paper_tables import TABLE_NUMBERS, build_table
 from roga_bench.reporting._records import Records, load_records
+from roga_bench.reporting._reproduce import ReproduceReport, reproduce
 from roga_bench.reporting._table import Table
 
-__all__ = ["FORMATS", "build_tables", "render", "parse_tables", "write_tables", "write_all"]
+__all__ = [
+    "FORMATS",
+    "build_tables",
+    "render",
+    "parse_tables",
+    "write_tables",
+    "write_all",
+    "reproduce_report",
+    "write_reproduce",
+]
 
 FORMATS = {"latex": "tex", "markdown": "md", "csv": "csv"}
 
@@ -132,3 +142,26 @@ def write_all(
     write_tables(tables, out_dir)
     write_figures(ctx, tables, Path(out_dir) / "figures")
     return to_markdown(tables["II"])
+
+
+def reproduce_report(
+    records: Records | str | Path,
+    selection: str = "iid",
+    metric: str = "auc",
+    paper_dir: Path | None = None,
+) -> ReproduceReport:
+    """Every table's measured cells against the paper's (``_reproduce``), for any family."""
+    tables, ctx = build_tables(records, "all", selection, metric, paper_dir)
+    return reproduce(tables, ctx.family, paper_dir)
+
+
+def write_reproduce(report: ReproduceReport, out_dir: str | Path) -> list[Path]:
+    """Write ``reproduce.md``, ``reproduce.csv`` (cells) and ``reproduce_tau.csv`` (orderings)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "reproduce.md", out / "reproduce.csv", out / "reproduce_tau.csv"]
+    paths[0].write_text(report.to_markdown(), encoding="utf-8")
+    paths[1].write_text(report.to_csv(), encoding="utf-8")
+    tau = report.tau_frame().to_csv(index=False, na_rep="NaN", lineterminator="\n")
+    paths[2].write_text(tau, encoding="utf-8")
+    return paths
