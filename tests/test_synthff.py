@@ -89,7 +89,7 @@ def test_target_index_has_no_compression_level(tiny_synthff: Path, name: str) ->
     tiny = _info(tiny_synthff)
     index = _load(tiny_synthff, name)
     assert sorted(index) == [f"{name}_fake", f"{name}_real"]
-    n_real = max(6, tiny["videos"] // 8 * 2)
+    n_real = max(6, tiny["videos"] * 2 // 5 // 2 * 2)
     people: dict[str, set[str]] = {}
     for label, splits in index.items():
         assert sorted(splits) == ["test", "train", "val"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
 
 from roga_bench.datasets.synthff import _faces as faces
 from roga_bench.datasets.synthff._camera import Camera, capture, colour, compress
@@ -26,7 +27,8 @@ class Recipe:
     """One dataset: its camera, lighting, and which fakes it holds.
 
     ``fakes`` maps a fake label to the (method, parameter overrides) choices one of which is drawn
-    per fake video.
+    per fake video. ``held_out`` is the fraction of pairs in (val, test): cross-dataset targets
+    are only evaluated, so most of their pairs go to test.
     """
 
     name: str
@@ -35,6 +37,8 @@ class Recipe:
     fakes: dict[str, tuple[tuple[str, dict], ...]]
     camera: Camera = field(default_factory=Camera)
     light_bias: float = 0.0
+    held_out: tuple[float, float] = (0.15, 0.15)
+    film_donor: bool = False  # swapped-in faces also get the camera's lens blur (a better swap)
 
 
 SYNTHFF = Recipe(
@@ -42,26 +46,31 @@ SYNTHFF = Recipe(
 )
 _DFDC_POST = {"renoise": (0.4, 1.0)}  # DFDC's fakes were post-processed (noise, re-encoding)
 _DFDC_NT = {"renoise": (0.4, 1.0), "amp": (0.01, 0.03)}
-_CDF_SWAP = {"ae": (1.0, 1.4), "fix": (0.85, 1.0), "feather": (2.5, 3.5), "renoise": (0.7, 1.0)}
+_CDF_SWAP = {"ae": (1.0, 1.6), "fix": (0.8, 1.0), "feather": (2.0, 3.5), "renoise": (0.6, 1.0)}
+_HELD = (0.15, 0.5)  # targets are only evaluated: half their pairs go to test
 TARGETS = (
-    # Celeb-DF-like: a better swap (little bottleneck, good colour match, wide blend), warm camera.
+    # Celeb-DF-like: a better swap (the donor face filmed by the same camera, little bottleneck,
+    # good colour match, wide blend), warm camera, YouTube-like compression.
     Recipe(
         "SynthCDF", 2, "SynthCDF_real",
         {"SynthCDF_fake": (("DF", _CDF_SWAP),)},
-        Camera(blur=0.4, noise=0.008, quality=(92, 95), gains=(1.06, 1.0, 0.9), gamma=0.9),
+        Camera(blur=0.6, noise=0.01, quality=(75, 90), gains=(1.06, 1.0, 0.9), gamma=0.9),
+        held_out=_HELD, film_donor=True,
     ),
     # UADFV-like: an old low-resolution swap, strong colour mismatch, harder compression.
     Recipe(
         "SynthUADFV", 3, "SynthUADFV_real",
         {"SynthUADFV_fake": (("DF", {"ae": (3, 4), "fix": (0.3, 0.7), "feather": (0.5, 1.2)}),)},
         Camera(blur=1.0, noise=0.006, quality=(55, 70), gains=(0.95, 1.0, 1.05)),
+        held_out=_HELD,
     ),
-    # DFDC-like: every method, darker tinted light, noisier sensor, varied compression.
+    # DFDC-like: every method, darker tinted light, noisier sensor, and, for reals and fakes
+    # alike, DFDC's distractors: frames down- and re-upscaled, varied (often heavy) compression.
     Recipe(
         "SynthDFDC", 4, "SynthDFDC_real",
         {"SynthDFDC_fake": tuple((m, _DFDC_POST) for m in METHODS[:3]) + (("NT", _DFDC_NT),)},
-        Camera(blur=0.6, noise=0.02, quality=(60, 85), gains=(0.9, 0.95, 1.1)),
-        light_bias=0.15,
+        Camera(blur=0.6, noise=0.02, quality=(50, 85), gains=(0.9, 0.95, 1.1), rescale=(1.0, 2.0)),
+        light_bias=0.15, held_out=_HELD,
     ),
 )  # fmt: skip
 
@@ -76,36 +85,47 @@ class Job:
     split: str
     frames: int
     size: int
+    keep_raw: bool = False  # keep uncompressed frames in Video.raw (tests, examples)
 
 
 @dataclass(frozen=True)
 class Video:
-    """A finished video: its label, id, split and uint8 frames; ``masks`` only for fakes."""
+    """A finished video: its label, id, split and uint8 frames; ``masks`` only for fakes.
+
+    ``masks`` are the manipulation's blend weight per frame (float [H, W] in [0, 1]); ``raw``, kept
+    only on request, the frames before compression (float [H, W, 3]).
+    """
 
     label: str
     vid: str
     split: str
     frames: list[np.ndarray]
     masks: list[np.ndarray] | None = None
+    raw: list[np.ndarray] | None = None
 
 
 def _rng(*keys: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(k) for k in keys]))
 
 
-def split_pairs(n_videos: int, rng: np.random.Generator) -> list[tuple[tuple[int, int], str]]:
-    """Random pairs of videos, ~70/15/15 of them into train/val/test (at least one each)."""
+def split_pairs(
+    n_videos: int, rng: np.random.Generator, held_out: tuple[float, float] = (0.15, 0.15)
+) -> list[tuple[tuple[int, int], str]]:
+    """Random pairs of videos into train/val/test, ``held_out`` of them in (val, test), at least
+    one pair in each split (``n_videos >= 6``)."""
     order = rng.permutation(n_videos)
     pairs = [(int(order[i]), int(order[i + 1])) for i in range(0, n_videos - 1, 2)]
-    n_held = max(1, round(0.15 * len(pairs)))
-    names = ["val"] * n_held + ["test"] * n_held
+    n_val = max(1, round(held_out[0] * len(pairs)))
+    n_test = max(1, min(round(held_out[1] * len(pairs)), len(pairs) - n_val - 1))
+    names = ["val"] * n_val + ["test"] * n_test
     names = ["train"] * (len(pairs) - len(names)) + names
     return list(zip(pairs, names, strict=True))
 
 
 def n_target_videos(videos: int) -> int:
-    """Real videos per cross-dataset target: a quarter of SynthFF's, even, at least six."""
-    return max(6, videos // 4 // 2 * 2)
+    """Real videos per cross-dataset target: 40% of SynthFF's, even, at least six (120 -> 48,
+    whose 24 pairs give 12 test pairs: 24 real + 24 fake test videos)."""
+    return max(6, videos * 2 // 5 // 2 * 2)
 
 
 def plan(seed: int, videos: int, frames: int, size: int) -> list[Job]:
@@ -113,7 +133,7 @@ def plan(seed: int, videos: int, frames: int, size: int) -> list[Job]:
     jobs = []
     for recipe in (SYNTHFF, *TARGETS):
         n = videos if recipe is SYNTHFF else n_target_videos(videos)
-        for pair, split in split_pairs(n, _rng(seed, recipe.code, 0)):
+        for pair, split in split_pairs(n, _rng(seed, recipe.code, 0), recipe.held_out):
             jobs.append(Job(recipe, seed, pair, split, frames, size))
     return jobs
 
@@ -125,6 +145,7 @@ class _Scene:
     renders: list[faces.Render]
     captured: list[np.ndarray]
     quality: int
+    rescale: float = 1.0
 
 
 def _scene(job: Job, index: int) -> _Scene:
@@ -134,9 +155,10 @@ def _scene(job: Job, index: int) -> _Scene:
     renders = [faces.render_face(ident, p, job.size) for p in poses]
     cam = job.recipe.camera
     captured = [capture(r.image, cam, rng) for r in renders]
-    return _Scene(
-        ident, poses, renders, captured, int(rng.integers(cam.quality[0], cam.quality[1] + 1))
-    )
+    quality = int(rng.integers(cam.quality[0], cam.quality[1] + 1))
+    # Drawn last and only where the camera rescales, so the other draws stay as they were.
+    rescale = float(rng.uniform(*cam.rescale)) if cam.rescale != (1.0, 1.0) else 1.0
+    return _Scene(ident, poses, renders, captured, quality, rescale)
 
 
 class _Borrowed:
@@ -148,8 +170,14 @@ class _Borrowed:
         self._reenacted: list[faces.Render] | None = None
 
     def _filmed(self, render: faces.Render) -> faces.Render:
-        # A swapped-in face was filmed too: the same colour pipeline, so colour alone gives nothing.
-        return replace(render, image=colour(render.image, self.job.recipe.camera))
+        # A swapped-in face was filmed too: the same colour pipeline, so colour alone gives nothing
+        # (and, for a better swap, the same lens blur, so sharpness gives nothing either).
+        cam = self.job.recipe.camera
+        img = render.image
+        if self.job.recipe.film_donor and cam.blur > 0:
+            sigma = cam.blur * img.shape[0] / 64
+            img = gaussian_filter(img, (sigma, sigma, 0), mode="nearest")
+        return replace(render, image=colour(img, cam))
 
     def donor_faces(self) -> list[faces.Render]:
         if self._donor is None:
@@ -182,14 +210,15 @@ def _fake(job: Job, borrowed: _Borrowed, label: str, key: tuple[int, ...]) -> Vi
     src = borrowed.src
     donor = borrowed.donor_faces() if _NEEDS[method] == "donor" else src.renders
     reenacted = borrowed.reenacted() if _NEEDS[method] == "reenacted" else src.renders
-    frames, masks = [], []
+    frames, masks, raw = [], [], []
     for t in range(len(src.poses)):
         frame = Frame(src.captured[t], src.renders[t], donor[t], reenacted[t])
         img, alpha = apply(method, frame, params)
-        frames.append(compress(img, src.quality))
+        frames.append(compress(img, src.quality, src.rescale))
         masks.append(alpha)
+        raw.append(img)
     vid = f"{_name(key[0], job)}_{_name(key[1], job)}"
-    return Video(label, vid, job.split, frames, masks)
+    return Video(label, vid, job.split, frames, masks, raw if job.keep_raw else None)
 
 
 def _name(index: int, job: Job) -> str:
@@ -202,8 +231,10 @@ def make_pair(job: Job) -> list[Video]:
     scenes = {a: _scene(job, a), b: _scene(job, b)}
     out = []
     for i in (a, b):
-        frames = [compress(c, scenes[i].quality) for c in scenes[i].captured]
-        out.append(Video(job.recipe.real_label, _name(i, job), job.split, frames))
+        captured = scenes[i].captured
+        frames = [compress(c, scenes[i].quality, scenes[i].rescale) for c in captured]
+        raw = captured if job.keep_raw else None
+        out.append(Video(job.recipe.real_label, _name(i, job), job.split, frames, None, raw))
     borrowed = {(s, d): _Borrowed(job, scenes[s], scenes[d]) for s, d in ((a, b), (b, a))}
     for li, label in enumerate(job.recipe.fakes):
         for src, dst in ((a, b), (b, a)):

@@ -1,5 +1,10 @@
 """Writes videos as PNG frames and the index JSON in DeepfakeBench's layout (CONTRACTS §C).
 
+A fake's manipulation masks go beside its frames, as DeepfakeBench keeps FF++'s
+(``.../masks/<vid>/<NNN>.png`` for ``.../frames/<vid>/<NNN>.png``, see
+:func:`roga_bench.datasets.mask_path`): one grey-scale PNG per frame, ``round(255 * weight)``
+of the manipulation's blend weight. Real videos get no mask file (``load_mask`` gives None).
+
 Byte-identical output for identical input: PNGs carry no timestamp chunk and use a fixed zlib
 level; JSON is written with sorted keys and a trailing newline.
 """
@@ -14,7 +19,7 @@ from PIL import Image
 
 from roga_bench.datasets.synthff._pipeline import SPLITS, SYNTHFF, Recipe, Video
 
-__all__ = ["FF_FOLDERS", "frame_dir", "write_video", "write_index"]
+__all__ = ["FF_FOLDERS", "frame_dir", "mask_image", "write_video", "write_index"]
 
 COMPRESSION = "c23"  # SynthFF's frames play FF++'s c23 (light compression) level
 PNG_LEVEL = 1  # fast; any fixed level gives identical bytes for a given zlib
@@ -38,17 +43,30 @@ def frame_dir(recipe: Recipe, label: str, vid: str) -> PurePosixPath:
     return PurePosixPath(recipe.name) / kind / "frames" / vid
 
 
+def mask_image(weight: np.ndarray) -> np.ndarray:
+    """The uint8 mask of a blend weight in [0, 1]: non-zero where the weight is >= 1/510."""
+    return np.clip(np.rint(weight * 255), 0, 255).astype(np.uint8)
+
+
+def _save_png(path: Path, pixels: np.ndarray) -> None:
+    Image.fromarray(np.ascontiguousarray(pixels)).save(path, format="PNG", compress_level=PNG_LEVEL)
+
+
 def write_video(root: Path, recipe: Recipe, video: Video) -> list[str]:
-    """Writes ``video``'s frames under ``root``; returns their backslash-relative index paths."""
+    """Writes ``video``'s frames (and a fake's masks) under ``root``; returns the frames'
+    backslash-relative index paths."""
     rel = frame_dir(recipe, video.label, video.vid)
     folder = root / rel
     folder.mkdir(parents=True, exist_ok=True)
+    masks = root / rel.parent.parent / "masks" / rel.name  # mask_path(): frames -> masks
+    if video.masks is not None:
+        masks.mkdir(parents=True, exist_ok=True)
     paths = []
     for t, frame in enumerate(video.frames):
         name = f"{t:03d}.png"
-        Image.fromarray(np.ascontiguousarray(frame)).save(
-            folder / name, format="PNG", compress_level=PNG_LEVEL
-        )
+        _save_png(folder / name, frame)
+        if video.masks is not None:
+            _save_png(masks / name, mask_image(video.masks[t]))
         paths.append("\\".join((*rel.parts, name)))  # like the released DeepfakeBench files
     return paths
 
