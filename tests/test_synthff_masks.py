@@ -124,7 +124,8 @@ def test_split_masks_names_a_missing_mask(tiny_synthff: Path, tmp_path: Path) ->
     root = tmp_path / "copy"
     shutil.copytree(tiny_synthff, root)
     ds = SynthFFLOMO(root, [0], {"image_size": 32})
-    fake = next(p for p, y in zip(ds.split(1, "val").paths, ds.split(1, "val").labels) if y == 1)
+    val = ds.split(1, "val")
+    fake = next(p for p, y in zip(val.paths, val.labels, strict=True) if y == 1)
     shutil.rmtree(mask_path(fake).parent)
     assert not has_masks(ds, 1, "val")
     with pytest.raises(DatasetError, match=r"F2F\) val: 2 fake frame\(s\) have no .*masks"):
