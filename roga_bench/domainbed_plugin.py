@@ -10,6 +10,13 @@ lists ``domainbed.algorithms.ALGORITHMS`` / ``domainbed.datasets.DATASETS``, and
 
 Names DomainBed already defines (its own ``ERM``) stay DomainBed's; ours are added as
 ``RB_<name>`` (``RB_ERM``) unless ``register(replace=True)``.
+
+Splits: DomainBed's train.py splits each environment at random, item by item
+(``misc.split_dataset`` with ``--holdout_fraction``), which puts frames of one video in both its
+``in`` and ``out`` splits. ``register()`` makes ``misc.split_dataset`` return our official video
+lists instead for our datasets: ``out`` = the validation split, ``in`` = the train split of a
+training env and the test split of a test env (DESIGN §3), so ``--holdout_fraction`` has no effect
+on them. Every other dataset is split by DomainBed's own function, unchanged.
 """
 
 from __future__ import annotations
@@ -23,11 +30,12 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+from torch.utils.data import Dataset
 
 from roga_bench._registry import ALGORITHMS, DATASETS
 from roga_bench.hparams import SHARED_HPARAMS, HParam, seed_hash
 
-__all__ = ["INSTALL_HINT", "PREFIX", "register", "registered_names", "main"]
+__all__ = ["INSTALL_HINT", "PREFIX", "OfficialEnv", "register", "registered_names", "main"]
 
 INSTALL_HINT = (
     "roga_bench.domainbed_plugin needs DomainBed, which is not on PyPI. Install it with\n"
@@ -72,11 +80,46 @@ def _add(module: ModuleType, names: list[str], ours: dict[str, type], replace: b
     return added
 
 
+class OfficialEnv(Dataset):
+    """``ds[i]`` as DomainBed sees our dataset: its items are DomainBed's in-split (our train or
+    test split), and it carries the official validation split for ``misc.split_dataset``."""
+
+    def __init__(self, in_split: Dataset, out_split: Dataset) -> None:
+        self.in_split, self.out_split = in_split, out_split
+
+    def __len__(self) -> int:
+        return len(self.in_split)  # type: ignore[arg-type]
+
+    def __getitem__(self, i: int) -> Any:
+        return self.in_split[i]
+
+
 def _dataset_for_domainbed(cls: type) -> type:
-    """``cls`` with what DomainBed's train.py reads and we do not define (``N_WORKERS``)."""
-    if hasattr(cls, "N_WORKERS"):
-        return cls
-    return type(cls.__name__, (cls,), {"N_WORKERS": DEFAULT_N_WORKERS, _MARK: True})
+    """``cls`` with what DomainBed's train.py reads and we do not define (``N_WORKERS``), and
+    whose items are :class:`OfficialEnv` (when it has official splits, ``cls.split``)."""
+    attrs: dict[str, Any] = {_MARK: True}
+    if not hasattr(cls, "N_WORKERS"):
+        attrs["N_WORKERS"] = DEFAULT_N_WORKERS
+    if hasattr(cls, "split"):
+
+        def __getitem__(self: Any, i: int) -> OfficialEnv:
+            in_split = cls.__getitem__(self, i)  # IndexError past the end ends DomainBed's loop
+            return OfficialEnv(in_split, self.split(i, "val"))
+
+        attrs["__getitem__"] = __getitem__
+    return type(cls.__name__, (cls,), attrs)
+
+
+def _official_split_dataset(original: Callable) -> Callable:
+    """``misc.split_dataset`` that returns ``(out, in)`` = (val, train|test) for our datasets."""
+
+    def split_dataset(dataset: Any, n: int, seed: int = 0) -> tuple[Any, Any]:
+        if isinstance(dataset, OfficialEnv):
+            return dataset.out_split, dataset.in_split
+        return original(dataset, n, seed)
+
+    setattr(split_dataset, _MARK, {"original": original})
+    return split_dataset
 
 
 def _wrap_hparams(original: Callable, algorithms: dict, datasets: dict) -> Callable:
@@ -125,6 +168,10 @@ def register(replace: bool = False) -> dict[str, list[str]]:
         return registered_names()
     for name, cls in list(ours_ds.items()):
         ours_ds[name] = _dataset_for_domainbed(cls)
+    from domainbed.lib import misc
+
+    if not hasattr(misc.split_dataset, _MARK):
+        misc.split_dataset = _official_split_dataset(misc.split_dataset)
     alg_added = _add(db_algorithms, db_algorithms.ALGORITHMS, ours_alg, replace)
     ds_added = _add(db_datasets, db_datasets.DATASETS, ours_ds, replace)
     wrapped = _wrap_hparams(hparams_registry._hparams, alg_added, ds_added)

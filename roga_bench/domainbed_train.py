@@ -4,7 +4,11 @@
         --test_envs 0 --output_dir out/roga_df
 
 Every argument goes to ``domainbed.scripts.train`` unchanged; the script itself runs unchanged
-(as ``__main__``), so its results.jsonl is DomainBed's.
+(as ``__main__``), so its results.jsonl is DomainBed's. One thing differs for our datasets: the
+in/out splits are the official video lists, not ``misc.split_dataset``'s random frame split
+(``register`` swaps that function; see :mod:`roga_bench.domainbed_plugin`), so
+``--holdout_fraction`` is ignored for them and no video sits in both ``env{i}_in`` and
+``env{i}_out``.
 """
 
 from __future__ import annotations

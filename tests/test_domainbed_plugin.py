@@ -129,6 +129,67 @@ def test_sweep_commands_are_rerouted(domainbed, capsys):
     assert out.count("roga_bench.domainbed_train") == 1
 
 
+def _video_ids(ds, i: int, split) -> set[str]:
+    """Video ids of what DomainBed's split returned: our split, or a random _SplitDataset."""
+    if hasattr(split, "keys"):  # DomainBed's _SplitDataset over ds[i]
+        names = "test" if i in ds.test_envs else "train"
+        return {ds.video_ids(i, names)[k] for k in split.keys}
+    return set(split.video_ids)
+
+
+def test_domainbeds_split_gives_our_official_video_splits(domainbed, tiny_synthff):
+    """Issue 11.6: DomainBed's train.py split frames at random, one video in both in and out."""
+    from domainbed.lib import misc
+
+    from roga_bench.domainbed_plugin import register
+
+    register()
+    hparams = domainbed.hparams_registry.default_hparams("RoGA", "SynthFFLOMO")
+    hparams.update(image_size=32)
+    ds = domainbed.datasets.get_dataset_class("SynthFFLOMO")(tiny_synthff, [0], hparams)
+    for env_i, env in enumerate(ds):  # exactly the calls DomainBed's train.py makes
+        out, in_ = misc.split_dataset(env, int(len(env) * 0.2), misc.seed_hash(0, env_i))
+        if env_i in ds.test_envs:
+            _, in_ = misc.split_dataset(in_, int(len(in_) * 0), misc.seed_hash(0, env_i))
+        out_ids, in_ids = _video_ids(ds, env_i, out), _video_ids(ds, env_i, in_)
+        assert out_ids and in_ids and not out_ids & in_ids, env_i
+        assert out_ids == set(ds.video_ids(env_i, "val"))
+        assert in_ids == set(ds.video_ids(env_i, "test" if env_i == 0 else "train"))
+    assert env_i == 3  # the loop ended at the fourth env (IndexError past the end)
+    # anything else is still split by DomainBed's own function
+    other, rest = misc.split_dataset(list(range(10)), 3, seed=1)
+    assert len(other) == 3 and len(rest) == 7 and set(other.keys) | set(rest.keys) == set(range(10))
+
+
+def test_collect_results_reads_our_run_folders(domainbed, tmp_path, capsys):
+    """DomainBed's collect_results (the stand-in's, same selection code) on a roga_bench run."""
+    import runpy
+
+    from test_training_standins import ALGORITHM, DATASET
+
+    from roga_bench.domainbed_plugin import register
+    from roga_bench.training import TrainConfig, read_records, train
+
+    args = dict(dataset=DATASET, algorithm=ALGORITHM, test_envs=[1], device="cpu")
+    args.update(hparams='{"lr": 0.01}', checkpoint_freq=2, output_dir=str(tmp_path / "run0"))
+    records = read_records(train(TrainConfig.from_args(args)) / "results.jsonl")
+    register()
+    argv = sys.argv
+    sys.argv = ["collect_results", "--input_dir", str(tmp_path)]
+    try:
+        runpy.run_module("domainbed.scripts.collect_results", run_name="__main__")
+    finally:
+        sys.argv = argv
+    out = capsys.readouterr().out
+    assert f"Total records: {len(records)}" in out
+    iid = max(records, key=lambda r: (r["env0_out_acc"] + r["env2_out_acc"]) / 2)
+    oracle = records[-1]
+    for name, rec in [("training-domain", iid), ("oracle", oracle)]:
+        block = out.split(name, 1)[1].split("--------")[0]
+        assert f"{100 * rec['env1_in_acc']:.1f} +/- 0.0" in block, (name, block)
+        assert ALGORITHM in block and "A  " in block  # our env names as DomainBed's columns
+
+
 @pytest.mark.slow
 def test_domainbed_train_runs_our_algorithm(tmp_path, tiny_synthff):
     out = tmp_path / "run"
@@ -148,6 +209,7 @@ def test_domainbed_train_runs_our_algorithm(tmp_path, tiny_synthff):
     assert record["hparams"]["rho"] == rb_hparams.default_hparams("RoGA", "SynthFFLOMO")["rho"]
     assert record["hparams"]["class_balanced"] is False and record["args"]["algorithm"] == "RoGA"
     assert record["loss"] > 0
+    assert {f"env{i}_{s}_acc" for i in range(4) for s in ("in", "out")} <= set(record)
 
 
 def test_domainbed_train_without_domainbed_exits_with_hint(tmp_path):

@@ -1,5 +1,7 @@
-"""DomainBed's train.py, cut down: same arguments and the same way of building hparams, the
-dataset and the algorithm; one update per step on the first minibatch of each training env."""
+"""DomainBed's train.py, cut down: same arguments, the same way of building hparams, the dataset,
+its in/out splits (``misc.split_dataset`` with ``holdout_fraction``, seeded by trial seed and env)
+and the algorithm; one update per step on the first minibatch of each training env; one record
+with ``env{i}_in_acc``/``env{i}_out_acc`` of every env at the last step."""
 
 import argparse
 import json
@@ -47,11 +49,24 @@ if __name__ == "__main__":
     else:
         raise NotImplementedError
     assert hparams["class_balanced"] in (True, False)
+    in_splits, out_splits = [], []
+    for env_i, env in enumerate(dataset):
+        out, in_ = misc.split_dataset(
+            env, int(len(env) * args.holdout_fraction), misc.seed_hash(args.trial_seed, env_i)
+        )
+        if env_i in args.test_envs:
+            _uda, in_ = misc.split_dataset(
+                in_,
+                int(len(in_) * args.uda_holdout_fraction),
+                misc.seed_hash(args.trial_seed, env_i),
+            )
+        in_splits.append(in_)
+        out_splits.append(out)
     loaders = [
         torch.utils.data.DataLoader(
             env, batch_size=hparams["batch_size"], shuffle=True, num_workers=dataset.N_WORKERS
         )
-        for i, env in enumerate(dataset)
+        for i, env in enumerate(in_splits)
         if i not in args.test_envs
     ]
     algorithm_class = algorithms.get_algorithm_class(args.algorithm)
@@ -63,6 +78,11 @@ if __name__ == "__main__":
         minibatches = [next(iter(loader)) for loader in loaders]
         step_vals = algorithm.update(minibatches, None)
     results = {"step": n_steps - 1, **step_vals, "hparams": hparams, "args": vars(args)}
+    names = [f"env{i}_in" for i in range(len(in_splits))]
+    names += [f"env{i}_out" for i in range(len(out_splits))]
+    for name, split in zip(names, in_splits + out_splits, strict=True):
+        loader = torch.utils.data.DataLoader(split, batch_size=64, num_workers=dataset.N_WORKERS)
+        results[name + "_acc"] = misc.accuracy(algorithm, loader, None, "cpu")
     with open(os.path.join(args.output_dir, "results.jsonl"), "a") as f:
         f.write(json.dumps(results, sort_keys=True) + "\n")
     with open(os.path.join(args.output_dir, "done"), "w") as f:
