@@ -155,7 +155,7 @@ def add_reported(table: Table, family: str, paper_dir: Path | None = None) -> No
 
     A reported row goes right after the measured row it maps to (``ROW_MAP``), else at the end.
     """
-    measured = [r for r in table.rows]
+    measured = list(table.rows)
     placed: list[str] = []
     for rec in load_reported(table.number, paper_dir):
         key = our_column(table, family, rec)
@@ -165,17 +165,17 @@ def add_reported(table: Table, family: str, paper_dir: Path | None = None) -> No
         table.cells[(label, key)] = Cell(reported_value(rec), math.nan, 0, reported=True)
         if label not in placed:
             placed.append(label)
-    rows = list(measured)
+    rows, unmapped = list(measured), []
     for label in placed:
         anchor = our_row(table.number, label.removesuffix(" (reported)"), measured)
         if anchor is None:
-            rows.append(label)
+            unmapped.append(label)
             continue
         at = rows.index(anchor) + 1
-        while at < len(rows) and rows[at].endswith("(reported)"):
+        while at < len(rows) and rows[at].endswith("(reported)"):  # after earlier ones of it
             at += 1
         rows.insert(at, label)
-    table.rows = rows
+    table.rows = rows + unmapped
     if placed and family != "FFpp":
         table.notes.append(
             "Reported rows are the paper's FF++ numbers, not comparable with SynthFF in level "

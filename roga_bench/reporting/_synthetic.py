@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from roga_bench.reporting._envs import KNOWN_ENVIRONMENTS
+
 __all__ = ["write_run", "write_demo_sweep", "demo_jobs", "checkpoint"]
 
 _METRICS = ("acc", "auc", "ap", "eer", "loss", "video_auc")
@@ -104,10 +106,6 @@ _BONUS = {
 }
 _GID_ALGORITHMS = ("ERM", "SAM", "SAGM", "RoGA")
 _GID_DF_ONLY = ("ERM (Adam)", "ASAM", "GSAM")  # Table IV's other optimizers, on GID-DF
-_ENVS = {
-    "FFppLOMO": ["DF", "F2F", "FS", "NT"],
-    "FFppCrossDataset": ["DF", "F2F", "FS", "NT", "CDF-v1", "CDF-v2", "UADFV", "DFDC", "DFDCP"],
-}
 
 
 def _value_fn(run_id: tuple, step: int, bonus: float) -> Callable[[str], float]:
@@ -128,7 +126,7 @@ def _algo(label: str) -> tuple[str, dict[str, Any]]:
     return ("ERM", {"optimizer": "adam"}) if label == "ERM (Adam)" else (label, {})
 
 
-def demo_jobs() -> list[tuple[str, str, list[int], dict[str, Any]]]:
+def demo_jobs(family: str = "FFpp") -> list[tuple[str, str, list[int], dict[str, Any]]]:
     """(algorithm, dataset, test envs, --hparams) of the demo: the paper suite's layout.
 
     I: every algorithm on the cross-dataset protocol (small_cnn); II: GID x ERM, SAM, SAGM, RoGA;
@@ -136,29 +134,35 @@ def demo_jobs() -> list[tuple[str, str, list[int], dict[str, Any]]]:
     UADFV; V: ERM and RoGA cross-dataset runs per backbone (small_cnn from I, meso4);
     VI: RoGA cross-dataset runs on the alpha x rho grid, the default point being I's plain RoGA.
     """
-    cross = ("FFppCrossDataset", [4, 5, 6, 7, 8])
+    n_cross = len(KNOWN_ENVIRONMENTS[f"{family}CrossDataset"])
+    cross, lomo = (f"{family}CrossDataset", list(range(4, n_cross))), f"{family}LOMO"
     jobs: list[tuple[str, str, list[int], dict[str, Any]]] = []
     for label in _BONUS:
         algorithm, hp = _algo(label)
         jobs.append((algorithm, cross[0], cross[1], hp))
         gid = range(4) if label in _GID_ALGORITHMS else [0] if label in _GID_DF_ONLY else []
-        jobs += [(algorithm, "FFppLOMO", [t], hp) for t in gid]
+        jobs += [(algorithm, lomo, [t], hp) for t in gid]
     jobs += [(alg, cross[0], cross[1], {"backbone": "meso4"}) for alg in ("ERM", "RoGA")]
     for alpha, rho in ((0.001, 0.05), (0.002, 0.05), (0.002, 0.1)):  # (0.001, 0.1) is the default
         jobs.append(("RoGA", cross[0], cross[1], {"alpha": alpha, "rho": rho}))
     return jobs
 
 
-def write_demo_sweep(root: str | Path, trials: int = 3) -> Path:
-    """Write a deterministic sweep feeding Tables I–VI (FF++ names, 3 checkpoints per run).
+def write_demo_sweep(root: str | Path, trials: int = 3, family: str = "FFpp") -> Path:
+    """Write a deterministic sweep feeding Tables I–VI (3 checkpoints per run).
+
+    Args:
+        root: the sweep folder (created).
+        trials: trial seeds per job.
+        family: ``"FFpp"`` (FFppLOMO/FFppCrossDataset names) or ``"SynthFF"``.
 
     Returns:
         ``root``.
     """
     root = Path(root)
-    for algorithm, dataset, test_envs, hp in demo_jobs():
+    for algorithm, dataset, test_envs, hp in demo_jobs(family):
         label = "ERM (Adam)" if hp.get("optimizer") == "adam" else algorithm
-        names = _ENVS[dataset]
+        names = KNOWN_ENVIRONMENTS[dataset]
         for trial in range(trials):
             run_id = (algorithm, dataset, test_envs, trial, sorted(hp.items()))
             cks = []
