@@ -200,3 +200,13 @@ def test_reproduce_bad_reported_csv_names_the_file(ffpp, tmp_path, capsys):
     assert main(["reproduce", "--input_dir", str(ffpp), "--paper_dir", str(paper)]) == 2
     err = capsys.readouterr().err
     assert f"{paper / 'reported.csv'}:2: value 'ninety' is not a number" in err
+
+
+@pytest.mark.slow
+def test_write_all_on_ffpp_with_reported_rows_writes_every_figure(ffpp, tmp_path):
+    from roga_bench.reporting import write_all
+
+    md = write_all(ffpp, tmp_path / "res")  # Table VI's reported rows are not grid points
+    assert "RoGA (reported)" in md
+    names = {p.name for p in (tmp_path / "res" / "figures").iterdir()}
+    assert {"sensitivity_heatmap.png", "gid_auc_bars.png", "training_curves.png"} <= names
