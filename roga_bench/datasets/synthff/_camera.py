@@ -26,9 +26,6 @@ class Camera:
     quality: tuple[int, int] = (88, 92)  # JPEG quality range, drawn once per video
     gains: tuple[float, float, float] = (1.0, 1.0, 1.0)  # white balance
     gamma: float = 1.0
-    # Transmission: each video is down-scaled by a factor drawn from this range and scaled back
-    # up before compression (reals and fakes alike, as DFDC's distractors); (1, 1) = never.
-    rescale: tuple[float, float] = (1.0, 1.0)
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
@@ -53,14 +50,8 @@ def capture(img: np.ndarray, cam: Camera, rng: np.random.Generator) -> np.ndarra
     return np.clip(out, 0, 1).astype(np.float32)
 
 
-def compress(img: np.ndarray, quality: int, rescale: float = 1.0) -> np.ndarray:
-    """A JPEG encode/decode round trip in memory (4:2:0 chroma, like video codecs); uint8 out.
-
-    ``rescale`` > 1 first down-scales the frame by that factor and scales it back (bilinear).
-    """
-    if rescale > 1.0:
-        size = img.shape[0]
-        img = resample(resample(img, max(4, int(round(size / rescale)))), size)
+def compress(img: np.ndarray, quality: int) -> np.ndarray:
+    """A JPEG encode/decode round trip in memory (4:2:0 chroma, like video codecs); uint8 out."""
     buf = io.BytesIO()
     Image.fromarray(to_uint8(img)).save(buf, format="JPEG", quality=int(quality), subsampling=2)
     return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))

@@ -61,16 +61,15 @@ TARGETS = (
     Recipe(
         "SynthUADFV", 3, "SynthUADFV_real",
         {"SynthUADFV_fake": (("DF", {"ae": (3, 4), "fix": (0.3, 0.7), "feather": (0.5, 1.2)}),)},
-        Camera(blur=1.0, noise=0.006, quality=(55, 70), gains=(0.95, 1.0, 1.05)),
+        Camera(blur=0.8, noise=0.006, quality=(55, 70), gains=(0.95, 1.0, 1.05)),
         held_out=_HELD,
     ),
-    # DFDC-like: every method, darker tinted light, noisier sensor, and, for reals and fakes
-    # alike, DFDC's distractors: frames down- and re-upscaled, varied (often heavy) compression.
+    # DFDC-like: every method, dimmer tinted light, noisier sensor, varied compression.
     Recipe(
         "SynthDFDC", 4, "SynthDFDC_real",
         {"SynthDFDC_fake": tuple((m, _DFDC_POST) for m in METHODS[:3]) + (("NT", _DFDC_NT),)},
-        Camera(blur=0.6, noise=0.02, quality=(50, 85), gains=(0.9, 0.95, 1.1), rescale=(1.0, 2.0)),
-        light_bias=0.15, held_out=_HELD,
+        Camera(blur=0.6, noise=0.02, quality=(60, 85), gains=(0.9, 0.95, 1.1)),
+        light_bias=0.05, held_out=_HELD,
     ),
 )  # fmt: skip
 
@@ -145,7 +144,6 @@ class _Scene:
     renders: list[faces.Render]
     captured: list[np.ndarray]
     quality: int
-    rescale: float = 1.0
 
 
 def _scene(job: Job, index: int) -> _Scene:
@@ -156,9 +154,7 @@ def _scene(job: Job, index: int) -> _Scene:
     cam = job.recipe.camera
     captured = [capture(r.image, cam, rng) for r in renders]
     quality = int(rng.integers(cam.quality[0], cam.quality[1] + 1))
-    # Drawn last and only where the camera rescales, so the other draws stay as they were.
-    rescale = float(rng.uniform(*cam.rescale)) if cam.rescale != (1.0, 1.0) else 1.0
-    return _Scene(ident, poses, renders, captured, quality, rescale)
+    return _Scene(ident, poses, renders, captured, quality)
 
 
 class _Borrowed:
@@ -214,7 +210,7 @@ def _fake(job: Job, borrowed: _Borrowed, label: str, key: tuple[int, ...]) -> Vi
     for t in range(len(src.poses)):
         frame = Frame(src.captured[t], src.renders[t], donor[t], reenacted[t])
         img, alpha = apply(method, frame, params)
-        frames.append(compress(img, src.quality, src.rescale))
+        frames.append(compress(img, src.quality))
         masks.append(alpha)
         raw.append(img)
     vid = f"{_name(key[0], job)}_{_name(key[1], job)}"
@@ -232,7 +228,7 @@ def make_pair(job: Job) -> list[Video]:
     out = []
     for i in (a, b):
         captured = scenes[i].captured
-        frames = [compress(c, scenes[i].quality, scenes[i].rescale) for c in captured]
+        frames = [compress(c, scenes[i].quality) for c in captured]
         raw = captured if job.keep_raw else None
         out.append(Video(job.recipe.real_label, _name(i, job), job.split, frames, None, raw))
     borrowed = {(s, d): _Borrowed(job, scenes[s], scenes[d]) for s, d in ((a, b), (b, a))}
