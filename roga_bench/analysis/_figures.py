@@ -1,0 +1,138 @@
+"""Figures of the analysis (PNG + PDF): landscapes, CAM grids, t-SNE plots.
+
+Each figure shows the first trial of every (algorithm, test env); ``results`` maps
+``(algorithm, test env label)`` to that run's arrays per analysis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["landscape_figures", "cam_figures", "tsne_figures"]
+
+Arrays = Mapping[tuple[str, str], Mapping[str, np.ndarray]]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, out: Path, name: str) -> list[Path]:
+    paths = [out / f"{name}.png", out / f"{name}.pdf"]
+    for p in paths:
+        fig.savefig(p, dpi=120, bbox_inches="tight")
+    _plt().close(fig)
+    return paths
+
+
+def _axes(plt, rows: int, cols: int, size: float = 2.6):
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows), squeeze=False)
+    return fig, axes
+
+
+def landscape_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], out: Path):
+    """``landscape_1d``: one panel per test env, one curve per algorithm (solid: training envs,
+    dashed: held-out env); ``landscape_2d``: contours of the training loss, algorithm x env."""
+    plt = _plt()
+    paths = []
+    fig, axes = _axes(plt, 1, len(envs), 3.2)
+    for c, env in enumerate(envs):
+        ax = axes[0][c]
+        for k, alg in enumerate(algs):
+            arr = data.get((alg, env))
+            if not arr or "alphas_1d" not in arr:
+                continue
+            color = f"C{k}"
+            ax.plot(arr["alphas_1d"], arr["loss_1d_train"], color=color, label=alg)
+            if "loss_1d_test" in arr:
+                ax.plot(arr["alphas_1d"], arr["loss_1d_test"], color=color, ls="--")
+        ax.set_title(f"GID-{env}")
+        ax.set_xlabel("α (filter-normalised direction)")
+    axes[0][0].set_ylabel("loss (solid: train envs, dashed: held-out)")
+    axes[0][-1].legend(fontsize=7)
+    paths += _save(fig, out, "landscape_1d")
+    fig, axes = _axes(plt, len(algs), len(envs))
+    for r, alg in enumerate(algs):
+        for c, env in enumerate(envs):
+            ax = axes[r][c]
+            arr = data.get((alg, env))
+            if arr and "loss_2d_train" in arr:
+                g = arr["alphas_2d"]
+                cs = ax.contour(g, g, arr["loss_2d_train"], levels=12, cmap="viridis")
+                ax.clabel(cs, fontsize=5)
+            ax.set_title(f"{alg} GID-{env}", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    paths += _save(fig, out, "landscape_2d")
+    return paths
+
+
+def cam_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], out: Path, method: str):
+    """One grid per test env: frame, its mask, then one row of CAM overlays per algorithm."""
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    plt = _plt()
+    paths = []
+    for env in envs:
+        first = next((data[(a, env)] for a in algs if (a, env) in data), None)
+        if first is None or f"images_{env}" not in first:
+            continue
+        images = first[f"images_{env}"].astype(np.float32) / 255.0
+        masks = first.get(f"masks_{env}")
+        n = len(images)
+        rows = ["frame"] + (["mask"] if masks is not None else []) + list(algs)
+        fig, axes = _axes(plt, len(rows), n, 1.4)
+        for c in range(n):
+            axes[0][c].imshow(images[c])
+            if masks is not None:
+                axes[1][c].imshow(masks[c].astype(np.float32), cmap="gray", vmin=0, vmax=1)
+        for r, alg in enumerate(algs, start=len(rows) - len(algs)):
+            arr = data.get((alg, env), {})
+            cams = arr.get(f"{method}_{env}")
+            for c in range(n):
+                if cams is not None and c < len(cams):
+                    cam = cams[c].astype(np.float32)
+                    axes[r][c].imshow(show_cam_on_image(images[c], cam, use_rgb=True))
+        for r, label in enumerate(rows):
+            axes[r][0].set_ylabel(label, fontsize=7)
+            for ax in axes[r]:
+                ax.set_xticks([])
+                ax.set_yticks([])
+        fig.suptitle(f"{method} on GID-{env} fake test frames", fontsize=9)
+        paths += _save(fig, out, f"cam_{method.replace('+', 'pp')}_{env}")
+    return paths
+
+
+def tsne_figures(
+    data: Arrays, algs: Sequence[str], envs: Sequence[str], names: Sequence[str], out: Path
+):
+    """``tsne``: algorithm x test env panels, left coloured real/fake, right by domain."""
+    plt = _plt()
+    fig, axes = _axes(plt, len(algs), 2 * len(envs), 2.2)
+    for r, alg in enumerate(algs):
+        for c, env in enumerate(envs):
+            arr = data.get((alg, env))
+            ax_l, ax_d = axes[r][2 * c], axes[r][2 * c + 1]
+            if arr and "tsne" in arr:
+                emb, lab, dom = arr["tsne"], arr["labels"], arr["domains"]
+                ax_l.scatter(*emb.T, c=np.where(lab == 1, "C3", "C0"), s=2)
+                for d in np.unique(dom[lab == 1]):
+                    pts = emb[(lab == 1) & (dom == d)]
+                    name = names[int(d)] if int(d) < len(names) else str(d)
+                    ax_d.scatter(*pts.T, s=2, label=name, color=f"C{int(d)}")
+                ax_d.scatter(*emb[lab == 0].T, s=2, color="lightgrey", label="real")
+            ax_l.set_title(f"{alg} GID-{env}: real/fake", fontsize=7)
+            ax_d.set_title(f"{alg} GID-{env}: domain", fontsize=7)
+            for ax in (ax_l, ax_d):
+                ax.set_xticks([])
+                ax.set_yticks([])
+    axes[0][1].legend(fontsize=5, markerscale=3)
+    return _save(fig, out, "tsne")

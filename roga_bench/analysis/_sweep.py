@@ -1,0 +1,179 @@
+"""Analyse the selected runs of a sweep and write the table and figures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from roga_bench.analysis import _cache, _figures, _table
+from roga_bench.analysis._measure import ANALYSES, AnalysisConfig, Result, measure, prepare
+from roga_bench.analysis._runs import AnalysisError, DatasetPool, RunSpec, selected_runs
+
+__all__ = ["AnalysisReport", "analyze_sweep", "parse_analyses"]
+
+
+@dataclass
+class AnalysisReport:
+    """What ``analyze_sweep`` wrote: files, the long results, seconds per analysis, notes."""
+
+    files: list[Path]
+    long: pd.DataFrame
+    seconds: dict[str, float]
+    notes: list[str]
+    cached: int
+    computed: int
+
+
+def parse_analyses(text: str | Sequence[str]) -> tuple[str, ...]:
+    """``"sharpness,cam"`` or ``"all"`` -> names; unknown names raise ``AnalysisError``."""
+    items = text.split(",") if isinstance(text, str) else [x for t in text for x in t.split(",")]
+    names = [x.strip() for x in items if x.strip()]
+    if names == ["all"] or not names:
+        return ANALYSES
+    bad = [n for n in names if n not in ANALYSES]
+    if bad:
+        raise AnalysisError(f"--analyses {bad}: expected names from {list(ANALYSES)} or 'all'")
+    return tuple(dict.fromkeys(names))
+
+
+def _sweep_rhos(specs: Sequence[RunSpec]) -> tuple[float, ...]:
+    from roga_bench.reporting import load_records
+
+    runs = {s.run for s in specs}
+    df = load_records(Path(specs[0].run).parent).df
+    if "hparams.rho" not in df.columns:
+        return (0.05,)
+    vals = df[df["run"].isin(runs)]["hparams.rho"].dropna().astype(float)
+    rhos = sorted({v for v in vals if v > 0})
+    return tuple(rhos) or (0.05,)
+
+
+def _write(path: Path, text: str) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def analyze_sweep(
+    input_dir: str | Path,
+    out: str | Path,
+    analyses: Sequence[str] = ANALYSES,
+    algorithms: Sequence[str] | None = None,
+    test_envs: Sequence[str] | None = None,
+    selection: str = "iid",
+    metric: str = "auc",
+    config: AnalysisConfig | None = None,
+    progress: bool = True,
+) -> AnalysisReport:
+    """Analyse every selected run of ``input_dir``; write table + figures under ``out``.
+
+    Every model is rebuilt (and checked against its backbone) before any analysis runs, so bad
+    input fails before anything is written. Results are cached per run and analysis in
+    ``out/cache``. ``config.rhos`` empty: the sweep's own ρ values.
+
+    Raises:
+        AnalysisError: missing model file, model not matching its backbone, unknown env or
+            algorithm name (the message names the run and file).
+        RecordsError: the sweep folder cannot be read.
+    """
+    from tqdm import tqdm
+
+    specs = selected_runs(input_dir, selection, metric, algorithms, test_envs)
+    cfg = config or AnalysisConfig()
+    if not cfg.rhos:
+        cfg = replace(cfg, rhos=_sweep_rhos(specs))
+    out = Path(out)
+    pool = DatasetPool()
+    loaded = [pool.load(spec) for spec in specs]  # fail on any bad model before computing
+    cache_dir = out / "cache"
+    results: dict[tuple[str, str], Result] = {}
+    seconds = dict.fromkeys(analyses, 0.0)
+    cached = computed = 0
+    for spec, (algorithm, ds) in tqdm(
+        list(zip(specs, loaded, strict=True)), desc="analyse runs", unit="run", disable=not progress
+    ):
+        run = None
+        for name in analyses:
+            key = _cache.cache_key(spec.model, name, cfg.key())
+            result = _cache.load_cached(cache_dir, key)
+            if result is None:
+                run = run or prepare(spec, algorithm, ds, cfg)
+                result = measure(run, name)
+                _cache.store(cache_dir, key, result)
+                computed += 1
+            else:
+                cached += 1
+            seconds[name] += result.seconds
+            results[(spec.run, name)] = result
+    return _report(specs, results, analyses, cfg, out, seconds, cached, computed, selection)
+
+
+def _report(specs, results, analyses, cfg, out, seconds, cached, computed, selection):
+    from roga_bench.reporting._context import order_rows
+
+    rows, notes = [], []
+    for spec in specs:
+        for name in analyses:
+            res = results[(spec.run, name)]
+            notes += [f"{spec.algorithm} GID-{spec.test_label}: {n}" for n in res.notes]
+            for k, v in res.scalars.items():
+                rows.append(
+                    {
+                        "algorithm": spec.algorithm,
+                        "test_env": spec.test_label,
+                        "trial_seed": spec.trial_seed,
+                        "run": spec.run,
+                        "key": k,
+                        "value": v,
+                    }
+                )
+    long = pd.DataFrame(
+        rows, columns=["algorithm", "test_env", "trial_seed", "run", "key", "value"]
+    )
+    algs = order_rows(sorted({s.algorithm for s in specs}))
+    envs = list(dict.fromkeys(s.test_label for s in sorted(specs, key=lambda s: s.test_envs)))
+    summary = _table.summary_frame(long, _table.columns_for(cfg.rhos), algs)
+    notes = list(dict.fromkeys(notes))
+    n_runs = len(specs)
+    notes.insert(
+        0,
+        f"{n_runs} runs selected by {selection}; mean ± s.e. over each algorithm's runs "
+        "(test env × trial); * = p < 0.05 in a paired test vs ERM over (test env, trial).",
+    )
+    notes.insert(
+        1,
+        f"Fixed evaluation set: {cfg.n_batches} x {cfg.batch_size} frames per env (train split "
+        f"of training envs, test split of the held-out env), BatchNorm in eval mode; sharpness: "
+        f"{cfg.ascent_steps} projected ascent steps; alignment ρ = {max(cfg.rhos):g}; "
+        f"t-SNE/k-NN on up to {cfg.tsne_samples} test frames; CAM scored on up to "
+        f"{cfg.cam_score_frames} fake test frames of the held-out env.",
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    data = {
+        (s.algorithm, s.test_label): {
+            k: v for name in analyses for k, v in results[(s.run, name)].arrays.items()
+        }
+        for s in sorted(specs, key=lambda s: -s.trial_seed)  # the first trial wins
+    }
+    if "landscape" in analyses:
+        files += _figures.landscape_figures(data, algs, envs, out)
+    if "cam" in analyses:
+        for method in ("gradcam", "gradcam++"):
+            files += _figures.cam_figures(data, algs, envs, out, method)
+    if "tsne" in analyses:
+        names = max((s.environments for s in specs), key=len)
+        files += _figures.tsne_figures(data, algs, envs, names, out)
+    long.to_csv(out / "analysis_runs.csv", index=False)
+    files.append(out / "analysis_runs.csv")
+    summary.to_csv(out / ".analysis.csv.tmp", index=False)
+    os.replace(out / ".analysis.csv.tmp", out / "analysis.csv")
+    files.append(out / "analysis.csv")
+    files.append(_write(out / "analysis.tex", _table.to_latex(summary, notes)))
+    files.append(_write(out / "analysis.md", _table.to_markdown(summary, notes)))  # last
+    return AnalysisReport(files, long, seconds, notes, cached, computed)

@@ -1,0 +1,115 @@
+"""``python -m roga_bench.analyze``: flatness, gradient alignment, Grad-CAM localisation and
+t-SNE of a sweep's selected runs, as a table (markdown, LaTeX, CSV) and figures (PNG + PDF).
+
+    python -m roga_bench.analyze --input_dir results/sweep --out results/synthff/analysis
+    python -m roga_bench.analyze --input_dir SWEEP --algorithms ERM RoGA --test_envs DF \\
+        --analyses sharpness,cam --out DIR --device cuda
+
+Exit codes: 0 done, 1 the runs or data cannot be used, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m roga_bench.analyze``."""
+    p = argparse.ArgumentParser(
+        prog="python -m roga_bench.analyze",
+        description="Analyse the selected runs of a sweep (their saved models).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--input_dir", required=True, help="sweep folder of job folders")
+    p.add_argument("--out", required=True, help="folder for the table, figures and cache")
+    p.add_argument("--algorithms", nargs="*", default=None, help="display names; default: all")
+    p.add_argument("--test_envs", nargs="*", default=None, help="env names or indices")
+    p.add_argument(
+        "--analyses", default="all", help="comma list of sharpness,alignment,cam,tsne,landscape"
+    )
+    p.add_argument("--selection", default="iid", help="selection method (iid, oracle, lodo)")
+    p.add_argument("--metric", default="auc", choices=["auc", "acc"])
+    p.add_argument("--rho", type=float, nargs="*", default=None, help="default: the sweep's ρ")
+    p.add_argument("--batch_size", type=int, default=32, help="frames per evaluation batch")
+    p.add_argument("--n_batches", type=int, default=2, help="evaluation batches per env")
+    p.add_argument("--ascent_steps", type=int, default=2)
+    p.add_argument("--power_iters", type=int, default=8)
+    p.add_argument("--hutchinson_samples", type=int, default=4)
+    p.add_argument("--cam_frames", type=int, default=6, help="frames per CAM figure grid")
+    p.add_argument("--cam_score_frames", type=int, default=64, help="frames scored per env")
+    p.add_argument("--tsne_samples", type=int, default=1000, help="the paper used 5000")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    p.add_argument("--no_progress", action="store_true", help="no tqdm bar")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, analyse, print the table; return the exit code."""
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    for name in ("batch_size", "n_batches", "ascent_steps", "power_iters", "tsne_samples"):
+        if getattr(ns, name) < 1:
+            print(f"{parser.prog}: error: --{name} must be >= 1", file=sys.stderr)
+            return 2
+    from roga_bench._registry import UnknownNameError
+    from roga_bench.analysis import AnalysisConfig, AnalysisError, analyze_sweep, parse_analyses
+    from roga_bench.reporting import RecordsError
+
+    try:
+        analyses = parse_analyses(ns.analyses)
+    except AnalysisError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    device = ns.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    cfg = AnalysisConfig(
+        rhos=tuple(ns.rho or ()),
+        batch_size=ns.batch_size,
+        n_batches=ns.n_batches,
+        ascent_steps=ns.ascent_steps,
+        power_iters=ns.power_iters,
+        hutchinson_samples=ns.hutchinson_samples,
+        cam_frames=ns.cam_frames,
+        cam_score_frames=ns.cam_score_frames,
+        tsne_samples=ns.tsne_samples,
+        seed=ns.seed,
+        device=device,
+    )
+    try:
+        report = analyze_sweep(
+            ns.input_dir,
+            ns.out,
+            analyses,
+            ns.algorithms,
+            ns.test_envs,
+            ns.selection,
+            ns.metric,
+            cfg,
+            progress=not ns.no_progress,
+        )
+    except UnknownNameError as exc:
+        print(f"{parser.prog}: error: --selection: {exc}", file=sys.stderr)
+        return 2
+    except (AnalysisError, RecordsError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 1
+    print((report.files[-1]).read_text(encoding="utf-8"))
+    times = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
+    print(f"{report.computed} computed, {report.cached} cached; compute time: {times}")
+    print(f"wrote {len(report.files)} files under {ns.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
