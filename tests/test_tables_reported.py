@@ -211,3 +211,17 @@ def test_write_all_on_ffpp_with_reported_rows_writes_every_figure(ffpp, tmp_path
     assert "RoGA (reported)" in md
     names = {p.name for p in (tmp_path / "res" / "figures").iterdir()}
     assert {"sensitivity_heatmap.png", "gid_auc_bars.png", "training_curves.png"} <= names
+
+
+def test_versus_rows_pairs_on_column_and_trial_and_skips_rows_without_runs():
+    from roga_bench.reporting._significance import versus_rows
+
+    samples = {
+        ("ERM", "a"): {0: 0.50, 1: 0.60},
+        ("SAM", "a"): {0: 0.55, 1: 0.62, 2: 0.90},  # trial 2 has no ERM partner
+        ("ERM", "b"): {0: 0.70},
+        ("SAM", "b"): {0: 0.72},
+    }
+    out = versus_rows(samples, {"SAM": "ERM", "GSAM": "ERM", "ERM": "ERM"}, ["a", "b"])
+    assert set(out) == {"SAM"}
+    assert out["SAM"].n == 3 and out["SAM"].diff == pytest.approx(0.03)

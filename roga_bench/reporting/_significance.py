@@ -142,6 +142,7 @@ def versus_rows(
             for trial in sorted(set(mine) & set(theirs), key=str):
                 a.append(mine[trial])
                 b.append(theirs[trial])
-        if any((base, col) in samples for col in columns) and row != base:
+        has = [any((r, col) in samples for col in columns) for r in (row, base)]
+        if all(has) and row != base:  # a row or baseline without runs gets no test
             out[row] = paired_test(a, b)
     return out
