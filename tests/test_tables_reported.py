@@ -211,6 +211,7 @@ def test_write_all_on_ffpp_with_reported_rows_writes_every_figure(ffpp, tmp_path
     assert "RoGA (reported)" in md
     names = {p.name for p in (tmp_path / "res" / "figures").iterdir()}
     assert {"sensitivity_heatmap.png", "gid_auc_bars.png", "training_curves.png"} <= names
+    assert (tmp_path / "res" / "reproduce.md").read_text().startswith("# Measured (FF++)")
 
 
 def test_versus_rows_pairs_on_column_and_trial_and_skips_rows_without_runs():

@@ -1,6 +1,7 @@
 """Reporting: sweep records -> model selection -> the RoGA paper's tables and figures.
 
     python -m roga_bench.tables --input_dir SWEEP --tables all --format all --out results/x
+    python -m roga_bench.tables reproduce --input_dir SWEEP --out results/x   # vs the paper
 
 From Python::
 
@@ -15,7 +16,9 @@ from roga_bench.reporting._write import (
     build_tables,
     parse_tables,
     render,
+    reproduce_report,
     write_all,
+    write_reproduce,
     write_tables,
 )
 from roga_bench.reporting.selection import METRICS, SelectionMethod, select
@@ -33,7 +36,9 @@ __all__ = [
     "load_records",
     "parse_tables",
     "render",
+    "reproduce_report",
     "select",
     "write_all",
+    "write_reproduce",
     "write_tables",
 ]

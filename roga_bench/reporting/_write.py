@@ -122,7 +122,7 @@ def write_tables(
 def write_all(
     input_dir: str | Path, out_dir: str | Path, selection: str = "iid", metric: str = "auc"
 ) -> str:
-    """Write every table in every format and every figure into ``out_dir``.
+    """Write every table in every format, every figure and the reproduce report into ``out_dir``.
 
     Tables that the records cannot fill are written with their "missing" note, never an error.
 
@@ -141,6 +141,7 @@ def write_all(
     tables, ctx = build_tables(input_dir, "all", selection, metric)
     write_tables(tables, out_dir)
     write_figures(ctx, tables, Path(out_dir) / "figures")
+    write_reproduce(reproduce(tables, ctx.family), out_dir)
     return to_markdown(tables["II"])
 
 
