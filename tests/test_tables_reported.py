@@ -226,3 +226,11 @@ def test_versus_rows_pairs_on_column_and_trial_and_skips_rows_without_runs():
     out = versus_rows(samples, {"SAM": "ERM", "GSAM": "ERM", "ERM": "ERM"}, ["a", "b"])
     assert set(out) == {"SAM"}
     assert out["SAM"].n == 3 and out["SAM"].diff == pytest.approx(0.03)
+
+
+def test_latex_with_reported_rows_and_significance_notes_is_ascii(ffpp):
+    # pdflatex (T1, no Unicode font) chokes on Δ, ≥, ↔ in the notes: all must become math
+    tables, _ = build_tables(ffpp, "all")
+    for number, table in tables.items():
+        tex = render(table, "latex", standalone=True)
+        assert tex.isascii(), (number, sorted({ch for ch in tex if not ch.isascii()}))

@@ -1,7 +1,7 @@
 """Render a :class:`Table` as LaTeX (booktabs), optionally as a compilable standalone document.
 
-Labels are escaped (``\\ & % $ # _ { } ~ ^``) and a few Unicode symbols used in labels (α, ρ, →,
-±) become math; nothing is ever truncated.
+Labels are escaped (``\\ & % $ # _ { } ~ ^``) and the Unicode symbols used in labels and notes
+(α, ρ, →, ±, Δ, τ, ≥, ≤, ↔) become math, so pdflatex needs no Unicode font; nothing is truncated.
 """
 
 from __future__ import annotations
@@ -26,6 +26,12 @@ _SPECIAL = {
     "→": r"$\rightarrow$",
     "±": r"$\pm$",
     "–": "--",
+    "Δ": r"$\Delta$",
+    "τ": r"$\tau$",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "↔": r"$\leftrightarrow$",
+    "−": "-",
     "<": r"\textless{}",
     ">": r"\textgreater{}",
 }
