@@ -96,7 +96,8 @@ def table_III(ctx: Context) -> Table:
     )
     if untested:
         table.notes.append(NO_TEST_KEYS.format(what="runs without them are"))
-    finish_notes(table, ctx, [dataset], table.rows, "no ERM/RoGA* runs with test-split keys")
+    why = "the runs' records hold no env{i}_test_* keys" if untested else "no ERM/RoGA* runs"
+    finish_notes(table, ctx, [dataset], table.rows, why)
     add_significance(table, {label: "base optimizer (ERM)" for label, _ in ABLATION})
     return table
 
