@@ -234,3 +234,15 @@ def test_latex_with_reported_rows_and_significance_notes_is_ascii(ffpp):
     for number, table in tables.items():
         tex = render(table, "latex", standalone=True)
         assert tex.isascii(), (number, sorted({ch for ch in tex if not ch.isascii()}))
+
+
+def test_no_baseline_note_only_when_the_baseline_is_missing(tmp_path):
+    def runs(root, algorithms):
+        for alg in algorithms:
+            cks = [checkpoint(0, 4, lambda k: 0.7)]
+            write_run(root, dataset="FFppLOMO", algorithm=alg, test_envs=[0], checkpoints=cks)
+        tables, _ = build_tables(root, "II", paper_dir=root / "none")
+        return tables["II"].notes
+
+    assert not any("No ERM rows" in n for n in runs(tmp_path / "erm", ["ERM"]))
+    assert any("No ERM rows" in n for n in runs(tmp_path / "roga", ["RoGA"]))

@@ -241,5 +241,7 @@ def add_significance(table: Table, baselines: dict[str, str], versus: str = "ERM
             f"Paired test vs {versus} on AUC over (column, trial) pairs (Wilcoxon signed-rank "
             "for ≥ 6 pairs, else paired t): " + "; ".join(parts) + ". " + MDE_NOTE
         )
-    elif any(k[0] in baselines for k in table.samples):
-        table.notes.append(f"No {versus} rows: significance tests vs {versus} not computed.")
+    else:
+        rows = {k[0] for k in table.samples}
+        if any(r in baselines and baselines[r] not in rows for r in rows):  # no baseline runs
+            table.notes.append(f"No {versus} rows: significance tests vs {versus} not computed.")
