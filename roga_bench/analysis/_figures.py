@@ -107,7 +107,7 @@ def cam_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], out: Pat
                 ax.set_xticks([])
                 ax.set_yticks([])
         fig.suptitle(f"{method} on GID-{env} fake test frames", fontsize=9)
-        paths += _save(fig, out, f"cam_{method.replace('+', 'pp')}_{env}")
+        paths += _save(fig, out, f"cam_{method.replace('++', 'pp')}_{env}")
     return paths
 
 
