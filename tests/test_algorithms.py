@@ -201,8 +201,9 @@ def test_checkpoint_mid_training_continues_identically(name, optimizer):
 def test_roga_batched_hparam_dispatches_to_the_batched_update(monkeypatch):
     calls = []
 
-    def fake_update(network, minibatches, rho, alpha, align_to):
+    def fake_update(network, minibatches, rho, alpha, align_to, param_groups=None):
         calls.append((len(minibatches), rho, alpha, align_to))
+        assert param_groups is alg.optimizer.param_groups  # per-group rho/alpha reach it
         for p in network.parameters():
             p.grad = torch.ones_like(p)
         return {"loss": 0.5, "grad_norm": torch.tensor(2.0)}

@@ -11,7 +11,13 @@ from roga_bench.backbones import build_backbone, list_backbones, meso, resnet, t
 from roga_bench.backbones._weights import load_pretrained
 
 # (name, smallest-ish input size the test runs at); kept small: CPU, 2 shared cores
-BACKBONES = [("resnet34", 32), ("xception", 32), ("efficientnet_b4", 32), ("meso4", 32)]
+BACKBONES = [
+    ("resnet34", 32),
+    ("resnet34_slim", 32),
+    ("xception", 32),
+    ("efficientnet_b4", 32),
+    ("meso4", 32),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -63,7 +69,9 @@ def test_forward_shape_head_and_roundtrip(name: str, size: int, tmp_path) -> Non
         assert torch.equal(model(x), y)
 
 
-@pytest.mark.parametrize("name", ["meso4", "resnet34", "small_cnn", "small_cnn_nobn"])
+@pytest.mark.parametrize(
+    "name", ["meso4", "resnet34", "resnet34_slim", "small_cnn", "small_cnn_nobn"]
+)
 def test_factory_loads_pretrained_path(name: str, tmp_path) -> None:
     torch.manual_seed(0)
     source = build_backbone(name).eval()
@@ -110,3 +118,22 @@ def test_meso4_trains_at_small_size() -> None:
     out = model(torch.randn(3, 3, 16, 16))
     out.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_resnet34_slim_is_resnet34_at_a_quarter_width() -> None:
+    """Same block layout, strides and parameter names as ResNet-34; every width / 4."""
+    full, slim = build_backbone("resnet34"), build_backbone("resnet34_slim")
+    assert type(slim).__mro__[1] is type(full)  # torchvision's ResNet class, not hand-rolled
+    full_sd, slim_sd = full.state_dict(), slim.state_dict()
+    assert list(full_sd) == list(slim_sd)
+    for name, tensor in full_sd.items():
+        shape = tuple(slim_sd[name].shape)
+        if name == "fc.weight":
+            assert shape == (2, 128)
+        elif tensor.dim() == 4:  # conv: out and in channels / 4 (RGB input stays 3)
+            c_in = 3 if name == "conv1.weight" else tensor.shape[1] // 4
+            assert shape == (tensor.shape[0] // 4, c_in, *tensor.shape[2:]), name
+    assert (
+        sum(p.numel() for p in slim.parameters()) < sum(p.numel() for p in full.parameters()) / 15
+    )
+    assert build_backbone("resnet34_slim", width=64).state_dict()["fc.weight"].shape == (2, 512)

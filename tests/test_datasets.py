@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,17 @@ def test_normalize_matches_torchvision_v2_and_augment_stays_in_range() -> None:
     assert all(o.shape == (3, 24, 24) and o.dtype == torch.float32 for o in outs)
     assert all(float(o.min()) >= -1.0 and float(o.max()) <= 1.0 for o in outs)
     assert sum(not torch.equal(o, normalize(frame)) for o in outs) >= 6  # P(no op) = 0.04
+
+
+@pytest.mark.parametrize("backbone", ["resnet34", "xception", "efficientnet_b4"])
+def test_large_backbone_on_ffpp_without_pretrained_warns(ffpp: Path, backbone: str) -> None:
+    """Issue 11.7: a paper backbone trained on FF++ from random init, silently."""
+    from roga_bench.backbones import UntrainedBackboneWarning
+
+    with pytest.warns(UntrainedBackboneWarning, match=rf"{backbone}.* on FFppLOMO from random"):
+        FFppLOMO(ffpp, [0], {**SMALL, "backbone": backbone})
+    for quiet in ({"backbone": backbone, "pretrained": "/w/x.pth"}, {"backbone": "resnet34_slim"}):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            FFppLOMO(ffpp, [0], {**SMALL, **quiet})
+        assert not [w for w in caught if issubclass(w.category, UntrainedBackboneWarning)]

@@ -153,3 +153,62 @@ def test_algorithm_batched_equals_loop(backbone: str, align_to: str) -> None:
     assert not torch.equal(
         initial["classifier.weight"], loop.network.state_dict()["classifier.weight"]
     )
+
+
+class _TwoGroups(nn.Module):
+    """Two linear layers (one parameter group each) and a parameter no loss touches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.body = nn.Linear(3 * SIZE * SIZE, 8)
+        self.head = nn.Linear(8, 2)
+        self.unused = nn.Parameter(torch.randn(5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.body(x.flatten(1))))
+
+
+def _two_group_sgd(net: _TwoGroups) -> torch.optim.SGD:
+    groups = [
+        {"params": list(net.body.parameters()), "rho": 0.05, "alpha": 0.002},
+        {"params": [*net.head.parameters(), net.unused], "rho": 0.5, "alpha": 0.02},
+    ]
+    # weight decay and momentum would move `unused` if it got a zero gradient instead of None
+    return torch.optim.SGD(groups, lr=0.1, momentum=0.9, weight_decay=0.1)
+
+
+@pytest.mark.parametrize("align_to", ["domain", "global"])
+def test_per_group_rho_alpha_and_untouched_parameters_match_the_loop_path(align_to: str) -> None:
+    """Issue 11.7: batched RoGA used group 0's rho/alpha everywhere and gave unused params 0."""
+    from roga_bench.optim import RoGA
+
+    minibatches = _minibatches(4)
+    loop_net, batched_net = _TwoGroups(), _TwoGroups()
+    loop_opt, batched_opt = _two_group_sgd(loop_net), _two_group_sgd(batched_net)
+    roga = RoGA(loop_opt, rho=9.0, alpha=9.0, align_to=align_to, model=loop_net)
+
+    def closure(x: torch.Tensor, y: torch.Tensor):
+        def run() -> torch.Tensor:
+            roga.zero_grad()
+            loss = F.cross_entropy(loop_net(x), y)
+            loss.backward()
+            return loss
+
+        return run
+
+    roga.step([closure(x, y) for x, y in minibatches])  # writes d into .grad, then steps
+    batched_opt.zero_grad()
+    # the arguments (9.0) only cover parameters in no group: every one here has a group
+    batched_roga_update(
+        batched_net, minibatches, 9.0, 9.0, align_to, param_groups=batched_opt.param_groups
+    )
+    for (name, a), b in zip(loop_net.named_parameters(), batched_net.parameters(), strict=True):
+        if name == "unused":
+            assert a.grad is None and b.grad is None
+        else:
+            torch.testing.assert_close(b.grad, a.grad, rtol=1e-5, atol=1e-6, msg=name)
+    batched_opt.step()
+    for a, b in zip(loop_net.parameters(), batched_net.parameters(), strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+    assert torch.equal(batched_net.unused, _TwoGroups().unused)  # never stepped

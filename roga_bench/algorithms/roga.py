@@ -66,10 +66,15 @@ class RoGA(ERM):
             raise ValueError(
                 f"RoGA got {len(minibatches)} minibatches but num_domains={self.num_domains}"
             )
-        group = self.optimizer.param_groups[0]  # rho/alpha as a scheduler may have set them
+        groups = self.optimizer.param_groups  # rho/alpha per group, as a scheduler may set them
         self.optimizer.zero_grad()
         stats = batched_roga_update(
-            self.network, minibatches, group["rho"], group["alpha"], self.wrapper.align_to
+            self.network,
+            minibatches,
+            groups[0]["rho"],
+            groups[0]["alpha"],
+            self.wrapper.align_to,
+            param_groups=groups,
         )
         self.optimizer.step()
         return {k: float(v) for k, v in stats.items()}

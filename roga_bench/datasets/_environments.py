@@ -86,6 +86,11 @@ class DeepfakeBenchEnvironments:
         self.json_dir = _json_dir(self.data_dir, self.hparams)
         self.ENVIRONMENTS = self.present_environments(self.data_dir, self.hparams)
         self.test_envs = _check_test_envs(test_envs, self.ENVIRONMENTS, type(self).ENVIRONMENTS)
+        if self.INDEX == "FaceForensics++":  # real FF++ data (SynthFF trains from scratch)
+            from roga_bench.backbones import warn_if_untrained  # lazy: only real datasets
+
+            backbone, pretrained = self.hparams.get("backbone"), self.hparams.get("pretrained")
+            warn_if_untrained(str(backbone), str(pretrained or ""), type(self).__name__)
         size = int(self.hparams["image_size"])
         self.input_shape = (3, size, size)
         self.num_classes = 2

@@ -19,16 +19,25 @@ in the second pass. ``vmap`` cannot update a shared buffer in place, so during t
 BatchNorm layers run on batch statistics only and the per-domain means and variances are returned
 as auxiliary outputs and folded into the running statistics afterwards.
 
+Parameter groups: given ``param_groups`` (the optimizer's), each parameter takes its group's
+``rho``/``alpha``, as the loop path's optimizer does (the norm ||g_i|| stays global). Parameters
+the loss never touches keep ``.grad = None`` (the loop path leaves them so, and the base
+optimizer then skips them: no weight decay, no momentum): ``torch.func`` returns zeros for them,
+so they are found once per network by one ordinary backward of the first domain (cached).
+
 Usage (the RoGA algorithm does this when ``hparams["roga_batched"]`` is true)::
 
-    stats = batched_roga_update(network, minibatches, rho=0.1, alpha=0.001, align_to="domain")
+    stats = batched_roga_update(network, minibatches, rho=0.1, alpha=0.001, align_to="domain",
+                                param_groups=optimizer.param_groups)
     optimizer.step()
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +48,10 @@ from torch.nn.modules.batchnorm import _BatchNorm
 __all__ = ["batched_roga_update", "ETA"]
 
 ETA = 1e-12  # DESIGN §4: keeps e_i finite when a domain's gradient vanishes
+# network -> (trainable parameter names, the names its loss reaches): one probe per network
+_USED: weakref.WeakKeyDictionary[nn.Module, tuple[frozenset[str], frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _tracking_bns(network: nn.Module) -> dict[str, _BatchNorm]:
@@ -110,6 +123,37 @@ def _stack_minibatches(minibatches: Sequence[tuple[Tensor, Tensor]]) -> tuple[Te
     return xs, ys
 
 
+def _used_parameters(
+    network: nn.Module, named: dict[str, Tensor], x: Tensor, y: Tensor, bns: dict
+) -> frozenset[str]:
+    """Names of the trainable parameters the loss depends on (cached per network)."""
+    names = frozenset(named)
+    cached = _USED.get(network)
+    if cached is not None and cached[0] == names:
+        return cached[1]
+    order = sorted(names)
+    with torch.enable_grad(), _batch_stats_only(bns, None):  # never touches running statistics
+        loss = F.cross_entropy(network(x), y)
+        grads = torch.autograd.grad(loss, [named[n] for n in order], allow_unused=True)
+    used = frozenset(n for n, g in zip(order, grads, strict=True) if g is not None)
+    _USED[network] = (names, used)
+    return used
+
+
+def _group_hparams(
+    named: dict[str, Tensor],
+    param_groups: Sequence[Mapping[str, Any]] | None,
+    rho: float,
+    alpha: float,
+) -> dict[str, tuple[float, float]]:
+    """``(rho, alpha)`` of every parameter: its group's, else the arguments."""
+    by_id: dict[int, tuple[float, float]] = {}
+    for group in param_groups or ():
+        for p in group["params"]:
+            by_id[id(p)] = (float(group.get("rho", rho)), float(group.get("alpha", alpha)))
+    return {n: by_id.get(id(p), (rho, alpha)) for n, p in named.items()}
+
+
 def _global_norm(grads: dict[str, Tensor]) -> Tensor:
     """Per-domain global L2 norm over all parameters: [K]."""
     sq = [g.flatten(1).pow(2).sum(1) for g in grads.values()]
@@ -127,6 +171,7 @@ def batched_roga_update(
     rho: float,
     alpha: float,
     align_to: str = "domain",
+    param_groups: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, float]:
     """Write the RoGA direction into ``network``'s parameter ``.grad`` (DESIGN §4, RoGA row).
 
@@ -137,6 +182,8 @@ def batched_roga_update(
         alpha: alignment weight (Eq. 6).
         align_to: ``"domain"`` aligns with each domain's own gradient g_i, ``"global"`` with
             the mean gradient g.
+        param_groups: the optimizer's groups; a group's ``rho``/``alpha`` override the
+            arguments for its parameters (the arguments cover parameters in no group).
 
     Returns:
         The loop path's diagnostics: ``loss`` (mean first-pass loss), ``grad_norm`` (mean
@@ -163,6 +210,9 @@ def batched_roga_update(
         return F.cross_entropy(logits, y), dict(sink)
 
     bns = _tracking_bns(network)
+    trainable = {n: p for n, p in named.items() if p.requires_grad}
+    used = _used_parameters(network, trainable, minibatches[0][0], minibatches[0][1], bns)
+    hp = _group_hparams(trainable, param_groups, rho, alpha)
     sink: dict[str, tuple[Tensor, Tensor]] = {}
     first = grad_and_value(lambda p, x, y: loss_fn(p, x, y, sink), has_aux=True)
     with _batch_stats_only(bns, sink):  # first pass: record per-domain BN statistics
@@ -172,12 +222,12 @@ def batched_roga_update(
     _update_running_stats(bns, bn_stats, k)
 
     norms = _global_norm(grads)  # ||g_i||, [K]
-    scale = rho / (norms + ETA)
     perturbed = {}
     for n, g in grads.items():
+        rho_n, alpha_n = hp[n]  # this parameter's group's rho and alpha
         target = g if align_to == "domain" else g.mean(0, keepdim=True).expand_as(g)
         # e_i = rho g_i/(||g_i||+eta) - alpha t_i, i.e. (rho/(||g_i||+eta) - alpha) g_i if t_i = g_i
-        e = _bcast(scale, g) * g - alpha * target
+        e = _bcast(rho_n / (norms + ETA), g) * g - alpha_n * target
         perturbed[n] = params[n].unsqueeze(0) + e
 
     second = grad_and_value(lambda p, x, y: loss_fn(p, x, y, {}), has_aux=True)
@@ -186,6 +236,9 @@ def batched_roga_update(
 
     for n, p in named.items():
         if n not in params:
+            continue
+        if n not in used:  # untouched by the loss: no gradient, as after loss.backward()
+            p.grad = None
             continue
         d = 0.5 * (grads[n] + grads_p[n]).mean(0)  # (1/K) sum_i 1/2 (g_i + g_i^p)
         p.grad = d.to(p.dtype)
