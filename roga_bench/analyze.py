@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rho", type=float, nargs="*", default=None, help="default: the sweep's ρ")
     p.add_argument("--batch_size", type=int, default=32, help="frames per evaluation batch")
     p.add_argument("--n_batches", type=int, default=2, help="evaluation batches per env")
+    p.add_argument(
+        "--flatness_batches", type=int, default=1, help="of those, batches sharpness/Hessian use"
+    )
     p.add_argument("--ascent_steps", type=int, default=2)
     p.add_argument("--power_iters", type=int, default=8)
     p.add_argument("--hutchinson_samples", type=int, default=4)
@@ -55,7 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         ns = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    for name in ("batch_size", "n_batches", "ascent_steps", "power_iters", "tsne_samples"):
+    for name in (
+        "batch_size",
+        "n_batches",
+        "flatness_batches",
+        "ascent_steps",
+        "power_iters",
+        "tsne_samples",
+    ):
         if getattr(ns, name) < 1:
             print(f"{parser.prog}: error: --{name} must be >= 1", file=sys.stderr)
             return 2
@@ -77,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rhos=tuple(ns.rho or ()),
         batch_size=ns.batch_size,
         n_batches=ns.n_batches,
+        flatness_batches=min(ns.flatness_batches, ns.n_batches),
         ascent_steps=ns.ascent_steps,
         power_iters=ns.power_iters,
         hutchinson_samples=ns.hutchinson_samples,

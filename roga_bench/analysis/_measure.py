@@ -28,7 +28,8 @@ class AnalysisConfig:
 
     rhos: tuple[float, ...] = (0.05,)  # the sweep's ρ values: sharpness radius, alignment ρ = max
     batch_size: int = 32  # samples per fixed evaluation batch
-    n_batches: int = 2  # fixed evaluation batches per env (flatness: all at once; alignment: each)
+    n_batches: int = 2  # fixed evaluation batches per env (alignment: averaged over them)
+    flatness_batches: int = 1  # of those, how many sharpness/Hessian use (at once): the cost
     ascent_steps: int = 2  # projected ascent steps of worst-case sharpness
     power_iters: int = 8  # power iterations (Hessian top eigenvalue)
     hutchinson_samples: int = 4  # Rademacher probes (Hessian trace)
@@ -108,9 +109,10 @@ class _Run:
 
 def _sharpness(run: _Run) -> Result:
     per_env = {}
+    n = run.cfg.flatness_batches * run.cfg.batch_size
     for i in run.envs:
         x, y = run.batch(i)
-        loss_fn = _alignment.network_loss(run.network, x, y)
+        loss_fn = _alignment.network_loss(run.network, x[:n], y[:n])
         params = _alignment.network_params(run.network)
         vals = {"loss": float(loss_fn(params).detach())}
         for rho in run.cfg.rhos:

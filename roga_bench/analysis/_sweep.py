@@ -148,8 +148,10 @@ def _report(specs, results, analyses, cfg, out, seconds, cached, computed, selec
     notes.insert(
         1,
         f"Fixed evaluation set: {cfg.n_batches} x {cfg.batch_size} frames per env (train split "
-        f"of training envs, test split of the held-out env), BatchNorm in eval mode; sharpness: "
-        f"{cfg.ascent_steps} projected ascent steps; alignment ρ = {max(cfg.rhos):g}; "
+        f"of training envs, test split of the held-out env), BatchNorm in eval mode; sharpness "
+        f"and Hessian on {cfg.flatness_batches} of those batches, {cfg.ascent_steps} projected "
+        f"ascent steps, {cfg.power_iters} power iterations, {cfg.hutchinson_samples} "
+        f"Hutchinson probes; alignment ρ = {max(cfg.rhos):g}; "
         f"t-SNE/k-NN on up to {cfg.tsne_samples} test frames; CAM scored on up to "
         f"{cfg.cam_score_frames} fake test frames of the held-out env.",
     )

@@ -87,7 +87,7 @@ def summary_frame(
 def _cell(row: pd.Series | None, pm: str) -> str:
     if row is None or math.isnan(row["mean"]):
         return "-"
-    text = f"{row['mean']:.3g}"
+    text = f"{row['mean']:.4g}"
     if not math.isnan(row["stderr"]):
         text += f"{pm}{row['stderr']:.2g}"
     if not math.isnan(row["p_vs_ERM"]) and row["p_vs_ERM"] < 0.05:
