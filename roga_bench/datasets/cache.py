@@ -32,7 +32,15 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-__all__ = ["CACHE_VERSION", "FrameCache", "StaleCacheError", "build_cache", "open_frame_cache"]
+__all__ = [
+    "CACHE_VERSION",
+    "DecodedFrameMemo",
+    "FrameCache",
+    "StaleCacheError",
+    "build_cache",
+    "install_frame_memo",
+    "open_frame_cache",
+]
 
 CACHE_VERSION = 1
 SPLITS = ("train", "val", "test")
@@ -221,6 +229,62 @@ def open_frame_cache(
         which.append(a)
         rows.append(row)
     return FrameCache(cache_dir, arrays, np.asarray(which, np.int64), np.asarray(rows, np.int64))
+
+
+class DecodedFrameMemo:
+    """Decoded frames kept for the whole process, shared by every dataset it builds.
+
+    A pool worker runs many jobs on the same frames; each job builds its own dataset, whose
+    in-memory cache starts empty. With this memo only a worker's first job decodes a frame.
+    Keyed by (absolute path, size) and checked against the source's size and mtime on every
+    hit, so a changed file is decoded again: a hit returns exactly what decoding would.
+
+    Args:
+        decoder: ``fn(path, size) -> uint8 [S, S, 3]``, e.g. ``_frames.decode_and_resize``.
+        max_mb: frames stop being added once they take this much memory.
+    """
+
+    def __init__(self, decoder: Decoder, max_mb: float) -> None:
+        self.decoder = decoder
+        self.limit = int(max_mb * 2**20)
+        self.used = 0
+        self.hits = self.misses = 0
+        self._frames: dict[tuple[str, int], tuple[tuple[int, int], np.ndarray]] = {}
+
+    def __call__(self, path: str | os.PathLike[str], size: int) -> np.ndarray:
+        key = (_key(path), int(size))
+        try:
+            st = os.stat(key[0])
+        except OSError:
+            return self.decoder(path, size)  # the decoder's own error names the file
+        stamp = (st.st_size, st.st_mtime_ns)
+        hit = self._frames.get(key)
+        if hit is not None and hit[0] == stamp:
+            self.hits += 1
+            return hit[1]
+        self.misses += 1
+        frame = self.decoder(path, size)
+        if hit is None and self.used + frame.nbytes <= self.limit:
+            self._frames[key] = (stamp, frame)
+            self.used += frame.nbytes
+        elif hit is not None:  # a changed source: keep the new frame in its place
+            self._frames[key] = (stamp, frame)
+        return frame
+
+
+def install_frame_memo(max_mb: float) -> DecodedFrameMemo:
+    """Make every frame split of this process decode through one :class:`DecodedFrameMemo`.
+
+    For long-lived worker processes (the sweep's ``pool`` launcher); call once per process.
+    """
+    from roga_bench.datasets import _split
+
+    current = _split.decode_and_resize
+    if isinstance(current, DecodedFrameMemo):
+        return current
+    memo = DecodedFrameMemo(current, max_mb)
+    _split.decode_and_resize = memo  # type: ignore[assignment]
+    return memo
 
 
 def _dataset_hparams(cls: type, image_size: int, overrides: Mapping[str, Any]) -> dict[str, Any]:

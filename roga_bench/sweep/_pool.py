@@ -8,7 +8,9 @@ thread count, grad mode and default dtype, the warning registry (so every job's 
 its warnings), and training seeds python/numpy/torch itself. Caches that stay warm (parsed JSON
 indexes, keyed by path, mtime and size; drawn face templates, pure functions of their seed) cannot
 change a result. ``tests/test_pool.py`` checks that a job run in a warm worker after another
-job writes the same results.jsonl and weights as a fresh process.
+job writes the same results.jsonl and weights as a fresh process. Decoded frames are kept for
+the worker's whole life (``datasets.cache.install_frame_memo``, checked against each file's size
+and mtime), so only a worker's first job decodes them.
 
 The launcher is one thread waiting on the workers' pipes and process sentinels: a worker that
 dies (segfault, OOM kill, SIGKILL) fails only its job, whose ``err.txt`` gets a line naming the
@@ -43,6 +45,9 @@ from roga_bench.sweep._run import JobOutcome, err_tail, run_and_record
 __all__ = ["pool", "default_slots"]
 
 _PR_SET_PDEATHSIG = 1
+# Decoded frames a warm worker keeps across its jobs (SynthFF at 64 px: ~12 KiB a frame, the
+# whole benchmark ~110 MiB); per worker, so slots x this much memory at most.
+FRAME_MEMO_MB = 1024
 
 
 def default_slots(cores: int | None = None) -> tuple[int, int]:
@@ -108,6 +113,9 @@ def _worker(conn: Connection, parent: int, threads: int, train_module: str | Non
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     if warm:
         import roga_bench.training  # noqa: F401  (torch and the registries, once per worker)
+        from roga_bench.datasets.cache import install_frame_memo
+
+        install_frame_memo(FRAME_MEMO_MB)  # later jobs of this worker skip decoding
     conn.send("ready")
     while True:
         try:
