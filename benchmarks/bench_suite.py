@@ -6,12 +6,13 @@
 
 A kind is (dataset, algorithm, backbone, base optimizer): jobs of one kind do the same work (the
 test env, trial seed and alpha/rho only change numbers). For each measured kind one real job
-(trial 0, default steps) runs in this process after a warm-up job, as a pool worker runs it,
-single-threaded, and its CPU seconds are taken as its idle-machine wall time (the machine may be
-shared; CPU time does not count the waiting). ``--measure sample`` runs a few kinds and prices
-the others by a stated proxy (SAGM/GSAM/ASAM as SAM: two passes over the concatenated batch;
-RoGA_Robust/RoGA_Align as RoGA; Adam as SGD). The estimate is sum(count x CPU s) / slots: it
-assumes the slots scale perfectly on the cores (measure a real sweep to check that).
+(trial 0, default steps) runs in this process after a warm-up job, as a pool worker runs it
+(single-threaded, with the worker's decoded-frame memo), and its CPU seconds are taken as its
+idle-machine wall time (the machine may be shared; CPU time does not count the waiting).
+``--measure sample`` runs a few kinds and prices the others by a stated proxy (SAGM/GSAM/ASAM as
+SAM: two passes over the concatenated batch; RoGA_Robust/RoGA_Align as RoGA; Adam as SGD).
+The estimate is sum(count x CPU s) / slots: it assumes the slots scale perfectly on the cores
+(measure a real sweep to check that).
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ def _run(args: dict, out: Path) -> tuple[float, float]:
 def _measure(kinds: dict[str, dict]) -> dict[str, dict[str, float]]:
     import torch
 
+    from roga_bench.datasets.cache import install_frame_memo
+    from roga_bench.sweep._pool import FRAME_MEMO_MB
+
     torch.set_num_threads(1)
+    install_frame_memo(FRAME_MEMO_MB)  # as in a pool worker: frames decoded once per process
     costs = {}
     with tempfile.TemporaryDirectory() as tmp:
         first = next(iter(kinds.values()))
