@@ -123,7 +123,8 @@ def tsne_figures(
             ax_l, ax_d = axes[r][2 * c], axes[r][2 * c + 1]
             if arr and "tsne" in arr:
                 emb, lab, dom = arr["tsne"], arr["labels"], arr["domains"]
-                ax_l.scatter(*emb.T, c=np.where(lab == 1, "C3", "C0"), s=2)
+                ax_l.scatter(*emb[lab == 1].T, s=2, color="C3", alpha=0.6, label="fake")
+                ax_l.scatter(*emb[lab == 0].T, s=2, color="C0", alpha=0.6, label="real")
                 for d in np.unique(dom[lab == 1]):
                     pts = emb[(lab == 1) & (dom == d)]
                     name = names[int(d)] if int(d) < len(names) else str(d)
@@ -134,5 +135,6 @@ def tsne_figures(
             for ax in (ax_l, ax_d):
                 ax.set_xticks([])
                 ax.set_yticks([])
+    axes[0][0].legend(fontsize=5, markerscale=3)
     axes[0][1].legend(fontsize=5, markerscale=3)
     return _save(fig, out, "tsne")

@@ -88,28 +88,32 @@ def analyze_sweep(
     if not cfg.rhos:
         cfg = replace(cfg, rhos=_sweep_rhos(specs))
     out = Path(out)
-    pool = DatasetPool()
-    loaded = [pool.load(spec) for spec in specs]  # fail on any bad model before computing
     cache_dir = out / "cache"
+    keys = {(s.run, n): _cache.cache_key(s.model, n, cfg.key()) for s in specs for n in analyses}
     results: dict[tuple[str, str], Result] = {}
+    for k, key in keys.items():
+        hit = _cache.load_cached(cache_dir, key)
+        if hit is not None:
+            results[k] = hit
+    # every run with work left is rebuilt (and checked) before any analysis runs; a cached run
+    # was checked when it was computed (the key holds its model file's size and mtime)
+    todo = [s for s in specs if any((s.run, n) not in results for n in analyses)]
+    pool = DatasetPool()
+    loaded = [pool.load(spec) for spec in todo]
     seconds = dict.fromkeys(analyses, 0.0)
-    cached = computed = 0
+    cached, computed = len(results), 0
     for spec, (algorithm, ds) in tqdm(
-        list(zip(specs, loaded, strict=True)), desc="analyse runs", unit="run", disable=not progress
+        list(zip(todo, loaded, strict=True)), desc="analyse runs", unit="run", disable=not progress
     ):
-        run = None
+        run = prepare(spec, algorithm, ds, cfg)
         for name in analyses:
-            key = _cache.cache_key(spec.model, name, cfg.key())
-            result = _cache.load_cached(cache_dir, key)
-            if result is None:
-                run = run or prepare(spec, algorithm, ds, cfg)
+            if (spec.run, name) not in results:
                 result = measure(run, name)
-                _cache.store(cache_dir, key, result)
+                _cache.store(cache_dir, keys[(spec.run, name)], result)
+                results[(spec.run, name)] = result
                 computed += 1
-            else:
-                cached += 1
-            seconds[name] += result.seconds
-            results[(spec.run, name)] = result
+    for (_, name), result in results.items():
+        seconds[name] += result.seconds
     return _report(specs, results, analyses, cfg, out, seconds, cached, computed, selection)
 
 

@@ -122,7 +122,8 @@ def to_latex(summary: pd.DataFrame, notes: Sequence[str]) -> str:
         return "% no analysis results\n" + "".join(f"% {n}\n" for n in notes)
     headers, body = _grid(summary, "±")
     out = [r"\begin{tabular}{l" + "r" * len(headers) + "}", r"\toprule"]
-    out.append(" & ".join(escape_latex(h) for h in ["Method", *headers]) + r" \\")
+    heads = [escape_latex(h).replace("λ", r"$\lambda$") for h in ["Method", *headers]]
+    out.append(" & ".join(heads) + r" \\")
     out.append(r"\midrule")
     out += [" & ".join(escape_latex(c) for c in row) + r" \\" for row in body]
     out += [r"\bottomrule", r"\end{tabular}"]
