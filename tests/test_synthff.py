@@ -108,6 +108,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path, tiny_synthff: P
     again = synthff.generate(tmp_path / "again", progress=False, **tiny)
     first = _hashes(tiny_synthff)
     assert len(first) > 100 and _hashes(again) == first
+    assert any("/masks/" in name for name in first)  # the masks are part of a build's bytes
     other = synthff.generate(tmp_path / "other", progress=False, **{**tiny, "seed": 1})
     second = _hashes(other)
     assert second.keys() != first.keys() or second != first
