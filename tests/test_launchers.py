@@ -120,3 +120,76 @@ def test_local_in_process_failing_real_job(tmp_path, tiny_synthff, capsys):
     (folder,) = [d for d in out.iterdir() if len(d.name) == 32]
     assert "1 job(s) failed" in err and str(folder) in err
     assert not (folder / "done").exists()
+
+
+def _submitit_argv(out: Path, *extra: str) -> list[str]:
+    argv = ["launch", "--datasets", "SwDS", "--algorithms", "SwA", "--output_dir", str(out)]
+    argv += ["--command_launcher", "submitit", "--submitit_cluster", "local", "--timeout_min", "5"]
+    return [*argv, "--train_module", "roga_train_standin", "--test_envs", "0", "1", *extra]
+
+
+def _wait_done(folders: list[Path], timeout_s: float = 120.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not all((d / "done").exists() for d in folders):
+        assert time.monotonic() < deadline, "submitit local jobs did not finish"
+        time.sleep(0.5)
+
+
+def test_submitit_relaunch_skips_queued_jobs_and_keeps_them(standins, capsys, monkeypatch):
+    """Issue 11.5: after --no_wait, launch submitted the jobs again, delete_incomplete deleted
+    them. Their submitit job ids are recorded in the folders and asked about first."""
+    from roga_bench.sweep._submitted import RECORD_NAME, active_submission
+
+    release = standins.parent / "release"  # the jobs run until this file exists
+    monkeypatch.setenv("ROGA_STANDIN_WAIT_FOR", str(release))
+    argv = _submitit_argv(standins, "--no_wait")
+    assert main(argv) == 0
+    folders = sorted(d for d in standins.iterdir() if len(d.name) == 32)
+    assert len(folders) == 2
+    first = {d: json.loads((d / RECORD_NAME).read_text()) for d in folders}
+    assert all(r["cluster"] == "local" and r["job_id"] for r in first.values())
+    assert all(active_submission(d) is not None for d in folders)  # still waiting
+    capsys.readouterr()
+    assert main(argv) == 0  # relaunch while queued/running: nothing submitted again
+    out = capsys.readouterr().out
+    assert out.count("is RUNNING") == 2 and "submitit: " not in out
+    assert {d: json.loads((d / RECORD_NAME).read_text()) for d in folders} == first
+    delete = ["delete_incomplete", *argv[1:]]
+    assert main([*delete, "--skip_confirmation"]) == 0
+    assert "Deleted 0 jobs!" in capsys.readouterr().out and all(d.is_dir() for d in folders)
+    release.touch()
+    _wait_done(folders)
+    assert all(active_submission(d) is None for d in folders)  # finished: no longer live
+    assert main(argv) == 0
+    assert "About to launch 0 jobs" in capsys.readouterr().out
+
+
+def test_a_dead_submission_is_not_live(tmp_path):
+    """A recorded job whose process has ended (crashed, cancelled) is launched again."""
+    import subprocess
+    import sys
+
+    from roga_bench.sweep._submitted import active_submission, record_submissions
+
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    cmdline = Path(f"/proc/{proc.pid}/cmdline")
+    deadline = time.monotonic() + 10
+    while cmdline.parent.exists() and not cmdline.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.05)  # exec'd: past the moment a new process has no command line yet
+
+    class _Job:
+        job_id = str(proc.pid)
+
+    try:
+        record_submissions([tmp_path], [_Job()], "local", tmp_path / "submitit")
+        # alive, but not submitit's worker (a reused pid): not live either
+        assert active_submission(tmp_path) is None
+    finally:
+        proc.kill()
+        proc.wait()
+    (tmp_path / "submitit_job.json").write_text("{not json")
+    assert active_submission(tmp_path) is None  # an unreadable record never blocks a job

@@ -22,6 +22,7 @@ from roga_bench.sweep._grid import TEST_ENVS_MODES, make_args_list, parse_grid
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jobs
 from roga_bench.sweep._locks import JobLocked, job_lock
 from roga_bench.sweep._report import final_report, state_counts, status_table
+from roga_bench.sweep._submitted import active_submission
 from roga_bench.sweep._suite import expand_suite
 
 __all__ = ["DEFAULT_ALGORITHMS", "DEFAULT_DATASETS", "build_parser", "main"]
@@ -255,6 +256,10 @@ def _delete_incomplete(args: argparse.Namespace) -> int:
         return 0
     deleted = 0
     for job in jobs:
+        queued = active_submission(job.output_dir)  # submitted with --no_wait: no lock yet
+        if queued is not None:
+            print(f"not deleting {job.output_dir}: {queued.describe()}")
+            continue
         try:
             with job_lock(job.output_dir):  # held while deleting: no launcher can start it now
                 shutil.rmtree(job.output_dir)

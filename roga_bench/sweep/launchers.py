@@ -21,7 +21,6 @@ import queue
 import shlex
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from roga_bench._registry import register_launcher
 from roga_bench.sweep._jobs import Job
@@ -34,6 +33,7 @@ from roga_bench.sweep._run import (
     run_and_record,
     run_job,
 )
+from roga_bench.sweep._submitted import active_submission, record_submissions
 
 __all__ = ["local", "parallel", "pool", "dummy", "submitit_launcher", "n_gpus"]
 
@@ -150,10 +150,23 @@ def submitit_launcher(
         train_module: None trains in the node's submitit process (``roga_bench.training.train``);
             a module name runs ``python -m <module>`` there as a child instead.
         wait: wait for every job and report failures; False returns once submitted.
+
+    Each submitted job's id goes to ``<job>/submitit_job.json``; a job whose recorded submitit
+    job is still queued or running is skipped, not submitted twice (``sweep._submitted``).
     """
     import submitit
 
-    sweep_dir = jobs[0].output_dir.parent if jobs else Path(".")
+    # a job whose earlier submission is still queued or running is not submitted again
+    live = {j.output_dir: s for j in jobs if (s := active_submission(j.output_dir)) is not None}
+    skipped = [
+        JobOutcome(j, "skipped", f"{j.output_dir}: {live[j.output_dir].describe()}")
+        for j in jobs
+        if j.output_dir in live
+    ]
+    jobs = [j for j in jobs if j.output_dir not in live]
+    if not jobs:
+        return skipped
+    sweep_dir = jobs[0].output_dir.parent
     executor = submitit.AutoExecutor(folder=sweep_dir / "submitit", cluster=submitit_cluster)
     params = {
         "timeout_min": timeout_min,
@@ -169,14 +182,15 @@ def submitit_launcher(
         job.output_dir.mkdir(parents=True, exist_ok=True)
     with executor.batch():
         submitted = [executor.submit(run_job, job.train_args, train_module) for job in jobs]
+    record_submissions([j.output_dir for j in jobs], submitted, executor.cluster, executor.folder)
     ids = ", ".join(str(s.job_id) for s in submitted[:3]) + (", ..." if len(submitted) > 3 else "")
     print(f"submitit: {len(submitted)} jobs in one array ({ids}); logs in {sweep_dir / 'submitit'}")
     if not wait:
-        return [
+        return skipped + [
             JobOutcome(job, "submitted", str(s.job_id))
             for job, s in zip(jobs, submitted, strict=True)
         ]
-    outcomes = []
+    outcomes = list(skipped)
     for job, sjob in zip(jobs, submitted, strict=True):
         outcomes.append(_await(job, sjob))
         _report_line(outcomes[-1])

@@ -2,13 +2,15 @@
 
 Accepts the sweep's arguments, writes one results.jsonl line with fixed metrics and the
 environment it saw, then ``done``. ``--hparams '{"fail": true}'`` writes a traceback to err.txt
-and exits 3 instead, like a crashed run.
+and exits 3 instead, like a crashed run. With ``$ROGA_STANDIN_WAIT_FOR`` set, it first waits (up to
+two minutes) until that file exists: a job still running while a test relaunches the sweep.
 """
 
 import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 if __name__ == "__main__":
@@ -20,6 +22,10 @@ if __name__ == "__main__":
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     hparams = json.loads(args.hparams) if args.hparams else {}
+    release = os.environ.get("ROGA_STANDIN_WAIT_FOR")
+    deadline = time.monotonic() + 120
+    while release and not os.path.exists(release) and time.monotonic() < deadline:
+        time.sleep(0.1)
     if hparams.get("fail"):
         (out / "err.txt").write_text(
             "Traceback (most recent call last):\nRuntimeError: boom (asked to fail)\n"
