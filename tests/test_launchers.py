@@ -170,10 +170,9 @@ def test_a_dead_submission_is_not_live(tmp_path):
     """A recorded job whose process has ended (crashed, cancelled) is launched again."""
     import subprocess
     import sys
+    import time
 
     from roga_bench.sweep._submitted import active_submission, record_submissions
-
-    import time
 
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     cmdline = Path(f"/proc/{proc.pid}/cmdline")
