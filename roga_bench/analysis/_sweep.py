@@ -125,7 +125,7 @@ def _report(specs, results, analyses, cfg, out, seconds, cached, computed, selec
         for name in analyses:
             res = results[(spec.run, name)]
             notes += [f"{spec.algorithm} GID-{spec.test_label}: {n}" for n in res.notes]
-            for k, v in res.scalars.items():
+            for k, v in sorted(res.scalars.items()):  # the cache stores them sorted
                 rows.append(
                     {
                         "algorithm": spec.algorithm,
