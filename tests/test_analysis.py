@@ -141,6 +141,15 @@ def test_localisation_is_one_inside_the_mask_and_zero_outside(method):
     assert looks_out["energy_in_mask"] < 0.05 and looks_out["pointing_game"] == 0.0
 
 
+def test_cam_layer_is_the_last_spatial_map_after_the_activation():
+    from roga_bench.analysis import last_spatial_layer
+    from roga_bench.backbones import build_backbone
+
+    net = build_backbone("small_cnn")
+    layer = last_spatial_layer(net, torch.zeros(1, 3, 32, 32))
+    assert layer is net.features[-3] and isinstance(layer, nn.ReLU)  # before pool and flatten
+
+
 def test_localisation_skips_frames_without_masks():
     cams = np.ones((2, 4, 4), np.float32)
     res = localization_scores(cams, [None, np.zeros((4, 4))])

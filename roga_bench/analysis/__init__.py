@@ -15,7 +15,13 @@ The building blocks work on any functional loss or network: ``worst_case_sharpne
 """
 
 from roga_bench.analysis._alignment import cosine, gradient_alignment, network_loss, network_params
-from roga_bench.analysis._cam import CAM_METHODS, compute_cams, last_conv_layer, localization_scores
+from roga_bench.analysis._cam import (
+    CAM_METHODS,
+    compute_cams,
+    last_conv_layer,
+    last_spatial_layer,
+    localization_scores,
+)
 from roga_bench.analysis._flatness import (
     asam_scale,
     filter_normalized_direction,
@@ -48,6 +54,7 @@ __all__ = [
     "landscape_1d",
     "landscape_2d",
     "last_conv_layer",
+    "last_spatial_layer",
     "latent_scores",
     "localization_scores",
     "network_loss",

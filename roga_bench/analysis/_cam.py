@@ -17,7 +17,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-__all__ = ["CAM_METHODS", "last_conv_layer", "compute_cams", "localization_scores"]
+__all__ = [
+    "CAM_METHODS",
+    "last_conv_layer",
+    "last_spatial_layer",
+    "compute_cams",
+    "localization_scores",
+]
 
 CAM_METHODS = ("gradcam", "gradcam++")
 
@@ -34,6 +40,39 @@ def last_conv_layer(network: nn.Module) -> nn.Module:
     return convs[-1]
 
 
+@torch.no_grad()
+def last_spatial_layer(network: nn.Module, example: Tensor) -> nn.Module:
+    """The last module, in execution order, whose output is a spatial map ``[N, C, H, W]`` with
+    H, W > 1: the feature map that global pooling reads (small_cnn's last ReLU, a ResNet's
+    ``layer4``), the usual Grad-CAM target. The raw last ``Conv2d`` (before its norm and ReLU)
+    gives maps that are mostly negative, so Grad-CAM's ReLU leaves them blank.
+
+    Raises:
+        ValueError: no module outputs a spatial map.
+    """
+    order: list[nn.Module] = []
+    hooks = [
+        m.register_forward_hook(
+            lambda mod, _i, out: (
+                order.append(mod)
+                if isinstance(out, Tensor) and out.dim() == 4 and min(out.shape[-2:]) > 1
+                else None
+            )
+        )
+        for m in network.modules()
+        if m is not network
+    ]
+    try:
+        network.eval()
+        network(example[:1])
+    finally:
+        for h in hooks:
+            h.remove()
+    if not order:
+        raise ValueError(f"{type(network).__name__}: no layer outputs a spatial map for Grad-CAM")
+    return order[-1]
+
+
 def compute_cams(
     network: nn.Module,
     images: Tensor,
@@ -42,7 +81,8 @@ def compute_cams(
     layer: nn.Module | None = None,
 ) -> np.ndarray:
     """CAMs ``float32 [N, H, W]`` in [0, 1] (each map min-max scaled by the library) for the logit
-    ``target_class`` (1 = fake), at the input's resolution.
+    ``target_class`` (1 = fake), at the input's resolution; ``layer`` defaults to
+    :func:`last_spatial_layer`.
 
     Raises:
         ValueError: unknown ``method`` (expected one of ``CAM_METHODS``).
@@ -54,7 +94,7 @@ def compute_cams(
     if method not in classes:
         raise ValueError(f"CAM method {method!r}: expected one of {list(classes)}")
     network.eval()
-    target_layer = layer if layer is not None else last_conv_layer(network)
+    target_layer = layer if layer is not None else last_spatial_layer(network, images)
     with classes[method](model=network, target_layers=[target_layer]) as cam:
         maps = cam(
             input_tensor=images,

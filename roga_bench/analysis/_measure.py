@@ -20,6 +20,8 @@ from roga_bench.analysis._runs import RunSpec
 __all__ = ["ANALYSES", "AnalysisConfig", "Result", "prepare", "measure"]
 
 ANALYSES = ("sharpness", "alignment", "cam", "tsne", "landscape")
+# bumped when an analysis' code changes what it computes, so cached results are not reused
+VERSIONS = {"sharpness": 1, "alignment": 1, "cam": 2, "tsne": 1, "landscape": 1}
 
 
 @dataclass(frozen=True)

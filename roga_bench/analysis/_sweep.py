@@ -10,7 +10,14 @@ from pathlib import Path
 import pandas as pd
 
 from roga_bench.analysis import _cache, _figures, _table
-from roga_bench.analysis._measure import ANALYSES, AnalysisConfig, Result, measure, prepare
+from roga_bench.analysis._measure import (
+    ANALYSES,
+    VERSIONS,
+    AnalysisConfig,
+    Result,
+    measure,
+    prepare,
+)
 from roga_bench.analysis._runs import AnalysisError, DatasetPool, RunSpec, selected_runs
 
 __all__ = ["AnalysisReport", "analyze_sweep", "parse_analyses"]
@@ -89,7 +96,11 @@ def analyze_sweep(
         cfg = replace(cfg, rhos=_sweep_rhos(specs))
     out = Path(out)
     cache_dir = out / "cache"
-    keys = {(s.run, n): _cache.cache_key(s.model, n, cfg.key()) for s in specs for n in analyses}
+    keys = {
+        (s.run, n): _cache.cache_key(s.model, n, {**cfg.key(), "version": VERSIONS[n]})
+        for s in specs
+        for n in analyses
+    }
     results: dict[tuple[str, str], Result] = {}
     for k, key in keys.items():
         hit = _cache.load_cached(cache_dir, key)
