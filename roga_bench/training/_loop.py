@@ -235,9 +235,10 @@ def _run(config: TrainConfig, plan: RunPlan, terminal: Any) -> None:
     bar.close()
     if not config.skip_model_save:
         run.save_model("model.pkl", last)
+    # Printed first: out.txt is teed, and `done` must be the folder's last write.
+    print(f"done: {plan.output_dir}", flush=True)
     with open(plan.output_dir / "done", "w") as f:  # marks the job Done
         f.write("done")
     # Only now: a kill before `done` must still find the resume point. A Done job never
     # resumes, so its checkpoint (model + optimizer state) is only disk weight.
     (plan.output_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
-    print(f"done: {plan.output_dir}")
