@@ -1,6 +1,7 @@
 """Sweeps: DomainBed's job grid and folders, plus backbones, hparam grids and launchers.
 
     python -m roga_bench.sweep launch            # the embedded default sweep on SynthFF
+    python -m roga_bench.sweep launch --suite paper   # every run of Tables I-VI, 3 trials
     python -m roga_bench.sweep status --datasets SynthFFLOMO --algorithms ERM RoGA
 
 Importing this package does not import torch; launchers register in ``roga_bench.sweep.launchers``.
@@ -20,8 +21,14 @@ from roga_bench.sweep._jobs import (
 )
 from roga_bench.sweep._locks import JobLocked, job_lock, lock_holder
 from roga_bench.sweep._run import JobFailed, JobOutcome, job_command, run_job
+from roga_bench.sweep._suite import FAMILIES, SUITES, Block, Suite, expand_suite
 
 __all__ = [
+    "FAMILIES",
+    "SUITES",
+    "Block",
+    "Suite",
+    "expand_suite",
     "DONE",
     "INCOMPLETE",
     "NOT_LAUNCHED",
