@@ -109,12 +109,8 @@ def test_kill_and_relaunch_gives_identical_tables(tiny_synthff, tmp_path, monkey
         assert all(torch.equal(wx[k], wy[k]) for k in wx)
     resumed = "".join((d / "out.txt").read_text() for d in b)
     assert "starting after step 80" in resumed  # resumed from a checkpoint, not from scratch
-    # PDFs embed their creation time (matplotlib's CreationDate), so they are left out here
-    tables = sorted(
-        p.relative_to(clean)
-        for p in (clean / "tables").rglob("*")
-        if p.is_file() and p.suffix != ".pdf"
-    )
-    assert {p.suffix for p in tables} >= {".md", ".tex", ".csv"}
+    # every file: tables and figures (PDFs are written without a creation date)
+    tables = sorted(p.relative_to(clean) for p in (clean / "tables").rglob("*") if p.is_file())
+    assert {p.suffix for p in tables} >= {".md", ".tex", ".csv", ".png", ".pdf"}
     for rel in tables:
         assert (clean / rel).read_bytes() == (killed / rel).read_bytes(), rel

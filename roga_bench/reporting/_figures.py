@@ -30,7 +30,9 @@ def _plt():
 def _save(fig, out_dir: Path, name: str) -> list[Path]:
     paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
     for p in paths:
-        fig.savefig(p, dpi=150, bbox_inches="tight")
+        # no creation date in PDFs, so the same results give byte-identical files
+        meta = {"CreationDate": None} if p.suffix == ".pdf" else None
+        fig.savefig(p, dpi=150, bbox_inches="tight", metadata=meta)
     _plt().close(fig)
     return paths
 
