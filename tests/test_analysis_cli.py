@@ -116,3 +116,19 @@ def test_a_dataset_without_masks_gives_a_note_not_a_crash(sweep, tiny_synthff, t
     assert main(argv) == 0
     assert "no manipulation masks" in (out / "analysis.md").read_text()
     assert (out / "cam_gradcam_DF.png").exists()
+
+
+def test_a_cross_dataset_run_scores_every_target_and_averages_them(tiny_synthff, tmp_path, capsys):
+    root = tmp_path / "cross"
+    args = dict(data_dir=str(tiny_synthff), dataset="SynthFFCrossDataset", algorithm="ERM")
+    args.update(test_envs=[4, 5, 6], steps=2, checkpoint_freq=1, device="cpu")
+    args.update(hparams='{"image_size": 32, "batch_size": 4}')
+    train(TrainConfig.from_args({**args, "output_dir": str(root / "ERM")}))
+    out = tmp_path / "analysis"
+    assert main(["--input_dir", str(root), "--out", str(out), "--analyses", "cam", *FAST]) == 0
+    runs = pd.read_csv(out / "analysis_runs.csv").set_index("key")["value"]
+    targets = ["SynthCDF", "SynthUADFV", "SynthDFDC"]
+    per_target = [runs[f"cam_energy[env={t}]"] for t in targets]
+    assert runs["cam_energy[test]"] == pytest.approx(sum(per_target) / 3)
+    for t in targets:  # one grid per target, titled with its name (no "GID-" prefix)
+        assert (out / f"cam_gradcam_{t}.png").exists()

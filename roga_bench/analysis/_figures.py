@@ -25,6 +25,14 @@ def _plt():
     return plt
 
 
+GID_ENVS = ("DF", "F2F", "FS", "NT")
+
+
+def env_title(env: str) -> str:
+    """``GID-DF`` for a held-out manipulation; a cross-dataset run's targets as they are."""
+    return f"GID-{env}" if env in GID_ENVS else env
+
+
 def _save(fig, out: Path, name: str) -> list[Path]:
     paths = [out / f"{name}.png", out / f"{name}.pdf"]
     for p in paths:
@@ -56,7 +64,7 @@ def landscape_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], ou
             ax.plot(arr["alphas_1d"], arr["loss_1d_train"], color=color, label=alg)
             if "loss_1d_test" in arr:
                 ax.plot(arr["alphas_1d"], arr["loss_1d_test"], color=color, ls="--")
-        ax.set_title(f"GID-{env}")
+        ax.set_title(env_title(env))
         ax.set_xlabel("α (filter-normalised direction)")
     axes[0][0].set_ylabel("loss (solid: train envs, dashed: held-out)")
     axes[0][-1].legend(fontsize=7)
@@ -70,7 +78,7 @@ def landscape_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], ou
                 g = arr["alphas_2d"]
                 cs = ax.contour(g, g, arr["loss_2d_train"], levels=12, cmap="viridis")
                 ax.clabel(cs, fontsize=5)
-            ax.set_title(f"{alg} GID-{env}", fontsize=8)
+            ax.set_title(f"{alg} {env_title(env)}", fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
     paths += _save(fig, out, "landscape_2d")
@@ -83,8 +91,9 @@ def cam_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], out: Pat
 
     plt = _plt()
     paths = []
-    for env in envs:
-        first = next((data[(a, env)] for a in algs if (a, env) in data), None)
+    # a cross-dataset run's label joins its test envs ("SynthCDF+SynthUADFV"): one grid per env
+    for label, env in [(lb, e) for lb in envs for e in lb.split("+")]:
+        first = next((data[(a, label)] for a in algs if (a, label) in data), None)
         if first is None or f"images_{env}" not in first:
             continue
         images = first[f"images_{env}"].astype(np.float32) / 255.0
@@ -97,7 +106,7 @@ def cam_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], out: Pat
             if masks is not None:
                 axes[1][c].imshow(masks[c].astype(np.float32), cmap="gray", vmin=0, vmax=1)
         for r, alg in enumerate(algs, start=len(rows) - len(algs)):
-            arr = data.get((alg, env), {})
+            arr = data.get((alg, label), {})
             cams = arr.get(f"{method}_{env}")
             for c in range(n):
                 if cams is not None and c < len(cams):
@@ -108,7 +117,7 @@ def cam_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], out: Pat
             for ax in axes[r]:
                 ax.set_xticks([])
                 ax.set_yticks([])
-        fig.suptitle(f"{method} on GID-{env} fake test frames", fontsize=9)
+        fig.suptitle(f"{method} on {env_title(env)} fake test frames", fontsize=9)
         paths += _save(fig, out, f"cam_{method.replace('++', 'pp')}_{env}")
     return paths
 
@@ -132,8 +141,8 @@ def tsne_figures(
                     name = names[int(d)] if int(d) < len(names) else str(d)
                     ax_d.scatter(*pts.T, s=2, label=name, color=f"C{int(d)}")
                 ax_d.scatter(*emb[lab == 0].T, s=2, color="lightgrey", label="real")
-            ax_l.set_title(f"{alg} GID-{env}: real/fake", fontsize=7)
-            ax_d.set_title(f"{alg} GID-{env}: domain", fontsize=7)
+            ax_l.set_title(f"{alg} {env_title(env)}: real/fake", fontsize=7)
+            ax_d.set_title(f"{alg} {env_title(env)}: domain", fontsize=7)
             for ax in (ax_l, ax_d):
                 ax.set_xticks([])
                 ax.set_yticks([])

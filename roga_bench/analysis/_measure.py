@@ -21,7 +21,7 @@ __all__ = ["ANALYSES", "AnalysisConfig", "Result", "prepare", "measure"]
 
 ANALYSES = ("sharpness", "alignment", "cam", "tsne", "landscape")
 # bumped when an analysis' code changes what it computes, so cached results are not reused
-VERSIONS = {"sharpness": 1, "alignment": 1, "cam": 2, "tsne": 1, "landscape": 1}
+VERSIONS = {"sharpness": 1, "alignment": 1, "cam": 3, "tsne": 1, "landscape": 1}
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,7 @@ def _cams(run: _Run) -> Result:
     scalars: dict[str, float] = {}
     arrays: dict[str, np.ndarray] = {}
     notes: list[str] = []
+    per_env: dict[str, list[float]] = {}
     for t in run.spec.test_envs:
         split = run.ds.split(t, "test")
         fakes = [i for i, lab in enumerate(split.labels) if int(lab) == 1]
@@ -209,8 +210,10 @@ def _cams(run: _Run) -> Result:
                 tag = "cam" if method == "gradcam" else "campp"
                 scalars[f"{tag}_energy[env={run.env(t)}]"] = score["energy_in_mask"]
                 scalars[f"{tag}_pointing[env={run.env(t)}]"] = score["pointing_game"]
-                scalars[f"{tag}_energy[test]"] = score["energy_in_mask"]
-                scalars[f"{tag}_pointing[test]"] = score["pointing_game"]
+                for key in ("energy", "pointing"):  # [test]: the mean over the test envs
+                    per_env.setdefault(f"{tag}_{key}[test]", []).append(
+                        score["energy_in_mask" if key == "energy" else "pointing_game"]
+                    )
             n = run.cfg.cam_frames
             arrays[f"{method}_{run.env(t)}"] = cams[:n].astype(np.float16)
         arrays[f"images_{run.env(t)}"] = (
@@ -220,6 +223,7 @@ def _cams(run: _Run) -> Result:
             arrays[f"masks_{run.env(t)}"] = np.stack(
                 [m if m is not None else np.zeros((size, size), np.float32) for m in masks]
             )[: run.cfg.cam_frames].astype(np.float16)
+    scalars.update({k: float(np.mean(v)) for k, v in per_env.items()})
     return Result(scalars, arrays, notes, 0.0)
 
 

@@ -135,7 +135,8 @@ def _report(specs, results, analyses, cfg, out, seconds, cached, computed, selec
     for spec in specs:
         for name in analyses:
             res = results[(spec.run, name)]
-            notes += [f"{spec.algorithm} GID-{spec.test_label}: {n}" for n in res.notes]
+            where = f"{spec.algorithm} {_figures.env_title(spec.test_label)}"
+            notes += [f"{where}: {n}" for n in res.notes]
             for k, v in sorted(res.scalars.items()):  # the cache stores them sorted
                 rows.append(
                     {
