@@ -66,6 +66,8 @@ def test_paper_suite_jobs_per_table(tiny_synthff):
         ("ERM", None), ("ERM", "adam"), ("SAM", None), ("SAGM", None), ("RoGA", None),
         ("ASAM", None), ("GSAM", None),
     }  # fmt: skip
+    adam = [hp(a) for a in jobs if hp(a).get("optimizer") == "adam"]
+    assert len(adam) == 6 and all(h["lr"] == 1e-3 for h in adam)  # Adam's own lr, not SGD's 0.05
     assert all(a["test_envs"] == [0] for a in lomo if a["algorithm"] in ("ASAM", "GSAM"))
     assert all(a["test_envs"] == [4, 5, 6] for a in cross)  # the three targets at once
     backbones = {(a["algorithm"], hp(a).get("backbone")) for a in cross if "backbone" in hp(a)}
