@@ -11,18 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from roga_bench.reporting._figures import _plt
+from roga_bench.reporting._figures import _save as save_figure
+
 __all__ = ["landscape_figures", "cam_figures", "tsne_figures"]
 
 Arrays = Mapping[tuple[str, str], Mapping[str, np.ndarray]]
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 GID_ENVS = ("DF", "F2F", "FS", "NT")
@@ -34,13 +28,7 @@ def env_title(env: str) -> str:
 
 
 def _save(fig, out: Path, name: str) -> list[Path]:
-    paths = [out / f"{name}.png", out / f"{name}.pdf"]
-    for p in paths:
-        # no creation date in PDFs, so the same results give byte-identical files
-        meta = {"CreationDate": None} if p.suffix == ".pdf" else None
-        fig.savefig(p, dpi=120, bbox_inches="tight", metadata=meta)
-    _plt().close(fig)
-    return paths
+    return save_figure(fig, out, name, dpi=120)
 
 
 def _axes(plt, rows: int, cols: int, size: float = 2.6):

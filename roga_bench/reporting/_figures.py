@@ -27,12 +27,13 @@ def _plt():
     return plt
 
 
-def _save(fig, out_dir: Path, name: str) -> list[Path]:
+def _save(fig, out_dir: Path, name: str, dpi: int = 150) -> list[Path]:
+    """Write ``fig`` as ``name``.png and .pdf under ``out_dir`` and close it."""
     paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
     for p in paths:
         # no creation date in PDFs, so the same results give byte-identical files
         meta = {"CreationDate": None} if p.suffix == ".pdf" else None
-        fig.savefig(p, dpi=150, bbox_inches="tight", metadata=meta)
+        fig.savefig(p, dpi=dpi, bbox_inches="tight", metadata=meta)
     _plt().close(fig)
     return paths
 
