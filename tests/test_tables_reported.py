@@ -97,16 +97,21 @@ def test_cli_with_reported_flag(synthff, capsys):
     assert "| SGD (reported)" in out and "not comparable" in out
 
 
-def test_table_iii_from_old_records_is_missing_never_the_validation_split(tmp_path):
-    for alg in ("ERM", "RoGA"):  # records written before env{i}_test_* existed
-        cks = [checkpoint(s, 9, lambda k: 0.7) for s in (0, 10)]
+def _erm_and_roga_cross_runs(root, checkpoints):
+    """An ERM and a RoGA FFppCrossDataset run (targets 4-8) with these checkpoint records."""
+    for alg in ("ERM", "RoGA"):
         write_run(
-            tmp_path,
+            root,
             dataset="FFppCrossDataset",
             algorithm=alg,
             test_envs=[4, 5, 6, 7, 8],
-            checkpoints=cks,
+            checkpoints=checkpoints,
         )
+
+
+def test_table_iii_from_old_records_is_missing_never_the_validation_split(tmp_path):
+    # records written before env{i}_test_* existed
+    _erm_and_roga_cross_runs(tmp_path, [checkpoint(s, 9, lambda k: 0.7) for s in (0, 10)])
     tables, _ = build_tables(tmp_path, "III,V", paper_dir=tmp_path / "none")
     iii, v = tables["III"], tables["V"]
     assert iii.cells == {} and iii.missing is not None
@@ -121,15 +126,7 @@ def test_table_iii_reads_the_test_splits(tmp_path):
     def value(key):
         return 0.9 if "_test_" in key else 0.6  # test splits differ from validation
 
-    for alg in ("ERM", "RoGA"):
-        cks = [checkpoint(0, 9, value, ("in", "out", "test"))]
-        write_run(
-            tmp_path,
-            dataset="FFppCrossDataset",
-            algorithm=alg,
-            test_envs=[4, 5, 6, 7, 8],
-            checkpoints=cks,
-        )
+    _erm_and_roga_cross_runs(tmp_path, [checkpoint(0, 9, value, ("in", "out", "test"))])
     tables, _ = build_tables(tmp_path, "III,V", paper_dir=tmp_path / "none")
     assert tables["III"].cells[("RoGA", "auc")].mean == pytest.approx(0.9)
     assert tables["V"].cells[("small_cnn + RoGA", "NT")].mean == pytest.approx(0.9)
