@@ -149,7 +149,23 @@ def test_a_version_bump_builds_anew(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     )
     monkeypatch.setattr(_cache, "SYNTHFF_VERSION", "2")
     old = _cache.ensure_synthff(seed=5, root=tmp_path)
-    monkeypatch.setattr(_cache, "SYNTHFF_VERSION", "3")
+    monkeypatch.setattr(_cache, "SYNTHFF_VERSION", "4")
     new = _cache.ensure_synthff(seed=5, root=tmp_path)
-    assert old.name == "synthff-2-5" and new.name == "synthff-3-5" and len(built) == 2
+    assert old.name == "synthff-2-5" and new.name == "synthff-4-5" and len(built) == 2
     assert _cache.ensure_synthff(seed=5, root=tmp_path) == new and len(built) == 2
+
+
+def test_synthcdf_native_swaps_are_not_resampled() -> None:
+    """Half of SynthCDF's swap choices work at the frame's resolution (v4): the swapped face is
+    the filmed donor face up to 8-bit rounding, while the bottleneck choice blurs it."""
+    from roga_bench.datasets.synthff._camera import resample
+
+    choices = dict(enumerate(RECIPES["SynthCDF"].fakes["SynthCDF_fake"]))
+    assert [c[1]["ae"] for c in choices.values()] == [(1.0, 1.0), (1.0, 1.6)]
+    face = _pair(RECIPES["SynthCDF"])[0].raw[0]  # any 64 px frame with detail
+    ae = {"native": 1.0, "bottleneck": 1.4}
+    err = {
+        k: np.abs(resample(resample(face, round(64 / a)), 64) - face).max() for k, a in ae.items()
+    }
+    assert err["native"] <= 1 / 510 + 1e-6
+    assert err["bottleneck"] > 10 / 255

@@ -12,7 +12,7 @@ from tqdm import tqdm
 __all__ = ["SYNTHFF_VERSION", "DEFAULTS", "generate", "validate"]
 
 # Bump whenever the output for a given seed changes: ensure_synthff caches by it.
-SYNTHFF_VERSION = "3"
+SYNTHFF_VERSION = "4"
 DEFAULTS = {"videos": 120, "frames": 8, "size": 64}
 
 

@@ -47,13 +47,19 @@ SYNTHFF = Recipe(
 _DFDC_POST = {"renoise": (0.4, 1.0)}  # DFDC's fakes were post-processed (noise, re-encoding)
 _DFDC_NT = {"renoise": (0.4, 1.0), "amp": (0.01, 0.03)}
 _CDF_SWAP = {"ae": (1.0, 1.6), "fix": (0.8, 1.0), "feather": (2.0, 3.5), "renoise": (0.6, 1.0)}
+# Celeb-DF's improved synthesis works at the face's own resolution: no down/up-sampling, so none of
+# the resampling trace FF++-style swaps leave (the cue an ERM detector trained on SynthFF relies
+# on most: docs/synthff.md). Half of SynthCDF's swaps are made that way, half through the mild
+# bottleneck above.
+_CDF_NATIVE = {**_CDF_SWAP, "ae": (1.0, 1.0)}
 _HELD = (0.1, 0.75)  # targets are only evaluated (their test split): most pairs go to test
 TARGETS = (
-    # Celeb-DF-like: a better swap (the donor face filmed by the same camera, little bottleneck,
-    # good colour match, wide blend), warm camera, YouTube-like compression.
+    # Celeb-DF-like: a better swap (the donor face filmed by the same camera, half of the swaps at
+    # the frame's resolution, the rest through a little bottleneck, good colour match, wide
+    # blend), warm camera, YouTube-like compression.
     Recipe(
         "SynthCDF", 2, "SynthCDF_real",
-        {"SynthCDF_fake": (("DF", _CDF_SWAP),)},
+        {"SynthCDF_fake": (("DF", _CDF_NATIVE), ("DF", _CDF_SWAP))},
         Camera(blur=0.6, noise=0.01, quality=(75, 90), gains=(1.06, 1.0, 0.9), gamma=0.9),
         held_out=_HELD, film_donor=True,
     ),
