@@ -160,8 +160,8 @@ def test_synthcdf_native_swaps_are_not_resampled() -> None:
     the filmed donor face up to 8-bit rounding, while the bottleneck choice blurs it."""
     from roga_bench.datasets.synthff._camera import resample
 
-    choices = dict(enumerate(RECIPES["SynthCDF"].fakes["SynthCDF_fake"]))
-    assert [c[1]["ae"] for c in choices.values()] == [(1.0, 1.0), (1.0, 1.6)]
+    choices = RECIPES["SynthCDF"].fakes["SynthCDF_fake"]
+    assert [params["ae"] for _, params in choices] == [(1.0, 1.0), (1.0, 1.6)]
     face = _pair(RECIPES["SynthCDF"])[0].raw[0]  # any 64 px frame with detail
     ae = {"native": 1.0, "bottleneck": 1.4}
     err = {
