@@ -27,11 +27,10 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from roga_bench._registry import ALGORITHMS
 from roga_bench.datasets._transforms import normalize
 from roga_bench.datasets.synthff import _pipeline as pipeline
 from roga_bench.datasets.synthff._generate import DEFAULTS
-from roga_bench.training._saved import load_saved_model
+from roga_bench.training._saved import load_saved_algorithm
 
 FIRST_TARGET = 4  # SynthFFCrossDataset: envs 0-3 are DF..NT, 4-6 the targets in TARGETS order
 
@@ -52,18 +51,6 @@ def target_split(recipe: pipeline.Recipe, seed: int = 0) -> tuple[torch.Tensor, 
     return torch.stack(xs), np.asarray(ys)
 
 
-def load(path: Path) -> tuple[torch.nn.Module, int]:
-    payload = load_saved_model(path)
-    hparams = {**payload["model_hparams"], "pretrained": ""}
-    cls = ALGORITHMS.get(str(payload["args"]["algorithm"]))
-    shape = tuple(payload["model_input_shape"])
-    algorithm = cls(
-        shape, payload["model_num_classes"], payload.get("model_num_domains", 1), hparams
-    )
-    algorithm.load_state_dict(payload["model_dict"])
-    return algorithm.eval(), int(payload["step"])
-
-
 @torch.no_grad()
 def auc(algorithm: torch.nn.Module, x: torch.Tensor, y: np.ndarray) -> float:
     scores = [torch.softmax(algorithm.predict(b).float(), 1)[:, 1] for b in x.split(256)]
@@ -82,7 +69,8 @@ def main() -> None:
         if run_args["dataset"] != "SynthFFCrossDataset" or run_args["algorithm"] != "ERM":
             continue
         for name in ("model_best.pkl", "model.pkl"):
-            algorithm, step = load(results.parent / name)
+            algorithm, payload = load_saved_algorithm(results.parent / name)
+            step = int(payload["step"])
             indomain = np.mean([records[step][f"env{i}_test_auc"] for i in range(FIRST_TARGET)])
             extra = dict(json.loads(run_args.get("hparams") or "{}"))
             extra.pop("targets", None)

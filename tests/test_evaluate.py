@@ -80,3 +80,24 @@ def test_bad_input_names_the_file_and_exits_non_zero(run: Path, tmp_path: Path, 
     rc, err = code("--model", str(_tampered(run, tmp_path, lambda p: p.pop("model_dict"))))
     assert rc == 1 and "not a roga_bench/DomainBed model file" in err
     assert not (tmp_path / "never.json").exists()
+
+
+def test_load_saved_algorithm_gives_the_saved_weights(run: Path, tmp_path: Path) -> None:
+    from roga_bench.training._saved import SavedModelError, load_saved_algorithm
+
+    algorithm, payload = load_saved_algorithm(run / "model_best.pkl")
+    assert (
+        not algorithm.training
+        and payload["step"] == read_records(run / "results.jsonl")[-1]["best_step"]
+    )
+    state = algorithm.state_dict()
+    assert state.keys() == payload["model_dict"].keys()
+    assert all(torch.equal(state[k], v) for k, v in payload["model_dict"].items())
+    x = torch.zeros(3, *payload["model_input_shape"])
+    assert algorithm.predict(x).shape == (3, payload["model_num_classes"])
+
+    def wrong_shape(p: dict) -> None:
+        p["model_dict"]["network.2.weight"] = torch.zeros(2, 5)
+
+    with pytest.raises(SavedModelError, match="model.pkl: weights do not fit _TestTinyERM"):
+        load_saved_algorithm(_tampered(run, tmp_path, wrong_shape))

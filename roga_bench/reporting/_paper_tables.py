@@ -23,13 +23,12 @@ from roga_bench.reporting._context import (
     finish_notes,
     order_rows,
 )
-from roga_bench.reporting._indomain_tables import table_III, table_V, table_VI
+from roga_bench.reporting._indomain_tables import GID, table_III, table_V, table_VI
 from roga_bench.reporting._reported import PAPER_DIR, add_reported, load_reported
 from roga_bench.reporting._table import Column, Table
 
 __all__ = ["BUILDERS", "TABLE_NUMBERS", "build_table", "PAPER_DIR", "load_reported"]
 
-GID = ["DF", "F2F", "FS", "NT"]
 GID_ALGORITHMS = ["ERM", "SAM", "SAGM", "RoGA"]
 
 

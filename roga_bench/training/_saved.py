@@ -21,7 +21,13 @@ from roga_bench.training._config import ConfigError
 from roga_bench.training._evaluate import eval_splits, evaluate
 from roga_bench.training._plan import _resolve_device
 
-__all__ = ["SavedModelError", "Evaluation", "load_saved_model", "evaluate_saved_model"]
+__all__ = [
+    "SavedModelError",
+    "Evaluation",
+    "load_saved_model",
+    "load_saved_algorithm",
+    "evaluate_saved_model",
+]
 
 _PAYLOAD_KEYS = ("args", "model_input_shape", "model_num_classes", "model_hparams", "model_dict")
 
@@ -119,17 +125,23 @@ def _hparams(payload: dict, dataset: str, json_dir: str | None) -> dict[str, Any
 
 
 def _network(payload: dict, path: Path, dataset: Any, hparams: dict) -> Any:
-    args = payload["args"]
-    try:
-        cls = ALGORITHMS.get(str(args["algorithm"]))
-    except UnknownNameError as exc:
-        raise SavedModelError(f"{path}: args.algorithm: {exc}") from None
     shape = tuple(int(s) for s in dataset.input_shape)
     if shape != tuple(payload["model_input_shape"]):
         raise SavedModelError(
             f"{path}: the model takes inputs {tuple(payload['model_input_shape'])}, the dataset "
             f"gives {shape} (set the same image_size)"
         )
+    return _build(payload, path, hparams)
+
+
+def _build(payload: dict, path: Path, hparams: dict) -> Any:
+    """The file's algorithm with its weights, built with ``hparams``."""
+    args = payload["args"]
+    try:
+        cls = ALGORITHMS.get(str(args["algorithm"]))
+    except UnknownNameError as exc:
+        raise SavedModelError(f"{path}: args.algorithm: {exc}") from None
+    shape = tuple(int(s) for s in payload["model_input_shape"])
     n_domains = int(payload.get("model_num_domains", 1))
     algorithm = cls(shape, int(payload["model_num_classes"]), n_domains, hparams)
     try:
@@ -141,6 +153,19 @@ def _network(payload: dict, path: Path, dataset: Any, hparams: dict) -> Any:
             f"{hparams.get('backbone')!r} ({first})"
         ) from None
     return algorithm
+
+
+def load_saved_algorithm(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """A saved run's algorithm with its weights (eval mode, CPU) and the file's payload, for
+    scoring frames of your own (``algorithm.predict(x)``, ``x`` normalised as the datasets do).
+
+    Raises:
+        ConfigError, SavedModelError: as :func:`load_saved_model`, or weights that do not fit.
+    """
+    path = Path(path)
+    payload = load_saved_model(path)
+    hparams = {**payload["model_hparams"], "pretrained": ""}  # the weights replace pretrained
+    return _build(payload, path, hparams).eval(), payload
 
 
 def evaluate_saved_model(
