@@ -62,12 +62,18 @@ class SAM(_TwoPassERM):
 
 @register_algorithm
 class ASAM(_TwoPassERM):
-    """Adaptive SAM (Kwon et al., 2021): scale-invariant neighbourhood T = |θ|."""
+    """Adaptive SAM (Kwon et al., 2021): e = ρ T²g/(‖Tg‖+η), T = |w| + 0.01 on weights, 1 on biases.
+
+    The ASAM authors' rule (``optim.SAM(adaptive_on="weights")``); davda54/sam's T = |w| on every
+    parameter is ``adaptive_on="all", adaptive_eta=0`` (README "Coming from ...").
+    """
 
     # ASAM's radius lives on a different scale (|θ|-normalised): its paper sweeps 0.05-2.0, so the
     # shared space {0.01..0.2} would never reach the 0.5 default. DESIGN §4 deviation, on purpose.
     HPARAMS = {
-        "rho": HParam(0.5, choice(0.1, 0.2, 0.5, 1.0, 2.0), minimum=0.0, doc="adaptive radius rho")
+        "rho": HParam(
+            optim.ASAM_RHO, choice(0.1, 0.2, 0.5, 1.0, 2.0), minimum=0.0, doc="adaptive radius rho"
+        )
     }
 
     def make_wrapper(self) -> optim.TwoPassOptimizer:
