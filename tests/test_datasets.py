@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from roga_bench.datasets import DatasetError, FFppCrossDataset, FFppLOMO, get_dataset_class
-from roga_bench.datasets._testing import write_tree
+from roga_bench.datasets.testing import write_tree
 
 SMALL = {"image_size": 16, "frames_per_video": 2}
 

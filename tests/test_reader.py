@@ -12,7 +12,7 @@ from PIL import Image
 from roga_bench.datasets import DatasetError, decode_and_resize, read_videos, resolve_frame_path
 from roga_bench.datasets._index import sample_evenly, sort_frames
 from roga_bench.datasets._labels import LABELS, label_of
-from roga_bench.datasets._testing import write_tree
+from roga_bench.datasets.testing import write_tree
 
 FF = "FaceForensics++.json"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from roga_bench._registry import BACKBONES
-from roga_bench.datasets._testing import write_tree
+from roga_bench.datasets.testing import write_tree
 from roga_bench.sweep import job_hash, main, make_args_list
 from roga_bench.sweep._suite import FAMILIES, SUITES, expand_suite
 

@@ -13,7 +13,7 @@ import shutil
 import pytest
 
 from roga_bench.datasets import DatasetError, get_dataset_class
-from roga_bench.datasets._testing import write_tree
+from roga_bench.datasets.testing import write_tree
 from roga_bench.sweep import make_args_list, make_jobs
 
 ARGS = dict(

@@ -18,7 +18,7 @@ from roga_bench.datasets._errors import DatasetError, DatasetWarning
 from roga_bench.datasets._frames import decode_and_resize
 from roga_bench.datasets._index import Video, read_videos, resolve_frame_path
 from roga_bench.datasets._labels import LABELS, label_of
-from roga_bench.datasets._masks import load_mask, mask_path
+from roga_bench.datasets._masks import load_mask, mask_path, read_mask
 from roga_bench.datasets.ffpp import FFppCrossDataset, FFppLOMO
 from roga_bench.datasets.synthff_envs import SynthFFCrossDataset, SynthFFLOMO
 
@@ -37,6 +37,7 @@ __all__ = [
     "label_of",
     "load_mask",
     "mask_path",
+    "read_mask",
     "list_datasets",
     "num_environments",
     "read_videos",

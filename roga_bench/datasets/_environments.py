@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from roga_bench.datasets._errors import DatasetError, warn_once
 from roga_bench.datasets._index import (
+    FRAME_SAMPLING,
     SPLITS,
     Video,
     clear_index_cache,
@@ -36,7 +37,12 @@ __all__ = ["DeepfakeBenchEnvironments", "warn_missing"]
 log = logging.getLogger(__name__)
 
 _ENV_HPARAMS: dict[str, HParam] = {
-    "frames_per_video": HParam(32, minimum=0, doc="frames sampled evenly per video; 0 = all"),
+    "frames_per_video": HParam(32, minimum=0, doc="frames sampled per video; 0 = all"),
+    "frame_sampling": HParam(
+        "even",
+        choices=FRAME_SAMPLING,
+        doc="frames_per_video spread evenly (even) or the first N (first, DeepfakeBench's loader)",
+    ),
     "compression": HParam("c23", choices=("c23", "c40", "raw"), doc="FF++ compression level"),
     "real_assignment": HParam(
         "shared",
@@ -203,6 +209,7 @@ class DeepfakeBenchEnvironments:
             compression=str(self.hparams["compression"]),
             frames_per_video=int(self.hparams["frames_per_video"]),
             skip_missing_frames=bool(self.hparams["skip_missing_frames"]),
+            frame_sampling=str(self.hparams["frame_sampling"]),
         )
 
     def _environment_videos(

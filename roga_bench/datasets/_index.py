@@ -4,8 +4,9 @@ An index is ``{dataset: {label_name: {train|val|test: {c23|c40: {video_id: {"lab
 "frames": [...]}}}}}}`` for the FF++ family and the same without the compression level for other
 datasets; both nestings are detected per block. Frame paths are re-rooted on their ``<Dataset>/``
 segment under the user's ``data_dir`` (see :func:`resolve_frame_path`), sorted by integer file name
-and sampled evenly. A video is identified by (label name, video id): FF++ reuses folder names such
-as ``000_003`` across methods.
+and sampled (evenly by default, or the first N: :func:`sample_frames`). A video's ``masks`` list,
+where present, gives its frames' masks. A video is identified by (label name, video id): FF++
+reuses folder names such as ``000_003`` across methods.
 """
 
 from __future__ import annotations
@@ -35,10 +36,17 @@ __all__ = [
     "resolve_frame_path",
     "sort_frames",
     "sample_evenly",
+    "sample_frames",
+    "FRAME_SAMPLING",
     "read_videos",
 ]
 
 SPLITS = ("train", "val", "test")
+# How ``frames_per_video`` frames are taken from a longer video (after sorting by frame number):
+# "even" spreads them from first to last (our default: the whole clip is represented, which is
+# what DeepfakeBench's preprocess.py intends with its np.linspace), "first" keeps the first N, as
+# DeepfakeBench's training loader does (its step is computed after capping the count, so it is 1).
+FRAME_SAMPLING = ("even", "first")
 COMPRESSIONS = ("raw", "c23", "c40")
 # Frame-tree folders of the DeepfakeBench datasets (and SynthFF): a frame path is re-rooted on the
 # last of these segments it contains.
@@ -63,12 +71,17 @@ DATASET_ROOTS = frozenset(
 
 @dataclass(frozen=True)
 class Video:
-    """One video of one label block: its sampled, re-rooted frame paths (as strings)."""
+    """One video of one label block: its sampled, re-rooted frame paths (as strings).
+
+    ``masks``, when the index lists them (the entry's ``masks`` key), holds each frame's re-rooted
+    mask path ("" where the list has no file of that name); None: derive from the frame path.
+    """
 
     label_name: str
     video_id: str
     label: int
     frames: tuple[str, ...]
+    masks: tuple[str, ...] | None = None
 
     @property
     def key(self) -> str:
@@ -174,13 +187,48 @@ def sort_frames(frames: Sequence[str]) -> list[str]:
 
 
 def sample_evenly(items: Sequence[Any], k: int) -> list[Any]:
-    """``k`` items spread evenly from first to last (DeepfakeBench's ``np.linspace`` sampling).
+    """``k`` items spread evenly from first to last (``np.linspace``, as DeepfakeBench's
+    ``preprocess.py`` picks frames from a video).
 
     ``k <= 0`` or ``k >= len(items)`` keeps every item.
     """
     if k <= 0 or k >= len(items):
         return list(items)
     return [items[i] for i in np.linspace(0, len(items) - 1, k, dtype=int)]
+
+
+def sample_frames(items: Sequence[Any], k: int, how: str = "even") -> list[Any]:
+    """``k`` of ``items``: ``"even"`` (:func:`sample_evenly`) or ``"first"`` (the first ``k``, as
+    DeepfakeBench's loader keeps them). ``k <= 0`` keeps every item.
+
+    Raises:
+        DatasetError: an unknown ``how``.
+    """
+    if how not in FRAME_SAMPLING:
+        raise DatasetError(f"frame_sampling must be one of {FRAME_SAMPLING}, got {how!r}")
+    if how == "first":
+        return list(items) if k <= 0 else list(items[:k])
+    return sample_evenly(items, k)
+
+
+def _file_name(raw: str) -> str:
+    return raw.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _mask_paths(
+    entry: dict[str, Any], frames: list[str], root_dir: str, roots: frozenset[str], where: str
+) -> tuple[str, ...] | None:
+    """The re-rooted mask of each (raw) frame from the entry's ``masks`` list, matched by file
+    name ("" if none matches); None when the entry has no ``masks`` key. DeepfakeBench's
+    rearrange.py lists the c23 masks for every compression level (masks do not depend on it)."""
+    listed = entry.get("masks")
+    if listed is None:
+        return None
+    if not isinstance(listed, list):
+        raise DatasetError(f"{where}: 'masks' must be a list of paths")
+    by_name = {_file_name(str(m)): str(m) for m in listed}
+    found = (by_name.get(_file_name(f)) for f in frames)
+    return tuple("" if m is None else _reroot(m, root_dir, roots) for m in found)
 
 
 def _videos_block(
@@ -218,6 +266,7 @@ def read_videos(
     compression: str = "c23",
     frames_per_video: int = 32,
     skip_missing_frames: bool = False,
+    frame_sampling: str = "even",
 ) -> list[Video]:
     """The videos of one label block and split, with sampled, re-rooted, existing frame paths.
 
@@ -227,9 +276,10 @@ def read_videos(
         label_name: the label block, e.g. ``"FF-DF"``.
         split: ``train``, ``val`` or ``test``.
         compression: used when the block is nested by compression level.
-        frames_per_video: frames sampled evenly per video (0 = all).
+        frames_per_video: frames sampled per video (0 = all).
         skip_missing_frames: drop (and count, and warn about) frames absent on disk instead of
             raising; a video left without frames is dropped.
+        frame_sampling: ``"even"`` or ``"first"`` (see :data:`FRAME_SAMPLING`).
 
     Returns:
         The videos sorted by video id.
@@ -251,11 +301,12 @@ def read_videos(
         if not isinstance(entry, dict) or not isinstance(entry.get("frames"), list):
             raise DatasetError(f"{where} must be an object with a 'frames' list")
         label = label_of(entry.get("label", label_name), where)
-        frames = []
-        for raw in sample_evenly(sort_frames(entry["frames"]), frames_per_video):
+        frames, kept = [], []
+        for raw in sample_frames(sort_frames(entry["frames"]), frames_per_video, frame_sampling):
             frame = _reroot(str(raw), root_dir, roots)
             if os.path.exists(frame):
                 frames.append(frame)
+                kept.append(str(raw))
             elif skip_missing_frames:
                 missing += 1
             else:
@@ -264,7 +315,8 @@ def read_videos(
                     "check --data_dir, or set hparam skip_missing_frames=true"
                 )
         if frames:
-            out.append(Video(label_name, str(video_id), label, tuple(frames)))
+            masks = _mask_paths(entry, kept, root_dir, roots, where)
+            out.append(Video(label_name, str(video_id), label, tuple(frames), masks))
     if missing:
         warn_once(f"{path}: [{label_name!r}][{split!r}]: skipped {missing} missing frames")
     return out

@@ -1,6 +1,9 @@
 """Manipulation masks beside the frames, in DeepfakeBench's layout.
 
-DeepfakeBench keeps FF++'s masks beside ``frames``: the frame
+Where the index file lists a video's ``masks`` (DeepfakeBench's rearrange.py does for FF++'s
+methods, always the ``c23/masks`` files, whatever the compression level), those files are read,
+matched to frames by file name. Otherwise the mask path is derived from the frame's: DeepfakeBench
+keeps FF++'s masks beside ``frames``: the frame
 ``.../manipulated_sequences/Deepfakes/c23/frames/000_003/012.png`` has its mask at
 ``.../manipulated_sequences/Deepfakes/c23/masks/000_003/012.png`` (one grey-scale PNG per frame,
 non-zero where the face was manipulated). Real videos have no masks; their mask is all zeros.
@@ -21,7 +24,7 @@ from PIL import Image
 
 from roga_bench.datasets._errors import DatasetError
 
-__all__ = ["mask_path", "load_mask", "has_masks", "split_masks"]
+__all__ = ["mask_path", "load_mask", "read_mask", "has_masks", "split_masks"]
 
 
 def mask_path(frame_path: str | Path) -> Path:
@@ -48,7 +51,16 @@ def load_mask(frame_path: str | Path, size: int | None = None) -> np.ndarray | N
     Raises:
         DatasetError: the mask exists but cannot be decoded (the message names the file).
     """
-    path = mask_path(frame_path)
+    return read_mask(mask_path(frame_path), size)
+
+
+def read_mask(path: str | Path, size: int | None = None) -> np.ndarray | None:
+    """The mask file ``path`` as ``float32 [H, W]`` in [0, 1], or ``None`` if it does not exist.
+
+    Raises:
+        DatasetError: the mask exists but cannot be decoded (the message names the file).
+    """
+    path = Path(path)
     if not path.exists():
         return None
     try:
@@ -62,14 +74,26 @@ def load_mask(frame_path: str | Path, size: int | None = None) -> np.ndarray | N
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
+def _split_mask_paths(part: Any) -> list[Path | None]:
+    """Each frame's mask file: the index's ``masks`` entry where it lists one (DeepfakeBench's
+    rearrange.py lists c23's masks for every compression), else derived with :func:`mask_path`;
+    None where the index lists masks but none for that frame."""
+    listed = getattr(part, "mask_paths", None) or [None] * len(part.paths)
+    return [
+        mask_path(p) if m is None else (Path(m) if m else None)
+        for p, m in zip(part.paths, listed, strict=True)
+    ]
+
+
 def has_masks(ds: Any, env: int, split: str = "test") -> bool:
     """Whether every fake frame of ``ds``'s environment ``env`` split ``split`` has a mask file.
 
     ``ds`` is an environment dataset (``ds.split(env, split)`` with ``paths`` and ``labels``).
     """
     part = ds.split(env, split)
-    fakes = [p for p, y in zip(part.paths, part.labels, strict=True) if int(y) == 1]
-    return bool(fakes) and all(mask_path(p).is_file() for p in fakes)
+    masks = _split_mask_paths(part)
+    fakes = [m for m, y in zip(masks, part.labels, strict=True) if int(y) == 1]
+    return bool(fakes) and all(m is not None and m.is_file() for m in fakes)
 
 
 def split_masks(ds: Any, env: int, split: str = "test", size: int | None = None) -> np.ndarray:
@@ -90,19 +114,20 @@ def split_masks(ds: Any, env: int, split: str = "test", size: int | None = None)
     side = int(size if size is not None else part.image_size)
     out = np.zeros((len(part.paths), side, side), dtype=np.float32)
     missing = []
-    for i, (path, label) in enumerate(zip(part.paths, part.labels, strict=True)):
+    masks = _split_mask_paths(part)
+    for i, (path, label) in enumerate(zip(masks, part.labels, strict=True)):
         if int(label) != 1:
             continue
-        mask = load_mask(path, side)
+        mask = None if path is None else read_mask(path, side)
         if mask is None:
-            missing.append(path)
+            missing.append(path if path is not None else f"(none listed for {part.paths[i]})")
         else:
             out[i] = mask
     if missing:
         name = ds.ENVIRONMENTS[env] if hasattr(ds, "ENVIRONMENTS") else env
         raise DatasetError(
             f"{type(ds).__name__} env {env} ({name}) {split}: {len(missing)} fake frame(s) have "
-            f"no manipulation mask, e.g. {mask_path(missing[0])}; this dataset has no masks "
+            f"no manipulation mask, e.g. {missing[0]}; this dataset has no masks "
             "(DeepfakeBench ships them for FF++ only; SynthFF writes them)"
         )
     return out

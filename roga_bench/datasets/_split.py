@@ -50,6 +50,11 @@ class FrameSplit(Dataset):
         self.paths: list[str] = [f for v in videos for f in v.frames]
         self.labels: list[int] = [v.label for v in videos for _ in v.frames]
         self.video_ids: list[str] = [v.key for v in videos for _ in v.frames]
+        # Each frame's mask file as the index lists it ("": listed without one), or None: derive
+        # it from the frame path (roga_bench.datasets.mask_path).
+        self.mask_paths: list[str | None] = [
+            m for v in videos for m in (v.masks if v.masks is not None else [None] * len(v.frames))
+        ]
         self.image_size = image_size
         self.transform = transform
         self._budget = budget

@@ -26,7 +26,7 @@ _SYNTH_HPARAMS: dict[str, HParam] = {
     # augmentation cost ~2/3 of a CPU step and, at 300 steps, lowered ERM's GID-DF AUC
     # (0.73 with, 0.87 without), so it is off by default here; on for FF++.
     "data_augmentation": HParam(False, choices=(True, False), doc="training-split augmentation"),
-    "frames_per_video": HParam(8, minimum=0, doc="frames sampled evenly per video; 0 = all"),
+    "frames_per_video": HParam(8, minimum=0, doc="frames sampled per video; 0 = all"),
     # SynthFF is small: decoded 64 px frames (12 KiB each) fit in memory, saving PNG decodes.
     "memory_cache_mb": HParam(256, minimum=0, doc="keep decoded frames in memory up to this"),
 }

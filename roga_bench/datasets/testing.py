@@ -1,6 +1,11 @@
-"""Tiny DeepfakeBench-layout trees written on the fly, for tests and the loader benchmark.
+"""Public testing helpers: tiny DeepfakeBench-layout trees written on the fly.
 
-    from roga_bench.datasets._testing import write_tree
+For tests (this repository's and yours: a dataset class, a loader or a training loop that reads
+DeepfakeBench's layout can be exercised without FF++ on disk) and for reproducing a layout
+question (``target_val="deepfakebench"`` writes what DeepfakeBench's ``rearrange.py`` writes).
+Nothing here is used by training; it is imported only where asked for::
+
+    from roga_bench.datasets.testing import write_tree
     data_dir = write_tree(tmp_path, shape="backslash", targets=("CDF-v2",))
 
 Frames are small solid-colour PNGs (nothing is committed); real videos are named ``000``,
@@ -69,6 +74,19 @@ def _write_video(
     return paths[::-1]  # listed out of order: the reader must sort by integer file name
 
 
+def _write_masks(root: Path, rel_dir: str, n_frames: int, opts: dict, value: int) -> list[str]:
+    """Grey masks of constant ``value`` for one video (every frame), as ``rearrange.py`` lists
+    them: the c23 masks, whatever compression the frames have."""
+    folder = root / rel_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k in range(n_frames):
+        name = f"{k:03d}.png" if opts["fmt"]["padded"] else f"{k}.png"
+        Image.fromarray(np.full((opts["size"],) * 2, value, dtype=np.uint8)).save(folder / name)
+        paths.append(frame_path_string(f"{rel_dir}/{name}", opts["fmt"]["shape"]))
+    return paths
+
+
 def _ff_block(
     root: Path, label: str, counts: Mapping[str, int], comps: Iterable[str], opts: dict
 ) -> dict:
@@ -84,6 +102,12 @@ def _ff_block(
                 seed = j * 97 + len(label) * 7  # deterministic, distinct per label and video
                 frames = _write_video(root, rel, opts["frames"], opts["size"], seed, **opts["fmt"])
                 videos[vid] = {"label": label, "frames": frames}
+                if opts["masks"] and label != "FF-real":
+                    masks_dir = f"FaceForensics++/{FF_FOLDERS[label]}/c23/masks/{vid}"
+                    value = 1 + seed % 255  # non-zero, distinct per video
+                    videos[vid]["masks"] = _write_masks(
+                        root, masks_dir, opts["frames"], opts, value
+                    )
             per_comp[comp] = videos
         block[split] = per_comp
         start += n
@@ -104,6 +128,7 @@ def write_tree(
     targets: Iterable[str] = (),
     padded: bool = True,
     target_val: str = "own",
+    masks: bool = False,
 ) -> Path:
     """Write a tiny FF++ (plus targets) tree and its index files under ``root``; returns ``root``.
 
@@ -119,13 +144,21 @@ def write_tree(
         target_val: ``own`` (targets get their own val videos) or ``deepfakebench`` (the shape
             DeepfakeBench's ``rearrange.py`` writes: DFDC's val is one stray ``{label, frames}``
             pair plus every train video, the other targets' val is their test list).
+        masks: give every fake FF++ video a ``masks`` list in the index, as ``rearrange.py`` does:
+            the ``c23/masks`` files (grey, constant ``1 + seed % 255`` per video) for every
+            compression level.
     """
     if target_val not in ("own", "deepfakebench"):
         raise ValueError(f"target_val must be 'own' or 'deepfakebench', got {target_val!r}")
     root = Path(root)
     json_dir = root / "dataset_json"
     json_dir.mkdir(parents=True, exist_ok=True)
-    opts = {"frames": frames, "size": size, "fmt": {"shape": shape, "padded": padded}}
+    opts = {
+        "frames": frames,
+        "size": size,
+        "fmt": {"shape": shape, "padded": padded},
+        "masks": masks,
+    }
     comps = list(compressions)
     blocks = {"FF-real": _ff_block(root, "FF-real", counts, comps, opts)}
     for m in methods:
