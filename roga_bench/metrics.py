@@ -6,6 +6,16 @@ Ranking metrics (AUC, AP, EER, video AUC) are undefined when only one class is p
 return NaN and emit :class:`OneClassWarning`, never raise, so an evaluation split that happens to
 hold one class cannot stop a sweep. Empty or malformed input raises ``ValueError``.
 
+Two flavours (``flavour=``, hparam ``metrics_flavour``; docs/reporting.md states both):
+
+- ``"roga_bench"`` (default): ACC predicts fake at ``score >= 0.5``; EER is where the
+  piecewise-linear ROC curve crosses FPR = FNR (interpolated between the two ROC points around it).
+- ``"deepfakebench"``: DeepfakeBench's ``get_test_metrics``: ACC predicts fake at ``score > 0.5``;
+  EER is the FPR of the ROC point (sklearn's ``roc_curve`` with its default
+  ``drop_intermediate=True``) nearest to FPR = FNR, the first such point on a tie.
+
+AUC and AP are the same in both.
+
 Example::
 
     from roga_bench.metrics import compute_metrics, scores_from_logits
@@ -45,6 +55,7 @@ def roc_curve(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 __all__ = [
+    "METRIC_FLAVOURS",
     "OneClassWarning",
     "accuracy",
     "auc",
@@ -54,6 +65,14 @@ __all__ = [
     "scores_from_logits",
     "video_auc",
 ]
+
+
+METRIC_FLAVOURS = ("roga_bench", "deepfakebench")
+
+
+def _check_flavour(flavour: str) -> None:
+    if flavour not in METRIC_FLAVOURS:
+        raise ValueError(f"metrics flavour must be one of {METRIC_FLAVOURS}, got {flavour!r}")
 
 
 class OneClassWarning(RuntimeWarning):
@@ -114,22 +133,27 @@ def _two_classes(y: np.ndarray, metric: str) -> bool:
     return True
 
 
-def accuracy(labels: Any, scores: Any, threshold: float = 0.5) -> float:
-    """Fraction of samples with ``(score >= threshold) == label``.
+def accuracy(
+    labels: Any, scores: Any, threshold: float = 0.5, flavour: str = "roga_bench"
+) -> float:
+    """Fraction of samples with ``(score >= threshold) == label`` (``>`` for ``deepfakebench``).
 
     Args:
         labels: ``[N]`` 0/1 labels.
         scores: ``[N]`` P(fake).
-        threshold: scores at or above it are predicted fake.
+        threshold: scores at or above it (above it: ``deepfakebench``) are predicted fake.
+        flavour: one of :data:`METRIC_FLAVOURS`.
 
     Returns:
         Accuracy in [0, 1] (defined for one-class input too).
 
     Raises:
-        ValueError: empty, mismatched or non-binary input.
+        ValueError: empty, mismatched or non-binary input; an unknown flavour.
     """
+    _check_flavour(flavour)
     y, s = _as_arrays(labels, scores)
-    return float(np.mean((s >= threshold).astype(np.int64) == y))
+    fake = s > threshold if flavour == "deepfakebench" else s >= threshold
+    return float(np.mean(fake.astype(np.int64) == y))
 
 
 def auc(labels: Any, scores: Any) -> float:
@@ -163,18 +187,28 @@ def _eer_from_roc(fpr: np.ndarray, tpr: np.ndarray) -> float:
     return float(fpr[i - 1] + t * (fpr[i] - fpr[i - 1]))
 
 
-def eer(labels: Any, scores: Any) -> float:
+def _eer_nearest_point(y: np.ndarray, s: np.ndarray) -> float:
+    """DeepfakeBench's EER: FPR of the (default, thinned) ROC point nearest to FPR = FNR."""
+    fpr, tpr, _ = roc_curve(y, s)
+    return float(fpr[np.nanargmin(np.abs((1.0 - tpr) - fpr))])
+
+
+def eer(labels: Any, scores: Any, flavour: str = "roga_bench") -> float:
     """Equal error rate: the FPR (= FNR) where the ROC curve crosses FPR = 1 - TPR.
 
-    The crossing is linearly interpolated between the two ROC points around it, so the value
-    is exact for the piecewise-linear ROC curve (perfect separation -> 0, fully inverted -> 1).
+    ``roga_bench``: the crossing is linearly interpolated between the two ROC points around it,
+    so the value is exact for the piecewise-linear ROC curve (perfect separation -> 0, fully
+    inverted -> 1). ``deepfakebench``: the FPR of the ROC point nearest to the crossing.
 
     Raises:
-        ValueError: empty, mismatched or non-binary input.
+        ValueError: empty, mismatched or non-binary input; an unknown flavour.
     """
+    _check_flavour(flavour)
     y, s = _as_arrays(labels, scores)
     if not _two_classes(y, "eer"):
         return math.nan
+    if flavour == "deepfakebench":
+        return _eer_nearest_point(y, s)
     fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
     return _eer_from_roc(fpr, tpr)
 
@@ -217,22 +251,27 @@ def video_auc(labels: Any, scores: Any, video_ids: Sequence[str]) -> float:
     return float(roc_auc_score(vy, vs)) if _two_classes(vy, "video_auc") else math.nan
 
 
-def compute_metrics(labels: Any, scores: Any, video_ids: Sequence[str]) -> dict[str, float]:
+def compute_metrics(
+    labels: Any, scores: Any, video_ids: Sequence[str], flavour: str = "roga_bench"
+) -> dict[str, float]:
     """All detection metrics at once: ``{"acc", "auc", "ap", "eer", "video_auc"}``.
 
     One-class input gives ``acc`` plus NaN for the rest, with a single :class:`OneClassWarning`.
+    ``flavour`` picks the ACC and EER definitions (module docstring).
 
     Raises:
-        ValueError: empty, mismatched or non-binary input; a video with mixed labels.
+        ValueError: empty, mismatched or non-binary input; a video with mixed labels; an unknown
+            flavour.
     """
+    _check_flavour(flavour)
     y, s = _as_arrays(labels, scores)
     vy, vs = _video_level(y, s, video_ids)
-    out = {"acc": accuracy(y, s)}
+    out = {"acc": accuracy(y, s, flavour=flavour)}
     if not _two_classes(y, "compute_metrics (auc, ap, eer, video_auc)"):
         return {**out, "auc": math.nan, "ap": math.nan, "eer": math.nan, "video_auc": math.nan}
     fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
     out["auc"] = float(roc_auc_score(y, s))
     out["ap"] = float(average_precision_score(y, s))
-    out["eer"] = _eer_from_roc(fpr, tpr)
+    out["eer"] = _eer_nearest_point(y, s) if flavour == "deepfakebench" else _eer_from_roc(fpr, tpr)
     out["video_auc"] = float(roc_auc_score(vy, vs))  # two frame classes -> two video classes
     return out

@@ -31,6 +31,7 @@ from roga_bench.datasets._labels import FAKE, REAL
 from roga_bench.datasets._split import FrameSplit, MemoryBudget
 from roga_bench.datasets._transforms import build_transform
 from roga_bench.hparams import SHARED_HPARAMS, HParam
+from roga_bench.metrics import METRIC_FLAVOURS
 
 __all__ = ["DeepfakeBenchEnvironments", "warn_missing"]
 
@@ -42,6 +43,11 @@ _ENV_HPARAMS: dict[str, HParam] = {
         "even",
         choices=FRAME_SAMPLING,
         doc="frames_per_video spread evenly (even) or the first N (first, DeepfakeBench's loader)",
+    ),
+    "metrics_flavour": HParam(
+        "roga_bench",
+        choices=METRIC_FLAVOURS,
+        doc="ACC/EER definitions: roga_bench (>= 0.5, interpolated EER) or deepfakebench's",
     ),
     "compression": HParam("c23", choices=("c23", "c40", "raw"), doc="FF++ compression level"),
     "real_assignment": HParam(

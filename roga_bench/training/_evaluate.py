@@ -107,7 +107,8 @@ def evaluate(
                     f"non-finite predictions on env {env} ({split} split): the model diverged "
                     f"(check lr and the loss in results.jsonl)"
                 )
-            metrics = compute_metrics(labels.numpy(), scores.numpy(), dataset.video_ids(env, split))
+            ids, flavour = dataset.video_ids(env, split), _metrics_flavour(dataset)
+            metrics = compute_metrics(labels.numpy(), scores.numpy(), ids, flavour)
             metrics["loss"] = loss
             done[(env, split)] = {k: float(v) for k, v in metrics.items()}
             by_object[id(data)] = (data, done[(env, split)])
@@ -115,3 +116,8 @@ def evaluate(
     finally:
         algorithm.train()
     return results
+
+
+def _metrics_flavour(dataset: Any) -> str:
+    """The dataset hparam ``metrics_flavour`` (roga_bench.metrics; default ``roga_bench``)."""
+    return str(getattr(dataset, "hparams", {}).get("metrics_flavour", "roga_bench"))
