@@ -62,7 +62,7 @@ def _run(args: dict, out: Path) -> tuple[float, float]:
 def _measure(kinds: dict[str, dict]) -> dict[str, dict[str, float]]:
     import torch
 
-    from roga_bench.datasets.cache import install_frame_memo
+    from roga_bench.datasets.frame_memo import install_frame_memo
     from roga_bench.sweep._pool import FRAME_MEMO_MB
 
     torch.set_num_threads(1)

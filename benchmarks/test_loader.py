@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from roga_bench.bench._data import _default_data, _frames_per_s, _train_set
-from roga_bench.datasets.cache import SPLITS, build_cache, dataset_split_paths
+from roga_bench.datasets.cache import dataset_split_paths
+from roga_bench.datasets.frame_cache import SPLITS, build_cache
 
 SIZE, FRAMES = 256, 128
 

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from roga_bench.datasets._frames import decode_and_resize
-from roga_bench.datasets.cache import StaleCacheError, build_cache, main, open_frame_cache
+from roga_bench.datasets.cache import main
+from roga_bench.datasets.frame_cache import StaleCacheError, build_cache, open_frame_cache
 
 SIZE = 24
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from roga_bench.datasets import DatasetError, _split
-from roga_bench.datasets._frames import decode_and_resize
-from roga_bench.datasets.cache import DecodedFrameMemo, install_frame_memo
+from roga_bench.datasets import DatasetError, Video, _split
+from roga_bench.datasets._frames import decode_and_resize, frame_decoder, set_frame_decoder
+from roga_bench.datasets.frame_memo import DecodedFrameMemo, install_frame_memo
 
 
 def _png(path, value: int, size: int = 8) -> None:
@@ -41,7 +41,18 @@ def test_budget_and_errors(tmp_path):
         memo(tmp_path / "missing.png", 4)
 
 
-def test_install_is_idempotent(monkeypatch):
-    monkeypatch.setattr(_split, "decode_and_resize", decode_and_resize)
-    memo = install_frame_memo(16)
-    assert _split.decode_and_resize is memo and install_frame_memo(16) is memo
+def test_install_is_idempotent_and_splits_decode_through_it(tmp_path):
+    """The memo is injected through the decoder hook; nothing in ``_split`` is patched."""
+    previous = set_frame_decoder(None)
+    try:
+        memo = install_frame_memo(16)
+        assert frame_decoder() is memo and install_frame_memo(16) is memo
+        path = tmp_path / "000.png"
+        _png(path, 10)
+        split = _split.FrameSplit([Video("FF-real", "000", 0, (str(path),))], 4, lambda f: f)
+        assert np.array_equal(split.frame(0), decode_and_resize(path, 4))
+        split.frame(0)
+        assert (memo.hits, memo.misses) == (1, 1)
+        assert not hasattr(_split, "decode_and_resize")  # no module attribute to patch
+    finally:
+        set_frame_decoder(previous)

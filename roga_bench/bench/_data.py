@@ -34,10 +34,10 @@ def _train_set(
     data_dir: str, dataset: str, image_size: int, cache_dir: str, frames: int, augment: bool = True
 ) -> Any:
     from roga_bench.datasets import get_dataset_class
-    from roga_bench.datasets.cache import _dataset_hparams
+    from roga_bench.datasets.cache import decode_hparams
 
     cls = get_dataset_class(dataset)
-    hparams = _dataset_hparams(cls, image_size, {})
+    hparams = decode_hparams(cls, image_size, {})
     # memory_cache_mb=0: SynthFF keeps decoded frames in RAM by default, which would hide decoding.
     hparams.update(data_augmentation=augment, frame_cache=cache_dir, memory_cache_mb=0)
     ds = cls(data_dir, [], hparams)
@@ -74,7 +74,8 @@ def bench_loader(
         rounds: alternating PNG/cache passes; the best of each is reported.
         work_dir: where the generated data and the cache go (default: a temporary folder).
     """
-    from roga_bench.datasets.cache import SPLITS, build_cache, dataset_split_paths
+    from roga_bench.datasets.cache import dataset_split_paths
+    from roga_bench.datasets.frame_cache import SPLITS, build_cache
 
     torch.set_num_threads(1)  # decoding cost, not intra-op parallelism, is being compared
     with tempfile.TemporaryDirectory() as tmp:

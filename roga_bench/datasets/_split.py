@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from roga_bench.datasets._frames import decode_and_resize
+from roga_bench.datasets._frames import decode_frame
 from roga_bench.datasets._index import Video
 
 __all__ = ["MemoryBudget", "FrameSplit"]
@@ -35,7 +35,7 @@ class FrameSplit(Dataset):
         videos: the videos, each contributing its (already sampled) frames in order.
         image_size: output side in pixels.
         transform: decoded ``uint8 [S,S,3]`` frame -> ``float32 [3,S,S]`` tensor.
-        frame_cache: folder of the performance helper's decoded-frame cache; empty: decode PNGs.
+        frame_cache: folder of a decoded-frame cache (``datasets.frame_cache``); empty: decode.
         budget: memory budget for keeping decoded frames (bounded, opt-in via hparam).
     """
 
@@ -61,7 +61,7 @@ class FrameSplit(Dataset):
         self._memory: dict[int, np.ndarray] = {}
         self._cache: Any = None
         if frame_cache and self.paths:
-            from roga_bench.datasets.cache import open_frame_cache  # lazy: optional helper
+            from roga_bench.datasets.frame_cache import open_frame_cache  # lazy: optional
 
             self._cache = open_frame_cache(frame_cache, self.paths, image_size)
 
@@ -74,7 +74,7 @@ class FrameSplit(Dataset):
             return self._memory[i]
         if self._cache is not None:
             return np.asarray(self._cache[i])
-        frame = decode_and_resize(self.paths[i], self.image_size)
+        frame = decode_frame(self.paths[i], self.image_size)
         if self._budget is not None and self._budget.take(frame.nbytes):
             self._memory[i] = frame
         return frame

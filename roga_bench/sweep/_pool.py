@@ -9,8 +9,8 @@ its warnings), and training seeds python/numpy/torch itself. Caches that stay wa
 indexes, keyed by path, mtime and size; drawn face templates, pure functions of their seed) cannot
 change a result. ``tests/test_pool.py`` checks that a job run in a warm worker after another
 job writes the same results.jsonl and weights as a fresh process. Decoded frames are kept for
-the worker's whole life (``datasets.cache.install_frame_memo``, checked against each file's size
-and mtime), so only a worker's first job decodes them.
+the worker's whole life (``datasets.frame_memo``, checked against each file's size and mtime),
+so only a worker's first job decodes them.
 
 The launcher is one thread waiting on the workers' pipes and process sentinels: a worker that
 dies (segfault, OOM kill, SIGKILL) fails only its job, whose ``err.txt`` gets a line naming the
@@ -113,7 +113,7 @@ def _worker(conn: Connection, parent: int, threads: int, train_module: str | Non
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     if warm:
         import roga_bench.training  # noqa: F401  (torch and the registries, once per worker)
-        from roga_bench.datasets.cache import install_frame_memo
+        from roga_bench.datasets.frame_memo import install_frame_memo
 
         install_frame_memo(FRAME_MEMO_MB)  # later jobs of this worker skip decoding
     conn.send("ready")
