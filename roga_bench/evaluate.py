@@ -77,8 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help (0) or a malformed command line (2), already printed
         return int(exc.code or 0)
     from roga_bench.datasets import DatasetError  # torch loads here, after argument parsing
-    from roga_bench.training._config import ConfigError, TrainingError
-    from roga_bench.training._saved import SavedModelError, evaluate_saved_model
+    from roga_bench.training import (
+        ConfigError,
+        SavedModelError,
+        TrainingError,
+        evaluate_saved_model,
+    )
 
     try:
         evaluation = evaluate_saved_model(

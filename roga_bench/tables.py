@@ -25,9 +25,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from roga_bench._registry import UnknownNameError, list_selections
-from roga_bench.reporting import RecordsError, build_tables, render, write_tables
-from roga_bench.reporting._figures import write_figures
-from roga_bench.reporting._write import FORMATS, reproduce_report, write_reproduce
+from roga_bench.reporting import (
+    FORMATS,
+    RecordsError,
+    build_tables,
+    render,
+    reproduce_report,
+    write_figures,
+    write_reproduce,
+    write_tables,
+)
 
 __all__ = ["main"]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from roga_bench.reporting._figures import _plt
-from roga_bench.reporting._figures import _save as save_figure
+from roga_bench.reporting.plotting import pyplot as _plt
+from roga_bench.reporting.plotting import save_figure
 
 __all__ = ["landscape_figures", "cam_figures", "tsne_figures"]
 

@@ -164,30 +164,32 @@ class DatasetPool:
             AnalysisError: the model file cannot be loaded or does not fit the run's backbone.
         """
         from roga_bench.datasets import DatasetError
-        from roga_bench.training._config import ConfigError
-        from roga_bench.training._saved import (
+        from roga_bench.training import (
+            ConfigError,
             SavedModelError,
-            _dataset,
-            _dataset_class,
-            _hparams,
-            _network,
+            build_saved_dataset,
+            build_saved_network,
             load_saved_model,
+            saved_dataset_class,
+            saved_hparams,
         )
 
         try:
             payload = load_saved_model(spec.model)
             args = payload["args"]
-            hparams = _hparams(payload, spec.dataset, None)
-            cls = _dataset_class(spec.dataset)
+            hparams = saved_hparams(payload, spec.dataset, None)
+            cls = saved_dataset_class(spec.dataset)
             keys = sorted(set(getattr(cls, "HPARAMS", {})) | {"image_size"})
             key = json.dumps(
                 [spec.dataset, args.get("data_dir")] + [[k, hparams.get(k)] for k in keys],
                 default=str,
             )
             if key not in self._pool:
-                self._pool[key] = _dataset(spec.dataset, args, hparams, None, list(spec.test_envs))
+                self._pool[key] = build_saved_dataset(
+                    spec.dataset, args, hparams, None, list(spec.test_envs)
+                )
             ds = self._pool[key]
-            algorithm = _network(payload, Path(spec.model), ds, hparams)
+            algorithm = build_saved_network(payload, Path(spec.model), ds, hparams)
         except (SavedModelError, ConfigError, DatasetError) as exc:
             raise AnalysisError(f"{spec.run}: {exc}") from None
         return algorithm, ds

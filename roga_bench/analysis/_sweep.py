@@ -129,7 +129,7 @@ def analyze_sweep(
 
 
 def _report(specs, results, analyses, cfg, out, seconds, cached, computed, selection):
-    from roga_bench.reporting._context import order_rows
+    from roga_bench.reporting import order_rows
 
     rows, notes = [], []
     for spec in specs:

@@ -47,7 +47,7 @@ def summary_frame(
 ) -> pd.DataFrame:
     """Long results (algorithm, test_env, trial_seed, key, value) -> one line per algorithm ×
     column: mean, stderr, n, p_vs_ERM, n_pairs."""
-    from roga_bench.reporting._significance import paired_test
+    from roga_bench.reporting import paired_test
 
     rows = []
     for key, header in columns:
@@ -116,7 +116,7 @@ def to_markdown(summary: pd.DataFrame, notes: Sequence[str]) -> str:
 
 def to_latex(summary: pd.DataFrame, notes: Sequence[str]) -> str:
     """The table as a booktabs ``tabular`` (labels escaped), notes as a comment block."""
-    from roga_bench.reporting._latex import escape_latex
+    from roga_bench.reporting import escape_latex
 
     if summary.empty:
         return "% no analysis results\n" + "".join(f"% {n}\n" for n in notes)

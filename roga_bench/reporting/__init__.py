@@ -9,7 +9,11 @@ From Python::
     print(write_all("sweeps/synthff", "results/synthff"))  # returns Table II as markdown
 """
 
+from roga_bench.reporting._context import order_rows
+from roga_bench.reporting._figures import write_figures
+from roga_bench.reporting._latex import escape_latex
 from roga_bench.reporting._records import Records, RecordsError, display_algorithm, load_records
+from roga_bench.reporting._significance import PairedTest, paired_test
 from roga_bench.reporting._table import Column, Table
 from roga_bench.reporting._write import (
     FORMATS,
@@ -27,18 +31,23 @@ __all__ = [
     "FORMATS",
     "METRICS",
     "Column",
+    "PairedTest",
     "Records",
     "RecordsError",
     "SelectionMethod",
     "Table",
     "build_tables",
     "display_algorithm",
+    "escape_latex",
     "load_records",
+    "order_rows",
+    "paired_test",
     "parse_tables",
     "render",
     "reproduce_report",
     "select",
     "write_all",
+    "write_figures",
     "write_reproduce",
     "write_tables",
 ]

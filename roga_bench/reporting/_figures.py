@@ -14,28 +14,10 @@ import numpy as np
 
 from roga_bench.reporting._context import Context, order_rows
 from roga_bench.reporting._table import Table
+from roga_bench.reporting.plotting import pyplot as _plt
+from roga_bench.reporting.plotting import save_figure as _save
 
 __all__ = ["write_figures"]
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless: never needs a display
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, out_dir: Path, name: str, dpi: int = 150) -> list[Path]:
-    """Write ``fig`` as ``name``.png and .pdf under ``out_dir`` and close it."""
-    paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
-    for p in paths:
-        # no creation date in PDFs, so the same results give byte-identical files
-        meta = {"CreationDate": None} if p.suffix == ".pdf" else None
-        fig.savefig(p, dpi=dpi, bbox_inches="tight", metadata=meta)
-    _plt().close(fig)
-    return paths
 
 
 def training_curves(ctx: Context, out_dir: Path) -> list[Path]:

@@ -14,12 +14,21 @@ from typing import Any
 
 __all__ = [
     "ConfigError",
+    "Evaluation",
+    "SavedModelError",
     "TrainConfig",
     "TrainingError",
     "build_parser",
+    "build_saved_dataset",
+    "build_saved_network",
     "config_from_argv",
+    "evaluate_saved_model",
+    "load_saved_algorithm",
+    "load_saved_model",
     "read_records",
     "repair_results",
+    "saved_dataset_class",
+    "saved_hparams",
     "train",
 ]
 
@@ -32,6 +41,15 @@ _MODULE_OF = {
     "read_records": "_results",
     "repair_results": "_results",
     "train": "_loop",
+    "Evaluation": "_saved",
+    "SavedModelError": "_saved",
+    "build_saved_dataset": "_saved",
+    "build_saved_network": "_saved",
+    "evaluate_saved_model": "_saved",
+    "load_saved_algorithm": "_saved",
+    "load_saved_model": "_saved",
+    "saved_dataset_class": "_saved",
+    "saved_hparams": "_saved",
 }
 
 

@@ -27,6 +27,10 @@ __all__ = [
     "load_saved_model",
     "load_saved_algorithm",
     "evaluate_saved_model",
+    "saved_dataset_class",
+    "build_saved_dataset",
+    "saved_hparams",
+    "build_saved_network",
 ]
 
 _PAYLOAD_KEYS = ("args", "model_input_shape", "model_num_classes", "model_hparams", "model_dict")
@@ -94,15 +98,27 @@ def load_saved_model(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-def _dataset_class(name: str) -> type:
+def saved_dataset_class(name: str) -> type:
+    """The registered dataset class ``name``.
+
+    Raises:
+        ConfigError: an unknown name (the message lists the registered ones).
+    """
     try:
         return DATASETS.get(name)
     except UnknownNameError as exc:
         raise ConfigError(f"--dataset: {exc}") from None
 
 
-def _dataset(name: str, args: dict, hparams: dict, data_dir: str | None, test_envs: list[int]):
-    cls = _dataset_class(name)
+def build_saved_dataset(
+    name: str, args: dict, hparams: dict, data_dir: str | None, test_envs: list[int]
+) -> Any:
+    """Dataset ``name`` for a saved run: ``data_dir`` or the run's own (``args["data_dir"]``).
+
+    Raises:
+        ConfigError: an unknown dataset or a test env out of range.
+    """
+    cls = saved_dataset_class(name)
     n = len(cls.ENVIRONMENTS)
     bad = [e for e in test_envs if not 0 <= e < n]
     if bad:
@@ -111,7 +127,7 @@ def _dataset(name: str, args: dict, hparams: dict, data_dir: str | None, test_en
     return cls(data_dir if data_dir is not None else args.get("data_dir"), test_envs, hparams)
 
 
-def _hparams(payload: dict, dataset: str, json_dir: str | None) -> dict[str, Any]:
+def saved_hparams(payload: dict, dataset: str, json_dir: str | None) -> dict[str, Any]:
     """The run's hparams; another dataset's own hparams fill only the keys the run lacks."""
     from roga_bench.hparams import default_hparams
 
@@ -124,7 +140,12 @@ def _hparams(payload: dict, dataset: str, json_dir: str | None) -> dict[str, Any
     return hp
 
 
-def _network(payload: dict, path: Path, dataset: Any, hparams: dict) -> Any:
+def build_saved_network(payload: dict, path: Path, dataset: Any, hparams: dict) -> Any:
+    """The saved algorithm with its weights, checked against ``dataset``'s input shape.
+
+    Raises:
+        SavedModelError: the input shape or the weights do not fit.
+    """
     shape = tuple(int(s) for s in dataset.input_shape)
     if shape != tuple(payload["model_input_shape"]):
         raise SavedModelError(
@@ -194,14 +215,14 @@ def evaluate_saved_model(
     args = payload["args"]
     name = dataset or str(args["dataset"])
     envs = [int(e) for e in (args.get("test_envs", []) if test_envs is None else test_envs)]
-    _dataset_class(name)  # an unknown name fails before its hparams are asked for
-    hparams = _hparams(payload, name, json_dir)
+    saved_dataset_class(name)  # an unknown name fails before its hparams are asked for
+    hparams = saved_hparams(payload, name, json_dir)
     target = torch.device(_resolve_device(device))
-    ds = _dataset(name, args, hparams, data_dir, envs)
+    ds = build_saved_dataset(name, args, hparams, data_dir, envs)
     if any(e >= len(ds) for e in envs):  # cross-dataset targets absent on disk: fewer envs
         listing = ", ".join(f"{i}={env}" for i, env in enumerate(ds.ENVIRONMENTS))
         raise ConfigError(f"--test_envs {envs}: {name} has {len(ds)} envs on disk ({listing})")
-    algorithm = _network(payload, path, ds, hparams).to(target)
+    algorithm = build_saved_network(payload, path, ds, hparams).to(target)
     results = evaluate(algorithm, ds, eval_splits(len(ds), envs, False), target)
     step = payload.get("step")
     return Evaluation(
