@@ -113,17 +113,27 @@ def validate_jobs(jobs: Sequence[Job]) -> None:
     """Build every job's hparams as training will, so a bad name fails before any folder exists.
 
     Raises:
-        ValueError: an unknown hparam or a value out of range, naming the job.
+        ValueError: an unknown hparam or a value out of range, naming the job; a batch larger
+            than a training environment's train split (``BatchSizeError``, naming both).
         UnknownNameError: an unknown algorithm or dataset.
     """
-    seen: set[tuple[Any, ...]] = set()
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
     for job in jobs:
         a = job.train_args
-        key = (a["algorithm"], a["dataset"], a["hparams_seed"], a["trial_seed"], a.get("hparams"))
+        key = _hparams_key(a)
         if key in seen:  # the hparams do not depend on the test envs
             continue
-        seen.add(key)
         try:
-            make_hparams(a["algorithm"], a["dataset"], a["hparams_seed"], a["trial_seed"], key[4])
+            seen[key] = make_hparams(*key[:4], key[4])
         except ValueError as exc:
             raise ValueError(f"{exc} (job {a['algorithm']} on {a['dataset']})") from None
+    from roga_bench.datasets.check import check_runs_batch_size  # lazy: torch, the datasets
+
+    check_runs_batch_size(  # a BatchSizeError is a ValueError: bad input, nothing written
+        (a["dataset"], a.get("data_dir"), a["test_envs"], seen[_hparams_key(a)])
+        for a in (job.train_args for job in jobs)
+    )
+
+
+def _hparams_key(a: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (a["algorithm"], a["dataset"], a["hparams_seed"], a["trial_seed"], a.get("hparams"))

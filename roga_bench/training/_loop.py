@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from roga_bench.datasets.check import BatchSizeError, check_batch_size
 from roga_bench.hparams import seed_hash
 from roga_bench.training._best import BEST_MODEL_NAME, BestCheckpoint
 from roga_bench.training._checkpoint import (
@@ -67,17 +68,29 @@ def train(config: TrainConfig) -> Path:
         (out / CHECKPOINT_NAME).unlink(missing_ok=True)
         print(f"{out}: already done, nothing to run", file=sys.stderr)
         return out
+    dataset = _checked_dataset(config, plan)  # before any folder: bad input creates nothing
     out.mkdir(parents=True, exist_ok=True)
     terminal = sys.stderr  # the progress bar goes here, never into err.txt
     with tee_output(out) as (_, err_file):
         try:
-            _run(config, plan, terminal)
+            _run(config, plan, terminal, dataset)
         except BaseException:
             # Into err.txt only: the caller (CLI, launcher) reports the error on the terminal.
             err_file.write(traceback.format_exc())
             err_file.flush()
             raise
     return out
+
+
+def _checked_dataset(config: TrainConfig, plan: RunPlan) -> Any:
+    """The run's dataset, built before the run folder so that a batch larger than a train split
+    is a ConfigError (exit 2, nothing created)."""
+    dataset = plan.dataset_class(config.data_dir, list(config.test_envs), plan.hparams)
+    try:
+        check_batch_size(dataset, config.test_envs, int(plan.hparams["batch_size"]))
+    except BatchSizeError as exc:
+        raise ConfigError(f"{config.dataset}: {exc}") from None
+    return dataset
 
 
 def _seed_everything(seed: int) -> None:
@@ -117,10 +130,12 @@ def _check_finite(values: dict[str, float], step: int) -> None:
 class _Run:
     """The live objects of one run: dataset, algorithm, loaders and the metric accumulator."""
 
-    def __init__(self, config: TrainConfig, plan: RunPlan, checkpoint: dict | None) -> None:
+    def __init__(
+        self, config: TrainConfig, plan: RunPlan, checkpoint: dict | None, dataset: Any
+    ) -> None:
         self.config, self.plan, self.hp = config, plan, plan.hparams
         self.out = plan.output_dir
-        self.dataset = plan.dataset_class(config.data_dir, list(config.test_envs), self.hp)
+        self.dataset = dataset
         if max(config.test_envs, default=-1) >= len(self.dataset):
             raise ConfigError(f"--test_envs {list(config.test_envs)}: {len(self.dataset)} envs")
         self.train_envs = [i for i in range(len(self.dataset)) if i not in config.test_envs]
@@ -211,11 +226,11 @@ class _Run:
         atomic_save(state, self.out / CHECKPOINT_NAME)
 
 
-def _run(config: TrainConfig, plan: RunPlan, terminal: Any) -> None:
+def _run(config: TrainConfig, plan: RunPlan, terminal: Any, dataset: Any) -> None:
     print(f"args: {config.to_args()}\nhparams: {plan.hparams}")
     _seed_everything(config.seed)
     checkpoint = _resume_state(config, plan.output_dir)
-    run = _Run(config, plan, checkpoint)
+    run = _Run(config, plan, checkpoint, dataset)
     start = 0 if checkpoint is None else run.restore(checkpoint)
     last = plan.n_steps - 1
     tty = getattr(terminal, "isatty", lambda: False)()
