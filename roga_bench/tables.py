@@ -27,7 +27,7 @@ from pathlib import Path
 from roga_bench._registry import UnknownNameError, list_selections
 from roga_bench.reporting import (
     FORMATS,
-    RecordsError,
+    ReportInputError,
     build_tables,
     render,
     reproduce_report,
@@ -125,7 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser(command).parse_args(argv)  # argparse itself exits 2 on bad flags
     try:
         return _run(command, args)
-    except (RecordsError, UnknownNameError, KeyError, ValueError) as exc:
+    # Only what bad input raises (records, flags, the paper's CSV; RecordsError is one): any
+    # other exception is a bug and keeps its traceback.
+    except (ReportInputError, UnknownNameError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"error: {message}", file=sys.stderr)
         return 2

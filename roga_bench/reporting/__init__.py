@@ -12,7 +12,13 @@ From Python::
 from roga_bench.reporting._context import order_rows
 from roga_bench.reporting._figures import write_figures
 from roga_bench.reporting._latex import escape_latex
-from roga_bench.reporting._records import Records, RecordsError, display_algorithm, load_records
+from roga_bench.reporting._records import (
+    Records,
+    RecordsError,
+    ReportInputError,
+    display_algorithm,
+    load_records,
+)
 from roga_bench.reporting._significance import PairedTest, paired_test
 from roga_bench.reporting._table import Column, Table
 from roga_bench.reporting._write import (
@@ -34,6 +40,7 @@ __all__ = [
     "PairedTest",
     "Records",
     "RecordsError",
+    "ReportInputError",
     "SelectionMethod",
     "Table",
     "build_tables",

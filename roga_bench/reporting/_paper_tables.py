@@ -24,6 +24,7 @@ from roga_bench.reporting._context import (
     order_rows,
 )
 from roga_bench.reporting._indomain_tables import GID, table_III, table_V, table_VI
+from roga_bench.reporting._records import ReportInputError
 from roga_bench.reporting._reported import PAPER_DIR, add_reported, load_reported
 from roga_bench.reporting._table import Column, Table
 
@@ -129,7 +130,9 @@ def build_table(number: str, ctx: Context, paper_dir: Path | None = None) -> Tab
         KeyError: unknown table number (the message lists the valid ones).
     """
     if number not in BUILDERS:
-        raise KeyError(f"unknown table {number!r}; valid tables: {', '.join(TABLE_NUMBERS)}")
+        raise ReportInputError(
+            f"unknown table {number!r}; valid tables: {', '.join(TABLE_NUMBERS)}"
+        )
     table = BUILDERS[number](ctx)
     if ctx.family == "SynthFF":  # say what was measured: SynthFF stands in for FF++
         table.title = table.title.replace("FF++", "SynthFF")

@@ -25,12 +25,18 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["RecordsError", "Records", "load_records", "display_algorithm"]
+__all__ = ["ReportInputError", "RecordsError", "Records", "load_records", "display_algorithm"]
 
 _OPTIMIZER_LABELS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 
 
-class RecordsError(ValueError):
+class ReportInputError(ValueError):
+    """Bad input to the report (records, table names, flags, the paper's CSV): the message says
+    what and where. ``python -m roga_bench.tables`` turns it into one line and exit 2; any other
+    exception is a bug and keeps its traceback."""
+
+
+class RecordsError(ReportInputError):
     """A sweep folder that cannot be turned into records (the message says why and where)."""
 
 

@@ -23,6 +23,7 @@ import math
 from pathlib import Path
 
 from roga_bench.reporting._aggregate import Cell
+from roga_bench.reporting._records import ReportInputError
 from roga_bench.reporting._table import Table
 
 __all__ = [
@@ -95,18 +96,18 @@ def load_reported(table: str | None = None, paper_dir: Path | None = None) -> li
         reader = csv.DictReader(fh)
         missing = [c for c in REPORTED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path}: header lacks column(s) {', '.join(missing)}")
+            raise ReportInputError(f"{path}: header lacks column(s) {', '.join(missing)}")
         rows = []
         for lineno, rec in enumerate(reader, start=2):
             if rec["table"] not in TABLES or rec["metric"] not in METRICS:
-                raise ValueError(
+                raise ReportInputError(
                     f"{path}:{lineno}: table {rec['table']!r} / metric {rec['metric']!r}: "
                     f"expected a table in {TABLES} and a metric in {METRICS}"
                 )
             try:
                 float(rec["value"])
             except ValueError:
-                raise ValueError(
+                raise ReportInputError(
                     f"{path}:{lineno}: value {rec['value']!r} is not a number"
                 ) from None
             if table is None or rec["table"] == table:

@@ -12,7 +12,7 @@ from roga_bench.reporting._latex import standalone as wrap_standalone
 from roga_bench.reporting._latex import to_latex
 from roga_bench.reporting._markdown import to_markdown
 from roga_bench.reporting._paper_tables import TABLE_NUMBERS, build_table
-from roga_bench.reporting._records import Records, load_records
+from roga_bench.reporting._records import Records, ReportInputError, load_records
 from roga_bench.reporting._reproduce import ReproduceReport, reproduce
 from roga_bench.reporting._table import Table
 
@@ -42,7 +42,9 @@ def parse_tables(spec: str | Sequence[str]) -> list[str]:
         return list(TABLE_NUMBERS)
     bad = [n for n in names if n not in TABLE_NUMBERS]
     if bad:
-        raise KeyError(f"unknown table(s) {', '.join(bad)}; valid: {', '.join(TABLE_NUMBERS)}, all")
+        raise ReportInputError(
+            f"unknown table(s) {', '.join(bad)}; valid: {', '.join(TABLE_NUMBERS)}, all"
+        )
     return [n for n in TABLE_NUMBERS if n in names]
 
 
@@ -65,12 +67,11 @@ def build_tables(
     Raises:
         RecordsError: the folder cannot be read or has no finished runs.
         UnknownNameError: unknown selection method.
-        KeyError: unknown table.
-        ValueError: metric not ``auc``/``acc``.
+        ReportInputError: unknown table, metric not ``auc``/``acc``.
     """
     numbers = parse_tables(tables)
     if metric not in ("auc", "acc"):
-        raise ValueError(f"metric {metric!r}: expected 'auc' or 'acc'")
+        raise ReportInputError(f"metric {metric!r}: expected 'auc' or 'acc'")
     recs = records if isinstance(records, Records) else load_records(records)
     ctx = Context(recs.df, selection=selection, metric=metric, with_reported=with_reported)
     built = {n: build_table(n, ctx, paper_dir) for n in numbers}
@@ -89,7 +90,7 @@ def render(table: Table, fmt: str, standalone: bool = False) -> str:
     if fmt == "latex":
         text = to_latex(table)
         return wrap_standalone(text) if standalone else text
-    raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    raise ReportInputError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
 
 
 def write_tables(

@@ -42,7 +42,7 @@ import pandas as pd
 
 from roga_bench._registry import register_selection
 from roga_bench.reporting._envs import env_name
-from roga_bench.reporting._records import record_env_indices
+from roga_bench.reporting._records import ReportInputError, record_env_indices
 
 __all__ = ["METRICS", "GROUP_KEYS", "SelectionMethod", "select", "iid", "lodo", "oracle"]
 
@@ -63,10 +63,12 @@ class SelectionMethod:
         self, df: pd.DataFrame, metric: str = "auc", extra_keys: Sequence[str] = ()
     ) -> pd.DataFrame:
         if metric not in SELECTION_METRICS:
-            raise ValueError(f"selection metric {metric!r}: expected one of {SELECTION_METRICS}")
+            raise ReportInputError(
+                f"selection metric {metric!r}: expected one of {SELECTION_METRICS}"
+            )
         missing = [k for k in extra_keys if k not in df.columns]
         if missing:
-            raise KeyError(f"records have no column(s) {missing} to group on")
+            raise ReportInputError(f"records have no column(s) {missing} to group on")
         if extra_keys:  # rows without the grouping hparam (e.g. ERM has no alpha) do not belong
             df = df.dropna(subset=list(extra_keys))
         return _finish(self.fn(df, metric, list(extra_keys)), list(extra_keys))
