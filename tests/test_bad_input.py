@@ -91,3 +91,23 @@ def test_check_frames_decodes_shared_frames_once(tmp_path):
     reals = len(ds.split(0, "train").paths) // 2
     # FF-real frames sit in all four envs but are decoded once
     assert report.decoded == sum(report.counts.values()) - 3 * (reals + 2 * 2 * 2)
+
+
+def test_cross_dataset_targets_are_never_training_envs_in_the_batch_check(tmp_path):
+    from roga_bench.datasets import FFppCrossDataset
+    from roga_bench.datasets.check import check_runs_batch_size
+
+    write_tree(tmp_path, frames=3, compressions=("c23",), targets=("CDF-v2",))
+    ds = FFppCrossDataset(tmp_path, [4], HP)
+    assert len(ds.split(4, "train")) == 0 and ds.test_only_envs == [4]
+    check_batch_size(ds, [], 16)  # the empty target train split is not a training split
+    hp = {**HP, "batch_size": 16}
+    runs = [
+        ("FFppCrossDataset", str(tmp_path), [4], hp),
+        ("FFppCrossDataset", str(tmp_path), [0, 4], hp),
+    ]
+    check_runs_batch_size(runs)  # one build, both runs fit
+    with pytest.raises(
+        BatchSizeError, match="FFppCrossDataset with --test_envs 0 4: batch_size 17"
+    ):
+        check_runs_batch_size([(*runs[1][:3], {**HP, "batch_size": 17})])

@@ -51,7 +51,9 @@ def check_batch_size(ds: Any, test_envs: Sequence[int], batch_size: int) -> None
         BatchSizeError: one line naming the smallest environment, its size and every training
             environment's train split size.
     """
-    train_envs = [i for i in range(len(ds)) if i not in set(test_envs)]
+    # A cross-dataset target (test-only, no train split) is never a training environment.
+    skip = set(test_envs) | set(getattr(ds, "test_only_envs", ()))
+    train_envs = [i for i in range(len(ds)) if i not in skip]
     sizes = split_sizes(ds, "train", train_envs)
     small = [i for i, n in sizes.items() if n < batch_size]
     if not small:
@@ -120,7 +122,8 @@ def _dataset_keys(cls: type) -> list[str]:
 
 def check_runs_batch_size(runs: Iterable[tuple[str, str | None, Sequence[int], Mapping]]) -> None:
     """:func:`check_batch_size` for many runs ``(dataset, data_dir, test_envs, hparams)``, each
-    distinct dataset built once (``sweep launch`` calls it before writing anything).
+    distinct dataset (name, data_dir, the hparams that shape its splits) built once, with the
+    first such run's test envs (``sweep launch`` calls it before writing anything).
 
     A dataset that cannot be built (``DatasetError``: bad data on disk) is skipped here: its runs
     report that themselves, as before.
@@ -137,7 +140,8 @@ def check_runs_batch_size(runs: Iterable[tuple[str, str | None, Sequence[int], M
         if not callable(getattr(cls, "split", None)):  # DomainBed-only classes: nothing to ask
             continue
         shape = [[k, hparams.get(k)] for k in _dataset_keys(cls)]
-        key = json.dumps([name, data_dir, sorted(test_envs), shape], default=str)
+        # Train split sizes do not depend on the test envs: one build per dataset and shape.
+        key = json.dumps([name, data_dir, shape], default=str)
         if key not in built:
             try:
                 with warnings.catch_warnings():  # one per job later, not here
