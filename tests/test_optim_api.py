@@ -195,3 +195,13 @@ def test_rho_schedule_by_hand_and_errors():
         RhoFollowsLR(opt, rho_max=0.1, rho_min=0.2)
     with pytest.raises(ValueError, match="lr_max >= lr_min"):
         RhoFollowsLR(opt, lr_max=0.01, lr_min=0.02)
+
+
+def test_rho_schedule_covers_groups_added_later():
+    a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    opt = SAM(torch.optim.SGD([a], lr=0.1), rho=0.1)
+    sched = RhoFollowsLR(opt, attach=False)
+    opt.add_param_group({"params": [b], "lr": 0.2, "rho": 0.4})
+    assert sched.step() == [pytest.approx(0.1), pytest.approx(0.4)]  # ends: its lr and rho
+    opt.param_groups[1]["lr"] = 0.1
+    assert sched.step() == [pytest.approx(0.1), pytest.approx(0.2)]

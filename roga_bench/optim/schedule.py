@@ -83,6 +83,9 @@ class RhoFollowsLR:
         """Write ρ_t into every group; returns the values (one per group)."""
         values = []
         groups = self.optimizer.param_groups
+        for group in groups[len(self.rho_max) :]:  # groups added since: their own ends
+            self.rho_max.append(group[self.key])
+            self.lr_max.append(group.get("initial_lr", group["lr"]))
         for group, r_max, l_max in zip(groups, self.rho_max, self.lr_max, strict=True):
             group[self.key] = self.value(float(group["lr"]), r_max, l_max)
             values.append(group[self.key])
