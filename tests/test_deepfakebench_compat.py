@@ -105,3 +105,17 @@ def test_listed_masks_without_a_file_for_a_frame_are_missing(tmp_path: Path) -> 
     assert not has_masks(ds, 0, "test")
     with pytest.raises(DatasetError, match="no manipulation mask"):
         split_masks(ds, 0, "test")
+
+
+def test_split_mask_reads_one_item_as_split_masks_does(tmp_path: Path) -> None:
+    from roga_bench.datasets import split_mask
+
+    counts = {"train": 2, "val": 1, "test": 1}
+    write_tree(tmp_path, frames=3, compressions=("c40",), masks=True, counts=counts)
+    ds = FFppLOMO(tmp_path, [0], {**SMALL, "frames_per_video": 2, "compression": "c40"})
+    part, masks = ds.split(0, "test"), split_masks(ds, 0, "test")
+    for i, label in enumerate(part.labels):
+        one = split_mask(part, i, 16)
+        assert (one is None) == (label == 0)
+        if one is not None:
+            assert np.array_equal(one, masks[i])

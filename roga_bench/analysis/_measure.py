@@ -184,7 +184,7 @@ def _landscape(run: _Run) -> Result:
 
 
 def _cams(run: _Run) -> Result:
-    from roga_bench.datasets import load_mask
+    from roga_bench.datasets import split_mask
 
     scalars: dict[str, float] = {}
     arrays: dict[str, np.ndarray] = {}
@@ -199,7 +199,7 @@ def _cams(run: _Run) -> Result:
             continue
         x, _ = _stack(split, pick, run.cfg.device)
         size = x.shape[-1]
-        masks = [load_mask(split.paths[i], size) for i in pick]
+        masks = [split_mask(split, i, size) for i in pick]
         has_masks = any(m is not None for m in masks)
         if not has_masks:
             notes.append(f"{run.env(t)}: the dataset has no manipulation masks (no localisation)")

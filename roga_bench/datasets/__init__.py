@@ -18,7 +18,14 @@ from roga_bench.datasets._errors import DatasetError, DatasetWarning
 from roga_bench.datasets._frames import decode_and_resize
 from roga_bench.datasets._index import Video, read_videos, resolve_frame_path
 from roga_bench.datasets._labels import LABELS, label_of
-from roga_bench.datasets._masks import load_mask, mask_path, read_mask
+from roga_bench.datasets._masks import (
+    has_masks,
+    load_mask,
+    mask_path,
+    read_mask,
+    split_mask,
+    split_masks,
+)
 from roga_bench.datasets.ffpp import FFppCrossDataset, FFppLOMO
 from roga_bench.datasets.synthff_envs import SynthFFCrossDataset, SynthFFLOMO
 
@@ -38,6 +45,9 @@ __all__ = [
     "load_mask",
     "mask_path",
     "read_mask",
+    "split_mask",
+    "split_masks",
+    "has_masks",
     "list_datasets",
     "num_environments",
     "read_videos",

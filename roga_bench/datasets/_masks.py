@@ -24,7 +24,7 @@ from PIL import Image
 
 from roga_bench.datasets._errors import DatasetError
 
-__all__ = ["mask_path", "load_mask", "read_mask", "has_masks", "split_masks"]
+__all__ = ["mask_path", "load_mask", "read_mask", "split_mask", "has_masks", "split_masks"]
 
 
 def mask_path(frame_path: str | Path) -> Path:
@@ -83,6 +83,19 @@ def _split_mask_paths(part: Any) -> list[Path | None]:
         mask_path(p) if m is None else (Path(m) if m else None)
         for p, m in zip(part.paths, listed, strict=True)
     ]
+
+
+def split_mask(part: Any, i: int, size: int | None = None) -> np.ndarray | None:
+    """The mask of item ``i`` of a split (the index's ``masks`` entry, else the derived path) as
+    ``float32 [H, W]``, or None when it has none (a real frame, a dataset without masks).
+
+    Raises:
+        DatasetError: the mask exists but cannot be decoded.
+    """
+    listed = getattr(part, "mask_paths", None)
+    m = listed[i] if listed else None
+    path = mask_path(part.paths[i]) if m is None else (Path(m) if m else None)
+    return None if path is None else read_mask(path, size)
 
 
 def has_masks(ds: Any, env: int, split: str = "test") -> bool:
