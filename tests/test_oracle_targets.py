@@ -8,8 +8,8 @@ import warnings
 import pytest
 
 from roga_bench.reporting import build_tables, load_records, select
-from roga_bench.reporting._synthetic import checkpoint, write_run
 from roga_bench.reporting.selection import SelectionError
+from roga_bench.reporting.testing import checkpoint, write_run
 from roga_bench.tables import main
 
 NAMES = ["DF", "F2F", "FS", "NT", "CDF-v2", "DFDC"]

@@ -9,7 +9,7 @@ import pytest
 
 from roga_bench._registry import SELECTIONS, UnknownNameError
 from roga_bench.reporting import load_records, select
-from roga_bench.reporting._synthetic import checkpoint, write_run
+from roga_bench.reporting.testing import checkpoint, write_run
 
 
 def ck(step: int, n_envs: int = 4, **values: float) -> dict:

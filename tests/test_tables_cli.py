@@ -13,7 +13,7 @@ from roga_bench.reporting import Column, Table, build_tables, render, write_all
 from roga_bench.reporting._aggregate import Cell
 from roga_bench.reporting._latex import escape_latex, standalone, to_latex
 from roga_bench.reporting._significance import paired_test
-from roga_bench.reporting._synthetic import checkpoint, write_run
+from roga_bench.reporting.testing import checkpoint, write_run
 from roga_bench.tables import main
 
 

@@ -9,8 +9,8 @@ import pytest
 from roga_bench.reporting import build_tables, render
 from roga_bench.reporting._reported import PAPER_DIR, load_reported
 from roga_bench.reporting._significance import min_detectable_effect, paired_test
-from roga_bench.reporting._synthetic import checkpoint, write_demo_sweep, write_run
 from roga_bench.reporting._write import reproduce_report
+from roga_bench.reporting.testing import checkpoint, write_demo_sweep, write_run
 from roga_bench.tables import main
 
 TABLES = ["I", "II", "III", "IV", "V", "VI"]
