@@ -71,6 +71,6 @@ def test_se_note(table: Table) -> str | None:
     return (
         f"Two sources of variance: ± is the seed part (s.e. over trials); the test-set part, "
         f"DeLong's s.e. of one run's AUC, is {100 * mid:.1f} points (median; range "
-        f"{100 * lo:.1f}-{100 * hi:.1f}) over {len(known)} (run, column) values (per cell in the CSV: "
-        f"test_se, the s.e. of the cell's mean from the test sets alone)."
+        f"{100 * lo:.1f}-{100 * hi:.1f}) over {len(known)} (run, column) values (per cell in "
+        f"the CSV: test_se, the s.e. of the cell's mean from the test sets alone)."
     )
