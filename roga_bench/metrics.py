@@ -61,6 +61,7 @@ __all__ = [
     "auc",
     "average_precision",
     "compute_metrics",
+    "delong_se",
     "eer",
     "scores_from_logits",
     "video_auc",
@@ -275,3 +276,28 @@ def compute_metrics(
     out["eer"] = _eer_nearest_point(y, s) if flavour == "deepfakebench" else _eer_from_roc(fpr, tpr)
     out["video_auc"] = float(roc_auc_score(vy, vs))  # two frame classes -> two video classes
     return out
+
+
+def delong_se(labels: Any, scores: Any) -> float:
+    """DeLong's standard error of the ROC-AUC (DeLong, DeLong & Clarke-Pearson 1988).
+
+    With placement values ``V10(x) = P(score of a negative < x)`` over the positives (fakes) and
+    ``V01(y) = P(score of a positive > y)`` over the negatives (ties count 1/2, computed from
+    mid-ranks), ``Var(AUC) = s²(V10)/n1 + s²(V01)/n0`` (sample variances). This is the finite
+    test set's part of a run's uncertainty; frames of one video are correlated, so it is a lower
+    bound on the video-level one. NaN when a class has fewer than two items.
+
+    Raises:
+        ValueError: empty, mismatched or non-binary input.
+    """
+    from scipy.stats import rankdata
+
+    y, s = _as_arrays(labels, scores)
+    pos, neg = s[y == 1], s[y == 0]
+    n1, n0 = len(pos), len(neg)
+    if n1 < 2 or n0 < 2:
+        return math.nan
+    combined = rankdata(np.concatenate([pos, neg]))  # mid-ranks: ties count 1/2
+    v10 = (combined[:n1] - rankdata(pos)) / n0
+    v01 = 1.0 - (combined[n1:] - rankdata(neg)) / n1
+    return float(math.sqrt(v10.var(ddof=1) / n1 + v01.var(ddof=1) / n0))

@@ -2,7 +2,7 @@
 
     python -m roga_bench.tables --input_dir SWEEP [--tables I,II,...|all]
         [--format latex|markdown|csv|all] [--selection iid|lodo|oracle] [--metric auc|acc]
-        [--out DIR] [--standalone]
+        [--out DIR] [--standalone] [--oracle_on_test]
         [--with_reported] [--paper_dir DIR]
     python -m roga_bench.tables compare-optimizers --input_dir SWEEP   # Table IV in the terminal
     python -m roga_bench.tables figures --input_dir SWEEP --out DIR
@@ -13,8 +13,13 @@ with ``--with_reported`` (marked not comparable). ``reproduce`` compares every c
 (mean ± s.e., 95% t interval, difference) and the orders of the rows (Kendall τ); with ``--out``
 it writes ``reproduce.md``, ``reproduce.csv`` and ``reproduce_tau.csv``.
 
-Without ``--out`` the tables are printed. Bad input (missing or empty folder, no finished jobs,
-unknown table or selection name) prints one clear line on stderr and exits with status 2.
+The decision lines come first (each row vs ERM: better / worse at Holm p < 0.05, equal within
+±MDE when the MDE is at most 2 AUC points, else undecided with the trials that would decide; n =
+independent run pairs); with ``--out`` they are also written as ``decisions.md`` and
+``decisions.csv``. Without ``--out`` the tables are printed after them. Bad input (missing or
+empty folder, no finished jobs, unknown table or selection name, oracle on a target whose
+validation split is its test split without ``--oracle_on_test``) prints one clear line on
+stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from roga_bench.reporting import (
     FORMATS,
     ReportInputError,
     build_tables,
+    decisions_text,
     render,
     reproduce_report,
     write_figures,
@@ -48,6 +54,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--metric", default="auc", choices=["auc", "acc"], help="selection metric (default auc)"
+    )
+    parser.add_argument(
+        "--oracle_on_test",
+        action="store_true",
+        help="let --selection oracle rank on targets whose validation split is their test split "
+        "(refused otherwise; the titles then say 'oracle on test frames')",
     )
     parser.add_argument(
         "--paper_dir",
@@ -84,7 +96,9 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
 
 def _run(command: str | None, args: argparse.Namespace) -> int:
     if command == "reproduce":
-        report = reproduce_report(args.input_dir, args.selection, args.metric, args.paper_dir)
+        report = reproduce_report(
+            args.input_dir, args.selection, args.metric, args.paper_dir, args.oracle_on_test
+        )
         if args.out:
             for path in write_reproduce(report, args.out):
                 print(path)
@@ -99,11 +113,13 @@ def _run(command: str | None, args: argparse.Namespace) -> int:
         args.metric,
         args.paper_dir,
         with_reported=getattr(args, "with_reported", False),
+        oracle_on_test=args.oracle_on_test,
     )
     if command == "figures":
         for path in write_figures(ctx, tables, args.out):
             print(path)
         return 0
+    print(decisions_text(tables))  # first: they answer "which optimizer?"
     if command == "compare-optimizers":
         print(render(tables["IV"], "markdown"), end="")
         return 0

@@ -1,4 +1,5 @@
-"""Issue 11.3: oracle selection on a cross-dataset target, whose val split is its test split."""
+"""Oracle selection on a cross-dataset target, whose val split is its test split: refused unless
+asked for (issue 11.3 warned; issue 16 refuses, since it picks hparams on the reported frames)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import warnings
 
 import pytest
 
-from roga_bench.reporting import load_records, select
-from roga_bench.reporting._synthetic import checkpoint, write_run
+from roga_bench.reporting import build_tables, load_records, select
+from roga_bench.reporting.selection import SelectionError
+from roga_bench.reporting.testing import checkpoint, write_run
+from roga_bench.tables import main
 
 NAMES = ["DF", "F2F", "FS", "NT", "CDF-v2", "DFDC"]
 
@@ -30,15 +33,31 @@ def _run(root, test_envs, mirrored: bool, dataset="FFppCrossDataset", names=NAME
     )
 
 
-def test_oracle_warns_when_a_test_envs_val_is_its_test(tmp_path):
+def test_oracle_refuses_a_test_env_whose_val_is_its_test(tmp_path):
     _run(tmp_path, [4, 5], mirrored=True)
     df = load_records(tmp_path).df
-    with pytest.warns(UserWarning, match=r"validation split is their test split \(CDF-v2, DFDC"):
-        out = select(df, "oracle")
-    assert list(out.env_name) == ["CDF-v2", "DFDC"]  # still selected: a warning, not a refusal
+    with pytest.raises(SelectionError, match=r"validation split of CDF-v2, DFDC is its test"):
+        select(df, "oracle")
+    out = select(df, "oracle", allow_test_frames=True)  # explicitly asked for
+    assert list(out.env_name) == ["CDF-v2", "DFDC"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         select(df, "iid")  # training-domain validation never looks at the targets
+
+
+def test_oracle_on_test_frames_says_so_in_the_title_and_cli_refuses_without_it(tmp_path, capsys):
+    _run(tmp_path, [4, 5], mirrored=True)
+    argv = ["--input_dir", str(tmp_path), "--tables", "I", "--selection", "oracle"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: oracle selection refused") and "CDF-v2, DFDC" in err
+    assert "--oracle_on_test" in err
+    tables, _ = build_tables(
+        tmp_path, "I", "oracle", paper_dir=tmp_path / "no", oracle_on_test=True
+    )
+    assert tables["I"].title.endswith("(oracle on test frames)")
+    assert main([*argv, "--oracle_on_test"]) == 0
+    assert "oracle on test frames" in capsys.readouterr().out
 
 
 def test_oracle_is_silent_when_val_and_test_differ(tmp_path):

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from roga_bench.reporting import RecordsError, display_algorithm, load_records
-from roga_bench.reporting._synthetic import checkpoint, write_run
+from roga_bench.reporting.testing import checkpoint, write_run
 
 
 def _ck(step: int, value: float = 0.5) -> dict:

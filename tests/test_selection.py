@@ -9,7 +9,7 @@ import pytest
 
 from roga_bench._registry import SELECTIONS, UnknownNameError
 from roga_bench.reporting import load_records, select
-from roga_bench.reporting._synthetic import checkpoint, write_run
+from roga_bench.reporting.testing import checkpoint, write_run
 
 
 def ck(step: int, n_envs: int = 4, **values: float) -> dict:
@@ -113,7 +113,8 @@ def test_multi_test_env_runs_select_on_training_envs_only(tmp_path):
 
 
 def lodo_sweep(root, with_missing: bool = True):
-    """Main runs for test envs 0 and 1; extra runs for every pair except (1, 3)."""
+    """Main runs for test envs 0 and 1; extra runs for every pair except (1, 3). An extra run's
+    held-out env v has validation AUC (``env{v}_out``, what LODO ranks on) v0 then v1."""
     for hp, (v0, v1) in enumerate([(0.6, 0.8), (0.7, 0.7)]):
         for main in (0, 1):
             write_run(
@@ -130,7 +131,7 @@ def lodo_sweep(root, with_missing: bool = True):
         pairs = [(0, 1), (0, 2), (0, 3), (1, 2)] + ([] if with_missing else [(1, 3)])
         for pair in pairs:
             cks = [
-                ck(s, **{f"env{v}_in_auc": value for v in pair}) for s, value in ((0, v0), (1, v1))
+                ck(s, **{f"env{v}_out_auc": value for v in pair}) for s, value in ((0, v0), (1, v1))
             ]
             write_run(
                 root,
@@ -156,8 +157,10 @@ def test_lodo_missing_extra_run_gives_missing_cell_not_crash(tmp_path):
     df = lodo_sweep(tmp_path, with_missing=True)
     out = select(df, "lodo")
     assert list(out.env_name) == ["DF"]  # GID-F2F lacks the (1, 3) run -> no row
-    # iid ignores the two-test-env extra runs (DomainBed's get_test_records)
-    assert sorted(select(df, "iid").env_name) == ["DF", "F2F"]
+    # iid keeps every run, grouped by its own test envs (DomainBed kept the fewest only)
+    iid = select(df, "iid")
+    assert sorted(iid[iid.test_envs.map(len) == 1].env_name) == ["DF", "F2F"]
+    assert sorted(set(iid.test_envs)) == [(0,), (0, 1), (0, 2), (0, 3), (1,), (1, 2)]
 
 
 @pytest.mark.parametrize("name", SELECTIONS.names())
@@ -182,7 +185,8 @@ def test_every_registered_selection_returns_the_documented_columns(tmp_path, nam
         "indomain_auc",
     ]:
         assert col in out.columns
-    assert len(out) == 2 and out["auc"].notna().all()
+    main = out[out.test_envs.map(len) == 1]  # iid/oracle also keep the two-test-env runs
+    assert len(main) == 2 and out["auc"].notna().all() and "auc_se" in out.columns
 
 
 def test_empty_records_and_unknown_method():
@@ -249,7 +253,8 @@ def test_lodo_envs_come_from_each_runs_own_record(tmp_path, recorded):
         assert list(out.env_name) == ["DF", "F2F"]
         assert out.iloc[0].val == pytest.approx(0.8) and out.iloc[0].step == 1
     # iid's training envs are the LOMO run's three, not 1-8: indomain is their mean alone
-    row = select(lomo, "iid").iloc[0]
+    iid = select(lomo, "iid")
+    row = iid[iid.test_envs == (0,)].iloc[0]
     assert row.indomain_auc == pytest.approx(0.5)
 
 

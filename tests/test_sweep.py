@@ -89,9 +89,11 @@ def test_job_count_matches_domainbed_loops(standins):
 
 
 def test_hash_is_md5_of_domainbed_args(standins):
+    # seed_policy domainbed: DomainBed's keys and seed (the default, paired, adds seed_policy)
     (args,) = make_args_list(
-        1, ["SwDS"], ["SwA"], 0, 1, 3, "/data", "domain_generalization", 0.2, True, test_envs=[2]
-    )
+        1, ["SwDS"], ["SwA"], 0, 1, 3, "/data", "domain_generalization", 0.2, True, test_envs=[2],
+        seed_policy="domainbed",
+    )  # fmt: skip
     seed_str = str(("SwDS", "SwA", [2], 0, 0))
     expected_seed = int(hashlib.md5(seed_str.encode()).hexdigest(), 16) % 2**31
     by_hand = {

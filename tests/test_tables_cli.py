@@ -13,7 +13,7 @@ from roga_bench.reporting import Column, Table, build_tables, render, write_all
 from roga_bench.reporting._aggregate import Cell
 from roga_bench.reporting._latex import escape_latex, standalone, to_latex
 from roga_bench.reporting._significance import paired_test
-from roga_bench.reporting._synthetic import checkpoint, write_run
+from roga_bench.reporting.testing import checkpoint, write_run
 from roga_bench.tables import main
 
 
@@ -100,6 +100,8 @@ def test_out_writes_every_format_and_standalone_latex(sweep, tmp_path, capsys):
     )
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        "decisions.csv",
+        "decisions.md",
         "table_II.csv",
         "table_II.md",
         "table_II.tex",
@@ -114,8 +116,9 @@ def test_out_writes_every_format_and_standalone_latex(sweep, tmp_path, capsys):
     assert r"\usepackage{booktabs}" in tex and r"\toprule" in tex
     csv = (out / "table_II.csv").read_text().splitlines()
     assert csv[0] == (
-        "table,row,reported,column_group,column,metric,mean,stderr,n,p_vs_ERM,n_pairs,"
-        "diff_vs_ERM,mde_vs_ERM"
+        "table,row,reported,column_group,column,metric,mean,stderr,n,test_se,p_vs_ERM,"
+        "p_holm_vs_ERM,n_pairs,diff_vs_ERM,mde_vs_ERM,decision_vs_ERM,p_col_vs_ERM,n_col_pairs,"
+        "diff_col_vs_ERM"
     )
     assert "II,RoGA,False,GID-DF,AUC,auc,0.8,NaN,1," in "\n".join(csv)
 

@@ -1,6 +1,6 @@
 """Golden files: fixed synthetic records -> exact markdown and LaTeX for each paper table.
 
-The records come from ``roga_bench.reporting._synthetic.write_demo_sweep`` (deterministic md5
+The records come from ``roga_bench.reporting.testing.write_demo_sweep`` (deterministic md5
 values). After an intended change of the output, regenerate and review the diff:
 
     ROGA_BENCH_UPDATE_GOLDEN=1 pytest tests/test_tables_golden.py && git diff tests/golden
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from roga_bench.reporting import build_tables, render
-from roga_bench.reporting._synthetic import write_demo_sweep
+from roga_bench.reporting.testing import write_demo_sweep
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("ROGA_BENCH_UPDATE_GOLDEN") == "1"

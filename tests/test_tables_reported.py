@@ -9,8 +9,8 @@ import pytest
 from roga_bench.reporting import build_tables, render
 from roga_bench.reporting._reported import PAPER_DIR, load_reported
 from roga_bench.reporting._significance import min_detectable_effect, paired_test
-from roga_bench.reporting._synthetic import checkpoint, write_demo_sweep, write_run
 from roga_bench.reporting._write import reproduce_report
+from roga_bench.reporting.testing import checkpoint, write_demo_sweep, write_run
 from roga_bench.tables import main
 
 TABLES = ["I", "II", "III", "IV", "V", "VI"]
@@ -211,8 +211,9 @@ def test_write_all_on_ffpp_with_reported_rows_writes_every_figure(ffpp, tmp_path
     assert (tmp_path / "res" / "reproduce.md").read_text().startswith("# Measured (FF++)")
 
 
-def test_versus_rows_pairs_on_column_and_trial_and_skips_rows_without_runs():
-    from roga_bench.reporting._significance import versus_rows
+def test_versus_rows_pairs_runs_not_columns_and_skips_rows_without_runs():
+    # issue 16: columns of one run are one pair (their mean), not independent pairs
+    from roga_bench.reporting._compare import versus_rows
 
     samples = {
         ("ERM", "a"): {0: 0.50, 1: 0.60},
@@ -220,9 +221,10 @@ def test_versus_rows_pairs_on_column_and_trial_and_skips_rows_without_runs():
         ("ERM", "b"): {0: 0.70},
         ("SAM", "b"): {0: 0.72},
     }
-    out = versus_rows(samples, {"SAM": "ERM", "GSAM": "ERM", "ERM": "ERM"}, ["a", "b"])
+    out = versus_rows(samples, {}, {"SAM": "ERM", "GSAM": "ERM", "ERM": "ERM"}, ["a", "b"])
     assert set(out) == {"SAM"}
-    assert out["SAM"].n == 3 and out["SAM"].diff == pytest.approx(0.03)
+    # trial 0: mean of a and b = 0.635 vs 0.60; trial 1: 0.62 vs 0.60 -> 2 pairs
+    assert out["SAM"].n == 2 and out["SAM"].diff == pytest.approx((0.035 + 0.02) / 2)
 
 
 def test_latex_with_reported_rows_and_significance_notes_is_ascii(ffpp):

@@ -22,7 +22,7 @@ from roga_bench.training import (
 )
 from roga_bench.training._loaders import InfiniteLoader
 
-METRICS = ("acc", "auc", "ap", "eer", "loss", "video_auc")
+METRICS = ("acc", "auc", "ap", "eer", "loss", "video_auc", "auc_se")  # auc_se: DeLong
 
 
 def comparable(records: list[dict]) -> list[dict]:
@@ -96,7 +96,7 @@ def test_eval_train_and_multiple_test_envs(tmp_path: Path) -> None:
     out = train(config(tmp_path, steps=1, test_envs=[0, 2], eval_train=True))
     (record,) = read_records(out / "results.jsonl")
     prefixes = {k.rsplit("_", 1)[0] for k in record if k.startswith("env")}
-    prefixes = {p.replace("_video", "") for p in prefixes}
+    prefixes = {p.replace("_video", "").replace("_auc", "") for p in prefixes}  # video_auc, auc_se
     domainbed = {"env0_in", "env0_out", "env1_in", "env1_out", "env2_in", "env2_out"}
     assert prefixes == domainbed | {"env0_test", "env1_test", "env2_test"}
 

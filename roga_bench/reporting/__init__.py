@@ -9,9 +9,10 @@ From Python::
     print(write_all("sweeps/synthff", "results/synthff"))  # returns Table II as markdown
 """
 
-from roga_bench.reporting._context import order_rows
+from roga_bench.reporting._decisions import decisions_text
 from roga_bench.reporting._figures import write_figures
 from roga_bench.reporting._latex import escape_latex
+from roga_bench.reporting._names import order_rows
 from roga_bench.reporting._records import (
     Records,
     RecordsError,
@@ -34,6 +35,7 @@ from roga_bench.reporting._write import (
 from roga_bench.reporting.selection import METRICS, SelectionMethod, select
 
 __all__ = [
+    "decisions_text",
     "FORMATS",
     "METRICS",
     "Column",

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-__all__ = ["Cell", "aggregate", "cell_of"]
+__all__ = ["Cell", "cell_of"]
 
 
 @dataclass(frozen=True)
@@ -38,23 +37,3 @@ def cell_of(values: Sequence[float]) -> Cell:
     mean = float(arr.mean())
     se = float(arr.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
     return Cell(mean, se, n)
-
-
-def aggregate(selected: pd.DataFrame, by: Sequence[str], value: str) -> dict[tuple, Cell]:
-    """Group ``selected`` by ``by`` (one row per trial in each group) and summarise ``value``.
-
-    Args:
-        selected: rows from a selection method.
-        by: grouping columns (the trial seed must not be one of them).
-        value: the metric column.
-
-    Returns:
-        ``{group tuple: Cell}``.
-    """
-    out: dict[tuple, Cell] = {}
-    if selected.empty:
-        return out
-    for key, group in selected.groupby(list(by), sort=False, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        out[key] = cell_of(group[value].tolist())
-    return out

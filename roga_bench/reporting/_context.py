@@ -1,5 +1,8 @@
 """What the table builders share: the records, the chosen selection and cached selections.
 
+Selection warnings (runs a method could not use, and why) are caught per dataset and kept, so
+each table lists those of its own datasets (``selection_notes``) instead of a terminal warning.
+
 Runs whose ``--hparams`` override more keys than the plain runs of their group (the α × ρ grid of
 Table VI, e.g. ``{"alpha": 0.002, "rho": 0.05}`` beside a plain RoGA run) are *variants*: they
 count in Table VI only, so that no algorithm in Tables I–V gets more hparam choices than the
@@ -9,51 +12,17 @@ others. A group is (dataset, algorithm, backbone, test envs, trial seed).
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from roga_bench._registry import SELECTIONS
-from roga_bench.reporting._aggregate import Cell, cell_of
-from roga_bench.reporting._significance import versus_rows
-from roga_bench.reporting._table import Table
+from roga_bench.reporting._names import order_rows  # noqa: F401  (analysis/ imports it here)
 
-__all__ = [
-    "Context",
-    "ALGORITHM_ORDER",
-    "order_rows",
-    "fill",
-    "put",
-    "finish_notes",
-    "add_significance",
-]
-
-ALGORITHM_ORDER = [
-    "ERM (Adam)",
-    "ERM",
-    "SAM",
-    "ASAM",
-    "SAGM",
-    "GSAM",
-    "RoGA_Robust",
-    "RoGA_Align",
-    "RoGA",
-]
-CROSS_ORDER = {
-    "FFpp": ["CDF-v1", "CDF-v2", "UADFV", "DFDC", "DFDCP"],
-    "SynthFF": ["SynthCDF", "SynthUADFV", "SynthDFDC"],
-}
-UADFV = {"FFpp": "UADFV", "SynthFF": "SynthUADFV"}
-CELEBDF = {"FFpp": "CDF-v2", "SynthFF": "SynthCDF"}
-
-
-def order_rows(labels: Sequence[str]) -> list[str]:
-    """Known algorithms in the paper's order, then the rest alphabetically."""
-    known = [a for a in ALGORITHM_ORDER if a in labels]
-    return known + sorted(set(labels) - set(known))
+__all__ = ["Context"]
 
 
 @dataclass
@@ -64,7 +33,10 @@ class Context:
     selection: str = "iid"
     metric: str = "auc"
     with_reported: bool = False  # the paper's rows on a non-FF++ family too (not comparable)
+    # oracle may rank on targets whose validation split is their test split (title says so)
+    oracle_on_test: bool = False
     _cache: dict[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
+    _warnings: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.method = SELECTIONS.get(self.selection)  # unknown name fails here, early
@@ -100,11 +72,15 @@ class Context:
         if key not in self._cache:
             frame = self.df if variants else self.plain
             sub = frame[frame["dataset"] == dataset]
-            self._cache[key] = (
-                self.method(sub, self.metric, extra)
-                if len(sub)
-                else self.method(self.df.iloc[:0], self.metric, ())
-            )
+            if not len(sub):
+                sub, extra = self.df.iloc[:0], ()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self._cache[key] = self.method(
+                    sub, self.metric, extra, allow_test_frames=self.oracle_on_test
+                )
+            seen = self._warnings.setdefault(str(dataset), [])
+            seen += [str(w.message) for w in caught if str(w.message) not in seen]
         out = self._cache[key]
         if not all_backbones and self.backbone is not None and len(out):
             out = out[out["backbone"].astype(str) == self.backbone]
@@ -124,6 +100,10 @@ class Context:
             f"Selection: {self.method.title} ({self.selection}) on {self.metric.upper()}; "
             f"datasets: {names}; backbone: {self.backbone or '-'}."
         )
+
+    def selection_notes(self, datasets: Sequence[str | None]) -> list[str]:
+        """The selection's warnings for ``datasets`` (runs it could not use, and why)."""
+        return [f"Selection warning: {m}" for d in datasets for m in self._warnings.get(str(d), [])]
 
 
 def _override_count(value: Any) -> int:
@@ -146,102 +126,3 @@ def _plain_runs(df: pd.DataFrame) -> set[str]:
     counts = overrides.map(_override_count)
     least = counts.groupby([first[k].astype(str) for k in keys]).transform("min")
     return set(first.loc[counts == least, "run"].astype(str))
-
-
-def put(table: Table, row: str, col: str, trial: Any, value: float) -> None:
-    """Record one trial's value of cell (row, col) and refresh the cell (mean ± s.e.)."""
-    per_trial = table.samples.setdefault((row, col), {})
-    per_trial[trial] = float(value)
-    table.cells[(row, col)] = cell_of(list(per_trial.values()))
-
-
-def fill(
-    table: Table,
-    sel: pd.DataFrame,
-    row_of: Callable[[pd.Series], str | None],
-    col_of: Callable[[pd.Series], str | None],
-    value: str,
-) -> None:
-    """Put ``value`` of each selected row into cell (``row_of(r)``, ``col_of(r)``), per trial.
-
-    Several rows of one trial in one cell (e.g. the test envs of a LOMO fallback) are averaged
-    first, so a cell is always mean ± s.e. over trials.
-    """
-    buckets: dict[tuple[str, str], dict[Any, list[float]]] = {}
-    for r in sel.to_dict("records"):
-        row, col = row_of(r), col_of(r)
-        if row is not None and col is not None:
-            buckets.setdefault((row, col), {}).setdefault(r["trial_seed"], []).append(
-                float(r[value])
-            )
-    for (row, col), trials in buckets.items():
-        for trial, values in trials.items():
-            put(table, row, col, trial, _nanmean(values))
-
-
-def _nanmean(values: Sequence[float]) -> float:
-    finite = [v for v in values if not math.isnan(v)]
-    return sum(finite) / len(finite) if finite else math.nan
-
-
-def finish_notes(
-    table: Table,
-    ctx: Context,
-    datasets: Sequence[str | None],
-    expected_rows: Sequence[str],
-    why: str,
-) -> None:
-    """Add the selection/trials note and list missing rows and columns; mark empty tables."""
-    table.notes.insert(0, ctx.header_note(datasets))
-    measured = [c for c in table.cells.values() if not c.reported]
-    if measured:
-        lo, hi = min(c.n for c in measured), max(c.n for c in measured)
-        table.notes.insert(1, f"Trials per cell: {lo}" + (f"-{hi}." if hi != lo else "."))
-    rows_missing = [r for r in expected_rows if not any(k[0] == r for k in table.cells)]
-    cols_missing = [
-        c.label if not c.group else f"{c.group} {c.label}"
-        for c in table.columns
-        if not any(k[1] == c.key for k in table.cells)
-    ]
-    if rows_missing:
-        table.notes.append("Missing rows (no runs): " + ", ".join(rows_missing) + ".")
-    if cols_missing:
-        table.notes.append("Missing columns (no runs): " + ", ".join(cols_missing) + ".")
-    if not measured:
-        table.missing = f"Table {table.number} cannot be built from these records: {why}."
-        table.notes.append(table.missing)
-
-
-def cell_or_none(table: Table, row: str, col: str) -> Cell | None:
-    """The cell at (row, col) or None."""
-    return table.cells.get((row, col))
-
-
-MDE_NOTE = (
-    "Δ = mean paired difference and MDE = the smallest difference the paired t-test could "
-    "detect at p < 0.05 with power 0.8 and the observed spread, both in AUC points; a "
-    "non-significant Δ means 'equal' only within the MDE, else too few trials."
-)
-
-
-def add_significance(table: Table, baselines: dict[str, str], versus: str = "ERM") -> None:
-    """Paired tests of each row against its baseline row on the table's AUC columns (+ MDE).
-
-    Args:
-        table: a built table (its ``samples`` hold the per-trial values).
-        baselines: ``{row: baseline row}``; rows or baselines without values are skipped.
-        versus: how the note names the baseline ("ERM", "the same backbone's ERM").
-    """
-    columns = [c.key for c in table.columns if c.metric == "auc"]
-    tests = versus_rows(table.samples, baselines, columns)
-    table.significance = tests
-    if tests:
-        parts = [f"{row} {tests[row].describe()}" for row in table.rows if row in tests]
-        table.notes.append(
-            f"Paired test vs {versus} on AUC over (column, trial) pairs (Wilcoxon signed-rank "
-            "for ≥ 6 pairs, else paired t): " + "; ".join(parts) + ". " + MDE_NOTE
-        )
-    else:
-        rows = {k[0] for k in table.samples}
-        if any(r in baselines and baselines[r] not in rows for r in rows):  # no baseline runs
-            table.notes.append(f"No {versus} rows: significance tests vs {versus} not computed.")

@@ -15,22 +15,18 @@ from typing import Any
 
 import pandas as pd
 
-from roga_bench.reporting._context import (
-    CELEBDF,
-    UADFV,
-    Context,
-    add_significance,
-    fill,
-    finish_notes,
-    put,
-)
+from roga_bench.reporting._compare import add_significance
+from roga_bench.reporting._context import Context
 from roga_bench.reporting._envs import env_name
+from roga_bench.reporting._fill import fill, put, unit_of
+from roga_bench.reporting._held_out import one_held_out, several_sets_note
+from roga_bench.reporting._names import CELEBDF, GID, UADFV
+from roga_bench.reporting._notes import finish_notes
 from roga_bench.reporting._records import record_env_indices
 from roga_bench.reporting._table import Column, Table
 
-__all__ = ["table_III", "table_V", "table_VI", "indomain_per_env", "NO_TEST_KEYS"]
+__all__ = ["table_III", "table_V", "table_VI", "indomain_per_env", "NO_TEST_KEYS", "GID"]
 
-GID = ["DF", "F2F", "FS", "NT"]
 NO_TEST_KEYS = (
     "The records hold no env{{i}}_test_* keys (written before the training envs' test splits "
     "were evaluated): {what} left missing, not filled from the validation splits that select "
@@ -56,8 +52,14 @@ def indomain_per_env(ctx: Context, sel: pd.DataFrame, metric: str) -> Iterator[d
                 continue
             value = record.get(f"env{i}_test_{metric}")
             value = math.nan if value is None else float(value)
+            se = record.get(f"env{i}_test_{metric}_se")  # DeLong's, for AUC
             names = record.get("dataset_environments")
-            yield {**r, "env_name": env_name(record["dataset"], i, names), "value": value}
+            name = env_name(record["dataset"], i, names)
+            yield {**r, "env_name": name, "value": value, "se": _float(se)}
+
+
+def _float(value: Any) -> float:
+    return math.nan if value is None else float(value)
 
 
 ABLATION = [
@@ -71,24 +73,26 @@ ABLATION = [
 def table_III(ctx: Context) -> Table:
     """Ablation, in-domain: mean over the training envs of their test splits."""
     dataset = ctx.cross or ctx.lomo
-    sel = ctx.selected(dataset)
     metrics = ["auc", "acc", "loss", "eer"]
     table = Table(
         "III",
         "Ablation on FF++ in-domain (training manipulations' test splits)",
         columns=[Column(m, m.upper() if m != "loss" else "Loss", m) for m in metrics],
     )
+    sel = ctx.selected(dataset)
+    sel = one_held_out(sel, table) if dataset == ctx.lomo else sel
+    several_sets_note(sel, table)
     labels = dict((alg, label) for label, alg in ABLATION)
     mine = sel[sel["algorithm"].isin(labels)] if len(sel) else sel
     untested = False
     for m in metrics:
         # one value per (algorithm, trial): the mean over that trial's selected rows
-        per_trial = mine.groupby(["algorithm", "trial_seed"])[f"indomain_test_{m}"].mean()
-        for (alg, trial), v in per_trial.items() if len(mine) else []:
-            if math.isnan(float(v)):
+        for (alg, trial), rows in mine.groupby(["algorithm", "trial_seed"]) if len(mine) else []:
+            v = float(rows[f"indomain_test_{m}"].mean())
+            if math.isnan(v):
                 untested = True
             else:
-                put(table, labels[alg], m, trial, float(v))
+                put(table, labels[alg], m, trial, v, unit_of(trial, list(rows["test_envs"])))
     table.rows = [label for label, _ in ABLATION]
     table.notes.append(
         "In-domain = mean over the training environments of their test split at the selected "
@@ -112,7 +116,8 @@ def _indomain_columns(table: Table, ctx: Context, sel: pd.DataFrame, row_of) -> 
         if math.isnan(r["value"]):
             untested = True
             continue
-        put(table, row, r["env_name"], r["trial_seed"], r["value"])
+        unit = unit_of(r["trial_seed"], [r["test_envs"]])
+        put(table, row, r["env_name"], r["trial_seed"], r["value"], unit, r["se"])
     return untested
 
 
@@ -127,11 +132,15 @@ def table_V(ctx: Context) -> Table:
     )
     sel = ctx.selected(ctx.cross, all_backbones=True)
     sel = sel[sel["algorithm"].isin(["ERM", "RoGA"])] if len(sel) else sel
+    several_sets_note(sel, table)
 
     def row_of(r):
         return f"{r['backbone']}" + (" + RoGA" if r["algorithm"] == "RoGA" else "")
 
-    fill(table, sel, row_of, lambda r: r["env_name"] if r["env_name"] == uadfv else None, "auc")
+    def target(r):
+        return r["env_name"] if r["env_name"] == uadfv else None
+
+    fill(table, sel, row_of, target, "auc", se="auc_se")
     untested = _indomain_columns(table, ctx, sel, row_of)
     backbones = sorted({k[0].removesuffix(" + RoGA") for k in table.cells})
     table.rows = [r for b in backbones for r in (b, f"{b} + RoGA")]
@@ -159,6 +168,7 @@ def table_VI(ctx: Context) -> Table:
     if ctx.cross is not None and set(grid) <= set(ctx.df.columns):
         sel = ctx.selected(ctx.cross, extra=grid, variants=True)
         sel = sel[sel["algorithm"] == "RoGA"] if len(sel) else sel
+        several_sets_note(sel, table)
         points = {(float(a), float(r)) for a, r in zip(sel[grid[0]], sel[grid[1]], strict=True)}
 
         def row_of(r):
@@ -166,7 +176,12 @@ def table_VI(ctx: Context) -> Table:
 
         targets = (uadfv, celeb)
         fill(
-            table, sel, row_of, lambda r: r["env_name"] if r["env_name"] in targets else None, "auc"
+            table,
+            sel,
+            row_of,
+            lambda r: r["env_name"] if r["env_name"] in targets else None,
+            "auc",
+            se="auc_se",
         )
         untested = _indomain_columns(table, ctx, sel, row_of)
     table.rows = [_grid_label(a, r) for a, r in sorted(points)]

@@ -80,9 +80,10 @@ def to_latex(table: Table) -> str:
                 cells.append(rf"\textbf{{{text}}}" if row in best[c.key] else text)
             out.append(" & ".join(cells) + r" \\")
         out += [r"\bottomrule", r"\end{tabular}"]
-    if table.notes:
+    notes = [f"Decision: {line}" for line in table.decision_lines()] + table.notes
+    if notes:
         out.append(r"\par\smallskip\footnotesize")
-        out.append("\n".join(escape_latex(n) + r"\par" for n in table.notes))
+        out.append("\n".join(escape_latex(n) + r"\par" for n in notes))
     out.append(r"\end{table}")
     return "\n".join(out) + "\n"
 

@@ -19,7 +19,8 @@ def _header(table: Table) -> list[str]:
 
 
 def to_markdown(table: Table) -> str:
-    """The table as markdown: bold caption, the grid (best per column in bold), then notes."""
+    """The table as markdown: bold caption, the grid (best per column in bold), the decision
+    lines (each row vs its baseline), then notes."""
     lines = [f"**{table.caption}**", ""]
     if table.rows and table.columns:
         best = {c.key: table.best(c) for c in table.columns}
@@ -32,5 +33,6 @@ def to_markdown(table: Table) -> str:
             body.append([_esc(row), *cells])
         grid = tabulate(body, headers=_header(table), tablefmt="github", disable_numparse=True)
         lines += [grid, ""]
+    lines += [f"- **Decision:** {line}" for line in table.decision_lines()]
     lines += [f"- {note}" for note in table.notes]
     return "\n".join(lines) + "\n"

@@ -13,22 +13,24 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from roga_bench.reporting._context import (
-    ALGORITHM_ORDER,
-    CROSS_ORDER,
-    UADFV,
-    Context,
-    add_significance,
-    fill,
-    finish_notes,
-    order_rows,
-)
-from roga_bench.reporting._indomain_tables import GID, table_III, table_V, table_VI
+from roga_bench.reporting._compare import add_significance
+from roga_bench.reporting._context import Context
+from roga_bench.reporting._fill import fill
+from roga_bench.reporting._held_out import one_held_out, several_sets_note
+from roga_bench.reporting._indomain_tables import table_III, table_V, table_VI
+from roga_bench.reporting._names import ALGORITHM_ORDER, CROSS_ORDER, GID, UADFV, order_rows
+from roga_bench.reporting._notes import finish_notes
 from roga_bench.reporting._records import ReportInputError
 from roga_bench.reporting._reported import PAPER_DIR, add_reported, load_reported
 from roga_bench.reporting._table import Column, Table
 
-__all__ = ["BUILDERS", "TABLE_NUMBERS", "build_table", "PAPER_DIR", "load_reported"]
+__all__ = [
+    "BUILDERS",
+    "TABLE_NUMBERS",
+    "build_table",
+    "PAPER_DIR",
+    "load_reported",
+]
 
 GID_ALGORITHMS = ["ERM", "SAM", "SAGM", "RoGA"]
 
@@ -49,7 +51,8 @@ def table_I(ctx: Context) -> Table:
         "Cross-dataset AUC (%), trained on FF++ (DF, F2F, FS, NT)",
         columns=[Column(e, e, "auc") for e in cols],
     )
-    fill(table, sel, lambda r: r["algorithm"], lambda r: r["env_name"], "auc")
+    fill(table, sel, lambda r: r["algorithm"], lambda r: r["env_name"], "auc", se="auc_se")
+    several_sets_note(sel, table)
     table.rows = order_rows(sorted({k[0] for k in table.cells}))
     finish_notes(table, ctx, [ctx.cross], ALGORITHM_ORDER, f"no {ctx.family}CrossDataset runs")
     _versus_erm(table)
@@ -58,13 +61,14 @@ def table_I(ctx: Context) -> Table:
 
 def table_II(ctx: Context) -> Table:
     """GID: leave one manipulation out; ACC and AUC on the held-out one."""
-    sel = ctx.selected(ctx.lomo)
     columns = [Column(f"{e}:{m}", m.upper(), m, f"GID-{e}") for e in GID for m in ("acc", "auc")]
     table = Table(
         "II", "Generalization to an unseen manipulation (GID), ACC / AUC (%)", columns=columns
     )
+    sel = one_held_out(ctx.selected(ctx.lomo), table)
     for m in ("acc", "auc"):
-        fill(table, sel, lambda r: r["algorithm"], lambda r, m=m: f"{r['env_name']}:{m}", m)
+        se = "auc_se" if m == "auc" else None
+        fill(table, sel, lambda r: r["algorithm"], lambda r, m=m: f"{r['env_name']}:{m}", m, se)
     table.rows = order_rows(sorted({k[0] for k in table.cells}))
     finish_notes(table, ctx, [ctx.lomo], GID_ALGORITHMS, f"no {ctx.family}LOMO runs")
     _versus_erm(table)
@@ -96,6 +100,8 @@ def table_IV(ctx: Context) -> Table:
     labels = {alg: row for row, alg in OPTIMIZERS}
     for _, env, dataset in groups:
         sel = ctx.selected(dataset)
+        if dataset == ctx.lomo:
+            sel = one_held_out(sel, table)
         sel = sel[sel["env_name"] == env] if len(sel) else sel
         for m in ("auc", "acc"):
             fill(
@@ -104,6 +110,7 @@ def table_IV(ctx: Context) -> Table:
                 lambda r: labels.get(r["algorithm"]),
                 lambda r, m=m, env=env: f"{env}:{m}",
                 m,
+                "auc_se" if m == "auc" else None,
             )
     table.rows = [row for row, _ in OPTIMIZERS]
     table.row_header = "Optimizer"
@@ -134,6 +141,8 @@ def build_table(number: str, ctx: Context, paper_dir: Path | None = None) -> Tab
             f"unknown table {number!r}; valid tables: {', '.join(TABLE_NUMBERS)}"
         )
     table = BUILDERS[number](ctx)
+    if ctx.oracle_on_test and ctx.selection == "oracle":
+        table.title += " (oracle on test frames)"
     if ctx.family == "SynthFF":  # say what was measured: SynthFF stands in for FF++
         table.title = table.title.replace("FF++", "SynthFF")
         table.columns = [

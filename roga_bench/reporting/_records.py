@@ -177,19 +177,6 @@ def load_records(input_dir: str | Path) -> Records:
     )
 
 
-def env_indices(df: pd.DataFrame) -> list[int]:
-    """Indices i for which ``env{i}_*`` columns exist anywhere in ``df``, sorted.
-
-    The union over every dataset in the frame: use ``record_env_indices`` for one run's envs.
-    """
-    found = set()
-    for col in df.columns:
-        index = _env_index(col)
-        if index is not None:
-            found.add(index)
-    return sorted(found)
-
-
 def _env_index(key: str) -> int | None:
     """``i`` of an ``env{i}_...`` key, None for any other key."""
     if key.startswith("env") and "_" in key:

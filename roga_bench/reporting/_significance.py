@@ -1,6 +1,8 @@
-"""Paired significance tests of each row against its baseline (ERM) over (column, trial) pairs.
+"""Paired tests, their minimum detectable effect, Holm's adjustment and a trial-count estimate.
 
-Besides the p-value, every test reports the mean paired difference and the minimum detectable
+Pure functions on numbers; which values form a pair (one pair = one run of each algorithm with
+the same trial seed and held-out envs) is ``_compare``'s business. Besides the p-value, every
+test reports the mean paired difference and the minimum detectable
 effect (MDE) of a two-sided paired t-test at alpha = 0.05 with power 0.8, from the observed spread
 of the differences d (s_d, sample std) over n pairs::
 
@@ -16,14 +18,21 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
-__all__ = ["PairedTest", "paired_test", "versus_baseline", "min_detectable_effect", "versus_rows"]
+__all__ = [
+    "ALPHA",
+    "PairedTest",
+    "holm",
+    "mde_factor",
+    "min_detectable_effect",
+    "pairs_to_decide",
+    "paired_test",
+]
 
 ALPHA = 0.05
 POWER = 0.8
@@ -36,23 +45,39 @@ MIN_WILCOXON_PAIRS = 6
 @dataclass(frozen=True)
 class PairedTest:
     """Result of a paired test: p-value (NaN if not computable), number of pairs, test name,
-    mean difference (a - b) and the minimum detectable effect (both NaN below 2 pairs)."""
+    mean difference (a - b), the minimum detectable effect (both NaN below 2 pairs) and the
+    Holm-adjusted p-value among the tests of one table (NaN until :func:`holm` sets it)."""
 
     p: float
     n: int
     test: str
     diff: float = math.nan
     mde: float = math.nan
+    p_holm: float = math.nan
 
-    def describe(self) -> str:
-        """``Δ=+1.2, p=0.04 (n=10, Wilcoxon), MDE 1.9`` (differences in percentage points)."""
+    def describe(self, unit: str = "") -> str:
+        """``Δ=+1.2, p=0.04, Holm p=0.08 (n=10 run pairs, Wilcoxon), MDE 1.9`` (points)."""
         p = "n/a" if math.isnan(self.p) else f"{self.p:.3g}"
-        text = f"p={p} (n={self.n}, {self.test})"
+        text = f"p={p}"
+        if not math.isnan(self.p_holm):
+            text += f", Holm p={self.p_holm:.3g}"
+        text += f" (n={self.n}{' ' + unit if unit else ''}, {self.test})"
         if not math.isnan(self.diff):
             text = f"Δ={100 * self.diff:+.1f}, " + text
         if not math.isnan(self.mde):
             text += f", MDE {100 * self.mde:.1f}"
         return text
+
+    def summary(self, unit: str = "pairs") -> str:
+        """``n=12 run pairs, Δ=+3.1, p=0.002, Holm p=0.01, MDE 1.9`` (AUC points)."""
+        return (
+            f"n={self.n} {unit}, Δ={_num(self.diff, '+.1f', 100)}, p={_num(self.p, '.3g')}, "
+            f"Holm p={_num(self.p_holm, '.3g')}, MDE {_num(self.mde, '.1f', 100)}"
+        )
+
+
+def _num(value: float, fmt: str, scale: float = 1.0) -> str:
+    return "n/a" if math.isnan(value) else format(scale * value, fmt)
 
 
 def min_detectable_effect(d: Sequence[float], alpha: float = ALPHA, power: float = POWER) -> float:
@@ -65,8 +90,12 @@ def min_detectable_effect(d: Sequence[float], alpha: float = ALPHA, power: float
     n = len(arr)
     if n < 2:
         return math.nan
-    t = stats.t.ppf(1 - alpha / 2, n - 1) + stats.t.ppf(power, n - 1)
-    return float(t * arr.std(ddof=1) / math.sqrt(n))
+    return float(mde_factor(n, alpha, power) * arr.std(ddof=1) / math.sqrt(n))
+
+
+def mde_factor(n: int, alpha: float = ALPHA, power: float = POWER) -> float:
+    """``t_{1-α/2, n-1} + t_{power, n-1}``: MDE = this · s_d / √n (n >= 2 pairs)."""
+    return float(stats.t.ppf(1 - alpha / 2, n - 1) + stats.t.ppf(power, n - 1))
 
 
 def paired_test(a: Sequence[float], b: Sequence[float]) -> PairedTest:
@@ -92,57 +121,34 @@ def paired_test(a: Sequence[float], b: Sequence[float]) -> PairedTest:
         return PairedTest(float(stats.ttest_rel(x, y).pvalue), n, "paired t", diff, mde)
 
 
-def versus_baseline(
-    selected: pd.DataFrame, value: str, baseline: str = "ERM"
-) -> dict[str, PairedTest]:
-    """Each algorithm in ``selected`` against ``baseline`` on ``value``.
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of ``p_values`` (NaN stays NaN and does not count in m).
 
-    Pairs are matched on (test env name, trial seed); the rows of ``selected`` must come from
-    one dataset and backbone.
-
-    Returns:
-        ``{algorithm: PairedTest}`` for every algorithm except the baseline (empty without it).
+    With the m finite p-values sorted ascending, ``p_(i)`` becomes
+    ``max_{j <= i} min(1, (m - j + 1) p_(j))``: the family-wise error rate stays at alpha.
     """
-    if selected.empty or baseline not in set(selected["algorithm"]):
-        return {}
-    table = selected.pivot_table(
-        index=["env_name", "trial_seed"],
-        columns="algorithm",
-        values=value,
-        aggfunc="mean",
-        dropna=False,
-    )
-    out = {}
-    for algorithm in table.columns:
-        if algorithm != baseline:
-            out[algorithm] = paired_test(table[algorithm], table[baseline])
+    finite = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
+    m = len(finite)
+    out = [math.nan] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(finite):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
     return out
 
 
-def versus_rows(
-    samples: Mapping[tuple[str, str], Mapping[object, float]],
-    baselines: Mapping[str, str],
-    columns: Sequence[str],
-) -> dict[str, PairedTest]:
-    """Each row in ``baselines`` against its baseline row, paired over (column, trial).
-
-    Args:
-        samples: ``{(row, column key): {trial: value}}`` (a table's per-trial values).
-        baselines: ``{row: baseline row}``, e.g. ``{"SAM": "ERM"}``.
-        columns: the column keys to pair over (e.g. the table's AUC columns).
-
-    Returns:
-        ``{row: PairedTest}`` for the rows whose baseline has values (others left out).
-    """
-    out = {}
-    for row, base in baselines.items():
-        a, b = [], []
-        for col in columns:
-            mine, theirs = samples.get((row, col), {}), samples.get((base, col), {})
-            for trial in sorted(set(mine) & set(theirs), key=str):
-                a.append(mine[trial])
-                b.append(theirs[trial])
-        has = [any((r, col) in samples for col in columns) for r in (row, base)]
-        if all(has) and row != base:  # a row or baseline without runs gets no test
-            out[row] = paired_test(a, b)
-    return out
+def pairs_to_decide(
+    sd: float, target: float, alpha: float = ALPHA, power: float = POWER, limit: int = 100_000
+) -> int | None:
+    """The fewest pairs n whose MDE ``(t_{1-α/2,n-1} + t_{power,n-1}) sd / sqrt(n)`` is at most
+    ``target``; None when ``sd`` or ``target`` is not a positive finite number or n > ``limit``."""
+    if not (sd > 0 and target > 0) or math.isinf(sd):
+        return None
+    # the normal approximation is a lower bound; step up from there
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    n = max(2, math.ceil((z * sd / target) ** 2))
+    while n <= limit:
+        if mde_factor(n, alpha, power) * sd / math.sqrt(n) <= target:
+            return n
+        n += 1
+    return None

@@ -44,7 +44,14 @@ class Table:
         notes: lines printed under the table (selection, metric, trials, missing parts, tests).
         samples: ``{(row, column key): {trial seed: value}}``, the per-trial values behind each
             measured cell (what the paired tests and the reproduce report use).
-        significance: ``{row: PairedTest}`` against the row's baseline (ERM).
+        units: ``{(row, column key): {trial seed: unit}}``, the run(s) each value came from:
+            ``(trial seed, held-out env sets)``; a paired test pairs equal units.
+        test_se: ``{(row, column key): {trial seed: DeLong s.e.}}`` (NaN when unknown).
+        significance: ``{row: PairedTest}`` against the row's baseline (ERM), the run as the
+            unit, with Holm's adjusted p-value.
+        column_tests: ``{row: {column key: PairedTest}}``, each AUC column on its own.
+        decisions: ``{row: (baseline row, decision)}``, decision = better / worse / equal within
+            ±MDE / undecided (...); :meth:`decision_lines` adds the numbers behind each.
         missing: set when nothing at all could be built; says what is missing.
     """
 
@@ -56,8 +63,28 @@ class Table:
     cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     samples: dict[tuple[str, str], dict[object, float]] = field(default_factory=dict)
+    units: dict[tuple[str, str], dict[object, object]] = field(default_factory=dict)
+    test_se: dict[tuple[str, str], dict[object, float]] = field(default_factory=dict)
     significance: dict[str, PairedTest] = field(default_factory=dict)
+    column_tests: dict[str, dict[str, PairedTest]] = field(default_factory=dict)
+    decisions: dict[str, tuple[str, str]] = field(default_factory=dict)
     missing: str | None = None
+
+    def decision_lines(self) -> list[str]:
+        """``RoGA vs ERM: better [n=12 run pairs, Δ=+3.1, p=0.002, Holm p=0.01, MDE 1.9]``."""
+        lines = []
+        for row, (base, decision) in self.decisions.items():
+            test = self.significance[row]
+            lines.append(f"{row} vs {base}: {decision} [{test.summary('run pairs')}]")
+        return lines
+
+    def cell_test_se(self, row: str, col: str) -> float:
+        """s.e. of the cell's mean from the finite test sets alone: sqrt(Σ se²) / n (NaN if a
+        trial's s.e. is unknown)."""
+        ses = list(self.test_se.get((row, col), {}).values())
+        if not ses or any(math.isnan(s) for s in ses):
+            return math.nan
+        return math.sqrt(sum(s * s for s in ses)) / len(ses)
 
     @property
     def caption(self) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from roga_bench.reporting._context import Context
 from roga_bench.reporting._csv import to_csv
+from roga_bench.reporting._decisions import decisions_frame, decisions_text
 from roga_bench.reporting._figures import write_figures
 from roga_bench.reporting._latex import standalone as wrap_standalone
 from roga_bench.reporting._latex import to_latex
@@ -55,11 +56,14 @@ def build_tables(
     metric: str = "auc",
     paper_dir: Path | None = None,
     with_reported: bool = False,
+    oracle_on_test: bool = False,
 ) -> tuple[dict[str, Table], Context]:
     """Build the requested tables from a sweep folder (or loaded records).
 
     The paper's rows (``results/paper/reported.csv``, or ``paper_dir``) join the tables of FF++
     runs; on other datasets only with ``with_reported`` (and a note that they are not comparable).
+    ``oracle_on_test`` lets oracle selection rank on targets whose validation split is their test
+    split (the titles then say "oracle on test frames"); without it that is a ``SelectionError``.
 
     Returns:
         ``({number: Table}, context)``; the context holds the records and cached selections.
@@ -67,13 +71,20 @@ def build_tables(
     Raises:
         RecordsError: the folder cannot be read or has no finished runs.
         UnknownNameError: unknown selection method.
-        ReportInputError: unknown table, metric not ``auc``/``acc``.
+        ReportInputError: unknown table, metric not ``auc``/``acc``, oracle on test frames
+            without ``oracle_on_test`` (``SelectionError``).
     """
     numbers = parse_tables(tables)
     if metric not in ("auc", "acc"):
         raise ReportInputError(f"metric {metric!r}: expected 'auc' or 'acc'")
     recs = records if isinstance(records, Records) else load_records(records)
-    ctx = Context(recs.df, selection=selection, metric=metric, with_reported=with_reported)
+    ctx = Context(
+        recs.df,
+        selection=selection,
+        metric=metric,
+        with_reported=with_reported,
+        oracle_on_test=oracle_on_test,
+    )
     built = {n: build_table(n, ctx, paper_dir) for n in numbers}
     if recs.skipped:
         for table in built.values():
@@ -99,10 +110,14 @@ def write_tables(
     formats: Sequence[str] = tuple(FORMATS),
     standalone: bool = False,
 ) -> list[Path]:
-    """Write ``table_<N>.<ext>`` per table and format, plus ``tables.md`` / ``tables.tex``."""
+    """Write ``table_<N>.<ext>`` per table and format, plus ``tables.md`` / ``tables.tex`` and
+    the decision lines of every table (``decisions.md``, ``decisions.csv``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths = [out / "decisions.md", out / "decisions.csv"]
+    paths[0].write_text(decisions_text(tables), encoding="utf-8")
+    frame = decisions_frame(tables)
+    paths[1].write_text(frame.to_csv(index=False, na_rep="NaN", lineterminator="\n"), "utf-8")
     for number, table in tables.items():
         for fmt in formats:
             path = out / f"table_{number}.{FORMATS[fmt]}"
@@ -110,7 +125,8 @@ def write_tables(
             paths.append(path)
     if "markdown" in formats:
         path = out / "tables.md"
-        path.write_text("\n".join(to_markdown(t) for t in tables.values()), encoding="utf-8")
+        text = "\n".join([decisions_text(tables), *(to_markdown(t) for t in tables.values())])
+        path.write_text(text, encoding="utf-8")
         paths.append(path)
     if "latex" in formats:  # all tables in one document that compiles on its own
         path = out / "tables.tex"
@@ -151,9 +167,12 @@ def reproduce_report(
     selection: str = "iid",
     metric: str = "auc",
     paper_dir: Path | None = None,
+    oracle_on_test: bool = False,
 ) -> ReproduceReport:
     """Every table's measured cells against the paper's (``_reproduce``), for any family."""
-    tables, ctx = build_tables(records, "all", selection, metric, paper_dir)
+    tables, ctx = build_tables(
+        records, "all", selection, metric, paper_dir, oracle_on_test=oracle_on_test
+    )
     return reproduce(tables, ctx.family, paper_dir)
 
 

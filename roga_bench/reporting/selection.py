@@ -8,21 +8,27 @@ Registered in ``SELECTIONS`` (``roga_bench._registry.list_selections()``):
   the training envs only, and give one row per test env.
 - ``lodo`` (leave-one-domain-out): needs, for a main run with test envs T, one extra run per
   training env v with test envs T + {v} and the same hparams; the validation score of a step is
-  the mean over v of ``env{v}_in_<metric>`` of those extra runs at that step. Steps where an extra
-  run is missing are dropped, so missing runs give a missing cell, never an error.
+  the mean over v of the extra runs' ``env{v}_out_<metric>``: env v's *validation* split, never
+  its test split ``env{v}_in`` (which Tables III, V and VI report). A run whose extra runs are
+  missing is not selected, and a warning names it and the missing test-env sets.
 - ``oracle`` (test-domain validation): the last checkpoint of each run (no early stopping), runs
-  ranked by the test env's ``env{t}_out_<metric>``
-  (the mean over the test envs for multi-test-env runs). It warns when a test env's ``out`` is
-  its ``in`` (a cross-dataset target's val mirrors its test split): that picks on reported numbers.
+  ranked by the test env's ``env{t}_out_<metric>`` (the mean over the test envs for
+  multi-test-env runs). A test env whose ``out`` is its ``in`` (a cross-dataset target's val
+  mirrors its test split) would rank on the reported frames: refused with an error naming the
+  envs, unless ``allow_test_frames`` (``--oracle_on_test``) is given.
 
 A group is (dataset, algorithm, backbone, test envs, trial seed) plus any ``extra_keys`` (e.g.
-``hparams.alpha``/``hparams.rho`` for the sensitivity table). Each method returns one row per
-(group, test env) with the chosen run and step, ``val`` (its selection score), the test env's
-``env{t}_in_*`` metrics as ``acc``, ``auc``, ``ap``, ``eer``, ``loss``, ``video_auc``, the
-training envs' mean validation metrics as ``indomain_<metric>`` (the split that selected the
-checkpoint, so optimistic), and the mean of their official test splits (``env{i}_test_*``) as
-``indomain_test_<metric>`` (NaN for records written before those keys existed). Ties go to the
-earliest step and the first run in sorted order; NaN scores rank last.
+``hparams.alpha``/``hparams.rho`` for the sensitivity table): runs are grouped by their own
+test-env sets, so a 5-target and a 1-target run are different groups and both are kept (DomainBed
+kept only the runs with the fewest test envs per dataset; here no run is dropped silently). Each
+method returns one row per (group, test env) with the chosen run and step, ``val`` (its selection
+score), the test env's ``env{t}_in_*`` metrics as ``acc``, ``auc``, ``ap``, ``eer``, ``loss``,
+``video_auc`` and DeLong's s.e. of its AUC as ``auc_se`` (NaN in older records), the training
+envs' mean validation metrics as ``indomain_<metric>`` (the split that selected the checkpoint,
+so optimistic), and the mean of their official test splits (``env{i}_test_*``) as
+``indomain_test_<metric>`` (NaN for records written before those keys existed). Checkpoints rank
+by ``roga_bench._ranking`` (ties: the earliest step; NaN last), runs of a group likewise (ties:
+the first run in sorted order).
 
 A run's environments are those of its own record (``dataset_environments``), never the union of
 the columns of a frame that mixes datasets. The checkpoint ``iid`` on AUC picks is the run's
@@ -36,32 +42,58 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from roga_bench._ranking import best_index, mean_over_envs
 from roga_bench._registry import register_selection
 from roga_bench.reporting._envs import env_name
 from roga_bench.reporting._records import ReportInputError, record_env_indices
 
-__all__ = ["METRICS", "GROUP_KEYS", "SelectionMethod", "select", "iid", "lodo", "oracle"]
+__all__ = [
+    "METRICS",
+    "GROUP_KEYS",
+    "SelectionError",
+    "SelectionMethod",
+    "select",
+    "iid",
+    "lodo",
+    "oracle",
+]
 
 METRICS = ("acc", "auc", "ap", "eer", "loss", "video_auc")
 GROUP_KEYS = ["dataset", "algorithm", "backbone", "test_envs", "trial_seed"]
 SELECTION_METRICS = ("auc", "acc")
 
 
+class SelectionError(ReportInputError):
+    """A selection that would rank on the frames a table reports (the message names the envs)."""
+
+
 @dataclass(frozen=True)
 class SelectionMethod:
-    """A registered selection method: ``method(df, metric="auc", extra_keys=()) -> DataFrame``."""
+    """A registered selection method: ``method(df, metric="auc", extra_keys=(),
+    allow_test_frames=False) -> DataFrame``."""
 
     name: str
     title: str
-    fn: Callable[[pd.DataFrame, str, Sequence[str]], pd.DataFrame]
+    fn: Callable[[pd.DataFrame, str, Sequence[str], bool], list[dict[str, Any]]]
 
     def __call__(
-        self, df: pd.DataFrame, metric: str = "auc", extra_keys: Sequence[str] = ()
+        self,
+        df: pd.DataFrame,
+        metric: str = "auc",
+        extra_keys: Sequence[str] = (),
+        allow_test_frames: bool = False,
     ) -> pd.DataFrame:
+        """Select; ``allow_test_frames`` lets ``oracle`` rank on targets whose val is their test.
+
+        Raises:
+            ValueError: unknown metric. KeyError: a missing ``extra_keys`` column.
+            SelectionError: oracle on a target whose validation split is its test split.
+        """
         if metric not in SELECTION_METRICS:
             raise ReportInputError(
                 f"selection metric {metric!r}: expected one of {SELECTION_METRICS}"
@@ -71,23 +103,8 @@ class SelectionMethod:
             raise ReportInputError(f"records have no column(s) {missing} to group on")
         if extra_keys:  # rows without the grouping hparam (e.g. ERM has no alpha) do not belong
             df = df.dropna(subset=list(extra_keys))
-        return _finish(self.fn(df, metric, list(extra_keys)), list(extra_keys))
-
-
-def _mean(record: dict[str, Any], envs: Sequence[int], split: str, metric: str) -> float:
-    """Mean of ``env{i}_{split}_{metric}`` over ``envs``, skipping NaN/absent; NaN if none."""
-    vals = [record.get(f"env{i}_{split}_{metric}") for i in envs]
-    vals = [float(v) for v in vals if v is not None and not math.isnan(float(v))]
-    return sum(vals) / len(vals) if vals else math.nan
-
-
-def _argmax(values: Sequence[float]) -> int:
-    """Index of the first maximum; NaN ranks last; all-NaN -> the first index."""
-    best, best_i = -math.inf, 0
-    for i, v in enumerate(values):
-        if not math.isnan(v) and v > best:
-            best, best_i = v, i
-    return best_i
+        rows = self.fn(df, metric, list(extra_keys), allow_test_frames)
+        return _finish(rows, list(extra_keys))
 
 
 class _Runs:
@@ -103,17 +120,8 @@ class _Runs:
         # each run's own envs (its dataset_environments), never the union of the frame's columns:
         # a LOMO run beside a cross-dataset run must not count envs 4.. as training envs
         self.envs = {run: record_env_indices(recs[0]) for run, recs in self.by_run.items()}
-        least: dict[str, int] = {}
-        for recs in self.by_run.values():
-            d = recs[0]["dataset"]
-            least[d] = min(least.get(d, 10**9), len(recs[0]["test_envs"]))
-        # DomainBed's get_test_records: per dataset, the runs with the fewest test envs; LODO's
-        # extra runs hold one test env more and are not results on their own
-        self.primary = sorted(
-            r
-            for r, recs in self.by_run.items()
-            if len(recs[0]["test_envs"]) == least[recs[0]["dataset"]]
-        )
+        # every run, grouped later by its own test-env set (never only the fewest per dataset)
+        self.primary = sorted(self.by_run)
 
     def train_envs(self, record: dict[str, Any]) -> list[int]:
         """The training envs of the run that wrote ``record``."""
@@ -130,6 +138,7 @@ def _result_rows(
         row = {k: record[k] for k in keys}
         row.update(
             test_env=t,
+            auc_se=float(record.get(f"env{t}_in_auc_se", math.nan)),
             env_name=env_name(record["dataset"], t, record.get("dataset_environments")),
             run=record["run"],
             hparams_seed=record.get("hparams_seed"),
@@ -138,8 +147,8 @@ def _result_rows(
         )
         for m in METRICS:
             row[m] = float(record.get(f"env{t}_in_{m}", math.nan))
-            row[f"indomain_{m}"] = _mean(record, train, "out", m)
-            row[f"indomain_test_{m}"] = _mean(record, train, "test", m)
+            row[f"indomain_{m}"] = mean_over_envs(record, train, "out", m)
+            row[f"indomain_test_{m}"] = mean_over_envs(record, train, "test", m)
         rows.append(row)
     return rows
 
@@ -151,7 +160,7 @@ def _best_per_group(candidates: list[dict[str, Any]], keys: list[str]) -> list[d
         groups.setdefault(tuple(cand["record"][k] for k in keys), []).append(cand)
     out = []
     for members in groups.values():
-        best = members[_argmax([m["val"] for m in members])]
+        best = members[best_index([m["val"] for m in members])]
         out.extend(best["rows"])
     return out
 
@@ -165,7 +174,9 @@ def _candidate(runs: _Runs, record: dict[str, Any], val: float, keys: list[str])
     }
 
 
-def _run_candidates(df: pd.DataFrame, metric: str, keys: list[str], oracle: bool) -> list[dict]:
+def _run_candidates(
+    df: pd.DataFrame, metric: str, keys: list[str], oracle: bool, allow_test_frames: bool
+) -> list[dict]:
     runs = _Runs(df)
     candidates = []
     mirrored: set[str] = set()
@@ -174,21 +185,21 @@ def _run_candidates(df: pd.DataFrame, metric: str, keys: list[str], oracle: bool
         test_envs = recs[0]["test_envs"]
         if oracle:  # the last checkpoint (no early stopping), scored on the test envs' val
             pos = len(recs) - 1
-            val = _mean(recs[pos], test_envs, "out", metric)
+            val = mean_over_envs(recs[pos], test_envs, "out", metric)
             mirrored.update(_val_is_test(recs[pos], test_envs))
         else:
             train = runs.train_envs(recs[0])
-            vals = [_mean(r, train, "out", metric) for r in recs]
-            pos = _argmax(vals)
+            vals = [mean_over_envs(r, train, "out", metric) for r in recs]
+            pos = best_index(vals)
             val = vals[pos]
         candidates.append(_candidate(runs, recs[pos], val, keys))
-    if mirrored:
-        warnings.warn(
-            f"oracle selection on test envs whose validation split is their test split "
-            f"({', '.join(sorted(mirrored))}: cross-dataset targets, whose DeepfakeBench val is "
-            f"their test list): hparams are picked on the reported numbers",
-            UserWarning,
-            stacklevel=4,
+    if mirrored and not allow_test_frames:
+        raise SelectionError(
+            f"oracle selection refused: the validation split of {', '.join(sorted(mirrored))} "
+            "is its test split (cross-dataset targets: DeepfakeBench's val is their test list), "
+            "so oracle would pick hparams on the frames the table reports; use --selection iid "
+            "or lodo, or pass --oracle_on_test to allow it (the titles then say 'oracle on test "
+            "frames')"
         )
     return candidates
 
@@ -207,14 +218,14 @@ def _val_is_test(record: dict[str, Any], test_envs: Sequence[int]) -> list[str]:
     return same
 
 
-def _iid(df: pd.DataFrame, metric: str, extra: Sequence[str]) -> list[dict]:
+def _iid(df: pd.DataFrame, metric: str, extra: Sequence[str], allow: bool) -> list[dict]:
     keys = GROUP_KEYS + list(extra)
-    return _best_per_group(_run_candidates(df, metric, keys, oracle=False), keys)
+    return _best_per_group(_run_candidates(df, metric, keys, False, allow), keys)
 
 
-def _oracle(df: pd.DataFrame, metric: str, extra: Sequence[str]) -> list[dict]:
+def _oracle(df: pd.DataFrame, metric: str, extra: Sequence[str], allow: bool) -> list[dict]:
     keys = GROUP_KEYS + list(extra)
-    return _best_per_group(_run_candidates(df, metric, keys, oracle=True), keys)
+    return _best_per_group(_run_candidates(df, metric, keys, True, allow), keys)
 
 
 def _hparams_id(record: dict[str, Any], extra: Sequence[str]) -> tuple:
@@ -230,34 +241,67 @@ def _hparams_id(record: dict[str, Any], extra: Sequence[str]) -> tuple:
     )
 
 
-def _lodo(df: pd.DataFrame, metric: str, extra: Sequence[str]) -> list[dict]:
+def _lodo(df: pd.DataFrame, metric: str, extra: Sequence[str], allow: bool) -> list[dict]:
     keys = GROUP_KEYS + list(extra)
     runs = _Runs(df)
     by_id: dict[tuple, dict[tuple, list[dict[str, Any]]]] = {}
     for recs in runs.by_run.values():
         by_id.setdefault(_hparams_id(recs[0], extra), {})[recs[0]["test_envs"]] = recs
-    candidates = []
+    candidates, unusable, helpers = [], [], set()
     for run in runs.primary:
         recs = runs.by_run[run]
         test_envs = recs[0]["test_envs"]
         peers = by_id[_hparams_id(recs[0], extra)]
         val_envs = runs.train_envs(recs[0])
-        per_env: dict[int, dict[Any, float]] = {}
-        for v in val_envs:
-            extra_run = peers.get(tuple(sorted((*test_envs, v))), [])
-            per_env[v] = {
-                r.get("step"): float(r.get(f"env{v}_in_{metric}", math.nan)) for r in extra_run
-            }
-        scored = [
-            (r, sum(per_env[v][r.get("step")] for v in val_envs) / len(val_envs))
-            for r in recs
-            if val_envs and all(r.get("step") in per_env[v] for v in val_envs)
-        ]
-        if not scored:  # an extra run is missing: no LODO score, the cell stays missing
+        wanted = {v: tuple(sorted((*test_envs, v))) for v in val_envs}
+        helpers.update(str(peers[w][0]["run"]) for w in wanted.values() if w in peers)
+        scored = _lodo_scores(recs, {v: peers.get(w, []) for v, w in wanted.items()}, metric)
+        if not scored:  # an extra run is missing: no LODO score for this run
+            missing = [list(w) for w in wanted.values() if w not in peers] or "no common step"
+            unusable.append((run, list(test_envs), missing))
             continue
-        best = _argmax([v for _, v in scored])
+        best = best_index([v for _, v in scored])
         candidates.append(_candidate(runs, scored[best][0], scored[best][1], keys))
+    _warn_unusable([u for u in unusable if u[0] not in helpers], helpers & {u[0] for u in unusable})
     return _best_per_group(candidates, keys)
+
+
+def _lodo_scores(
+    recs: list[dict[str, Any]], extra_runs: dict[int, list[dict[str, Any]]], metric: str
+) -> list[tuple[dict[str, Any], float]]:
+    """(checkpoint, mean over v of the extra run's ``env{v}_out_<metric>``) at the steps every
+    extra run has; env v's validation split, never its test split ``env{v}_in``."""
+    per_env = {
+        v: {r.get("step"): float(r.get(f"env{v}_out_{metric}", math.nan)) for r in runs}
+        for v, runs in extra_runs.items()
+    }
+    return [
+        (r, sum(per_env[v][r.get("step")] for v in per_env) / len(per_env))
+        for r in recs
+        if per_env and all(r.get("step") in steps for steps in per_env.values())
+    ]
+
+
+def _warn_unusable(unusable: list[tuple[str, list[int], Any]], helpers: set[str]) -> None:
+    """Name every run LODO could not score, with why (its missing extra runs)."""
+    if unusable:
+        listing = "; ".join(
+            f"{Path(run).name} (test envs {envs}; missing extra runs with test envs {missing})"
+            for run, envs, missing in unusable
+        )
+        warnings.warn(
+            f"lodo: {len(unusable)} run(s) not selected, their leave-one-domain-out validation "
+            f"runs are missing: {listing}",
+            UserWarning,
+            stacklevel=3,
+        )
+    if helpers:
+        warnings.warn(
+            f"lodo: {len(helpers)} run(s) serve as other runs' validation runs (one test env "
+            "more) and have no validation runs of their own: not results on their own",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 _COLUMNS = [
@@ -269,6 +313,7 @@ _COLUMNS = [
     "step",
     "val",
     *METRICS,
+    "auc_se",
     *(f"indomain_{m}" for m in METRICS),
     *(f"indomain_test_{m}" for m in METRICS),
 ]
@@ -290,14 +335,20 @@ oracle = register_selection("oracle")(
 
 
 def select(
-    df: pd.DataFrame, method: str = "iid", metric: str = "auc", extra_keys: Sequence[str] = ()
+    df: pd.DataFrame,
+    method: str = "iid",
+    metric: str = "auc",
+    extra_keys: Sequence[str] = (),
+    allow_test_frames: bool = False,
 ) -> pd.DataFrame:
     """Run the registered selection method ``method`` on the records ``df``.
 
     Raises:
         UnknownNameError: unknown method (the message lists the registered ones).
         ValueError: ``metric`` is not ``auc`` or ``acc``.
+        SelectionError: oracle on a target whose validation is its test, without
+            ``allow_test_frames``.
     """
     from roga_bench._registry import SELECTIONS
 
-    return SELECTIONS.get(method)(df, metric, extra_keys)
+    return SELECTIONS.get(method)(df, metric, extra_keys, allow_test_frames)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from roga_bench._registry import ALGORITHMS, LAUNCHERS, UnknownNameError
-from roga_bench.sweep._grid import TEST_ENVS_MODES, make_args_list, parse_grid
+from roga_bench.sweep._grid import SEED_POLICIES, TEST_ENVS_MODES, make_args_list, parse_grid
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jobs
 from roga_bench.sweep._locks import JobLocked, job_lock
 from roga_bench.sweep._report import final_report, state_counts, status_table
@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--grid", nargs="+", default=None, help="'alpha=0.001,0.002 rho=0.05,0.1'")
     o.add_argument("--test_envs_mode", choices=TEST_ENVS_MODES, default=None, help="default single")
     o.add_argument("--test_envs", type=int, nargs="+", default=None, help="keep only these envs")
+    o.add_argument(
+        "--seed_policy",
+        choices=SEED_POLICIES,
+        default="paired",
+        help="paired: every algorithm of a trial gets the same seed (same initial weights, "
+        "batches and augmentation); domainbed: DomainBed's seed_hash including the algorithm",
+    )
     lo = p.add_argument_group("launcher options")
     lo.add_argument("--n_workers", type=int, default=None, help="pool/parallel: slots")
     lo.add_argument("--worker_threads", type=int, default=None, help="pool: threads per slot")
@@ -160,6 +167,7 @@ def _suite_args_list(args: argparse.Namespace) -> list[dict[str, Any]]:
         data_dir=args.data_dir,
         task=args.task,
         holdout_fraction=args.holdout_fraction,
+        seed_policy=args.seed_policy,
     )
     print(expansion.summary(args.suite, family, trials))
     return expansion.args_list
@@ -185,6 +193,7 @@ def _grid_args_list(args: argparse.Namespace) -> list[dict[str, Any]]:
         grid=parse_grid(args.grid) if args.grid else None,
         test_envs_mode=args.test_envs_mode or "single",
         test_envs=args.test_envs,
+        seed_policy=args.seed_policy,
     )
 
 

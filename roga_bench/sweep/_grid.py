@@ -3,6 +3,13 @@
 Every job is a ``train_args`` dict with exactly DomainBed's keys (``dataset``, ``algorithm``,
 ``test_envs``, ``holdout_fraction``, ``hparams_seed``, ``task``, ``trial_seed``, ``seed``, then
 ``data_dir``/``steps``/``hparams`` when given), so job folders hash like DomainBed's.
+
+Seeds (``seed_policy``): ``paired`` (the default) derives a job's ``seed`` from (dataset,
+test_envs, hparams_seed, trial_seed) without the algorithm, so within one trial every algorithm
+starts from the same weights and sees the same batches and augmentation draws (common random
+numbers: a comparison of optimizers then measures the optimizers, not seed noise); the job's args
+carry ``seed_policy: "paired"``. ``domainbed`` is DomainBed's ``seed_hash(dataset, algorithm,
+test_envs, hparams_seed, trial_seed)`` with DomainBed's exact keys (and folder hashes).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from roga_bench.hparams import seed_hash
 
 __all__ = [
     "TEST_ENVS_MODES",
+    "SEED_POLICIES",
     "N_SOURCE_ENVS",
     "parse_grid",
     "select_test_envs",
@@ -25,6 +33,7 @@ __all__ = [
 ]
 
 TEST_ENVS_MODES = ("single", "pairs", "all", "crossdataset")
+SEED_POLICIES = ("paired", "domainbed")
 # Cross-dataset classes list the four FF++ (or SynthFF) manipulations first, then the targets.
 N_SOURCE_ENVS = 4
 
@@ -216,8 +225,19 @@ def _train_args(
     task: str,
     trial_seed: int,
     optional: dict[str, Any],
+    seed_policy: str = "paired",
 ) -> dict[str, Any]:
-    """One job's args, keys as DomainBed's sweep writes them; optional ones only when not None."""
+    """One job's args, keys as DomainBed's sweep writes them; optional ones only when not None.
+
+    ``paired`` leaves the algorithm out of the seed and records ``seed_policy`` in the args (so
+    the folder hash differs from a ``domainbed`` job's); ``domainbed`` writes DomainBed's keys.
+    """
+    if seed_policy == "paired":
+        seed = seed_hash(dataset, test_envs, hparams_seed, trial_seed)
+    elif seed_policy == "domainbed":
+        seed = seed_hash(dataset, algorithm, test_envs, hparams_seed, trial_seed)
+    else:
+        raise ValueError(f"--seed_policy {seed_policy!r}: expected one of {SEED_POLICIES}")
     train_args: dict[str, Any] = {
         "dataset": dataset,
         "algorithm": algorithm,
@@ -226,8 +246,10 @@ def _train_args(
         "hparams_seed": hparams_seed,
         "task": task,
         "trial_seed": trial_seed,
-        "seed": seed_hash(dataset, algorithm, test_envs, hparams_seed, trial_seed),
+        "seed": seed,
     }
+    if seed_policy == "paired":
+        train_args["seed_policy"] = seed_policy
     train_args.update({k: v for k, v in optional.items() if v is not None})
     return train_args
 
@@ -248,6 +270,7 @@ def make_args_list(
     grid: Sequence[dict[str, Any]] | None = None,
     test_envs_mode: str = "single",
     test_envs: Sequence[int] | None = None,
+    seed_policy: str = "paired",
 ) -> list[dict[str, Any]]:
     """DomainBed's ``make_args_list`` (same loop order, same keys), extended.
 
@@ -255,7 +278,7 @@ def make_args_list(
     ``hparams`` JSON (sorted keys), so it is part of the job hash. Cross-dataset jobs also carry
     the resolved ``targets`` (see :func:`pinned_targets`), so one hash always means the same
     targets. ``data_dir`` is only added when given, so the embedded default hashes the same on
-    every machine.
+    every machine. ``seed_policy`` (:data:`SEED_POLICIES`): see the module docstring.
 
     Raises:
         ValueError / UnknownNameError: bad names, indices, JSON, or --grid combined with random
@@ -288,6 +311,7 @@ def make_args_list(
                                     _train_args(
                                         dataset, algorithm, envs, holdout_fraction, hparams_seed,
                                         task, trial_seed, {**common, "hparams": extra},
+                                        seed_policy,
                                     )
                                 )  # fmt: skip
     return args_list

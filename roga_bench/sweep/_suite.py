@@ -223,7 +223,7 @@ def expand_suite(
         n_trials: trials per cell; None = the suite's own default.
         hparams: ``--hparams`` JSON, applied to every job.
         **common: the other ``make_args_list`` arguments (``n_hparams_from``, ``n_hparams``,
-            ``steps``, ``data_dir``, ``task``, ``holdout_fraction``).
+            ``steps``, ``data_dir``, ``task``, ``holdout_fraction``, ``seed_policy``).
 
     Returns:
         The expansion and the trial count used.

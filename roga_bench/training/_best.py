@@ -2,9 +2,9 @@
 
 Score of a checkpoint: the mean over the training environments of ``env{i}_out_auc`` (NaN values
 skipped; NaN if all are NaN). The best checkpoint has the highest score; ties go to the earlier
-step and NaN ranks last (all NaN: the first checkpoint), exactly as
-``roga_bench.reporting.selection`` ranks the checkpoints of a run, so ``model_best.pkl`` holds the
-weights that ``iid`` selection on AUC picks.
+step and NaN ranks last (all NaN: the first checkpoint): the rule of ``roga_bench._ranking``,
+which ``roga_bench.reporting.selection`` ranks with too, so ``model_best.pkl`` holds the weights
+that ``iid`` selection on AUC picks.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from roga_bench._ranking import is_better, mean_over_envs
 
 __all__ = ["BEST_MODEL_NAME", "SELECTION_METRIC", "BestCheckpoint", "validation_score"]
 
@@ -21,9 +23,7 @@ SELECTION_METRIC = "auc"  # the selection methods' default metric
 
 def validation_score(record: Mapping[str, Any], train_envs: Sequence[int]) -> float:
     """Mean of ``env{i}_out_auc`` over ``train_envs``, skipping NaN/absent values; NaN if none."""
-    values = [record.get(f"env{i}_out_{SELECTION_METRIC}") for i in train_envs]
-    finite = [float(v) for v in values if v is not None and not math.isnan(float(v))]
-    return sum(finite) / len(finite) if finite else math.nan
+    return mean_over_envs(record, train_envs, "out", SELECTION_METRIC)
 
 
 class BestCheckpoint:
@@ -37,8 +37,7 @@ class BestCheckpoint:
     def offer(self, record: Mapping[str, Any]) -> bool:
         """Consider the checkpoint ``record`` (in step order); True if it is the new best."""
         score = validation_score(record, self.train_envs)
-        better = not math.isnan(score) and (math.isnan(self.score) or score > self.score)
-        if self.step is None or better:
+        if self.step is None or is_better(score, self.score):
             self.step, self.score = int(record["step"]), score
             return True
         return False

@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="trial seed (varies the random hparam draw)",
     )
     p.add_argument("--seed", type=int, default=d.seed, help="seed for python/numpy/torch/loaders")
+    p.add_argument(
+        "--seed_policy",
+        default=d.seed_policy,
+        choices=["paired", "domainbed"],
+        help="how a sweep derived --seed (recorded in the run's args only)",
+    )
     p.add_argument("--steps", type=int, default=d.steps, help="steps; default: dataset N_STEPS")
     p.add_argument(
         "--checkpoint_freq",

@@ -43,8 +43,12 @@ class TrainConfig:
     hparams_seed: int = 0
     # Trial seed: varies the random hparam draw only (DomainBed semantics).
     trial_seed: int = 0
-    # Seeds python, numpy, torch and the loaders' shuffling.
+    # Seeds python, numpy, torch, the initial weights and the loaders (order and augmentation).
     seed: int = 0
+    # How a sweep derived `seed` (recorded only): "paired" (without the algorithm: every
+    # algorithm of a trial starts from the same weights and sees the same batches) or
+    # "domainbed" (seed_hash including the algorithm); None: given by hand / DomainBed's keys.
+    seed_policy: str | None = None
     # Number of steps; None: the dataset's N_STEPS.
     steps: int | None = None
     # Evaluate and checkpoint every this many steps; None: the dataset's CHECKPOINT_FREQ.
@@ -77,6 +81,10 @@ class TrainConfig:
         envs = self.test_envs
         envs = (envs,) if isinstance(envs, int) else tuple(int(e) for e in envs)
         object.__setattr__(self, "test_envs", envs)
+        if self.seed_policy not in (None, "paired", "domainbed"):
+            raise ConfigError(
+                f"--seed_policy {self.seed_policy!r}: expected 'paired' or 'domainbed'"
+            )
 
     @classmethod
     def field_names(cls) -> list[str]:

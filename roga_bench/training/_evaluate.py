@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from roga_bench.metrics import compute_metrics
+from roga_bench.metrics import compute_metrics, delong_se
 from roga_bench.training._config import TrainingError
 
 __all__ = ["EVAL_BATCH_SIZE", "eval_splits", "evaluate"]
@@ -72,7 +72,8 @@ def evaluate(
     device: torch.device,
     num_workers: int = 0,
 ) -> dict[str, float]:
-    """Metrics of every split: ``{prefix}_{acc,auc,ap,eer,loss,video_auc}``.
+    """Metrics of every split: ``{prefix}_{acc,auc,ap,eer,loss,video_auc,auc_se}``
+    (``auc_se``: DeLong's standard error of the AUC).
 
     The algorithm is put in eval mode for the evaluation and back in train mode afterwards.
     A split named by several prefixes (a test env's ``env{i}_in`` and ``env{i}_test``) is
@@ -110,6 +111,8 @@ def evaluate(
             ids, flavour = dataset.video_ids(env, split), _metrics_flavour(dataset)
             metrics = compute_metrics(labels.numpy(), scores.numpy(), ids, flavour)
             metrics["loss"] = loss
+            # the test set's part of the AUC's uncertainty, for the tables (DeLong)
+            metrics["auc_se"] = delong_se(labels.numpy(), scores.numpy())
             done[(env, split)] = {k: float(v) for k, v in metrics.items()}
             by_object[id(data)] = (data, done[(env, split)])
             results.update({f"{prefix}_{k}": v for k, v in done[(env, split)].items()})

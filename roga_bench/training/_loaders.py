@@ -6,6 +6,11 @@ Each environment gets its own ``torch.Generator``; every epoch is a fresh permut
 epoch's permutation was drawn, so a restored loader redraws that permutation and continues at
 ``position``: the exact batches of an uninterrupted run. Workers may prefetch ahead; the state is
 that of the batch the caller has consumed, not of what the sampler has produced.
+
+Augmentation draws come from the loader too: with each epoch's permutation the generator draws one
+seed per sample, and the sample is loaded under that seed (a forked torch RNG). So the batches and
+their augmentations depend only on the loader's seed: not on what the algorithm draws from the
+global RNG between batches (common random numbers across algorithms), nor on ``num_workers``.
 """
 
 from __future__ import annotations
@@ -19,9 +24,28 @@ from torch.utils.data import DataLoader, Dataset
 
 __all__ = ["InfiniteLoader"]
 
+_SEED_BOUND = 2**62  # per-sample augmentation seeds are drawn from [0, 2**62)
+
+
+class _SeededSamples(Dataset):
+    """``dataset[(index, seed)]``: ``dataset[index]`` loaded with torch's RNG seeded by ``seed``."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        index, seed = key
+        with torch.random.fork_rng(devices=[]):  # the caller's RNG stream is left untouched
+            torch.manual_seed(seed)
+            return self.dataset[index]
+
 
 class _BatchStream:
-    """Endless batch sampler: index lists of one shuffled epoch after another."""
+    """Endless batch sampler: ``(index, augmentation seed)`` lists of one shuffled epoch after
+    another."""
 
     def __init__(self, size: int, batch_size: int, state: dict[str, Any]) -> None:
         self.size = size
@@ -34,16 +58,22 @@ class _BatchStream:
         epoch_rng = self.start["epoch_rng"]
         generator.set_state(epoch_rng)
         epoch, position = self.start["epoch"], self.start["position"]
-        perm = torch.randperm(self.size, generator=generator)
+        perm, seeds = self._draw(generator)
         while True:
             if position + self.batch_size > self.size:  # drop_last: start the next epoch
                 epoch, position = epoch + 1, 0
                 epoch_rng = generator.get_state()
-                perm = torch.randperm(self.size, generator=generator)
-            batch = perm[position : position + self.batch_size].tolist()
+                perm, seeds = self._draw(generator)
+            span = slice(position, position + self.batch_size)
+            batch = list(zip(perm[span].tolist(), seeds[span].tolist(), strict=True))
             position += self.batch_size
             self.pending.append({"epoch": epoch, "position": position, "epoch_rng": epoch_rng})
             yield batch
+
+    def _draw(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """One epoch: the permutation, then one augmentation seed per position."""
+        perm = torch.randperm(self.size, generator=generator)
+        return perm, torch.randint(_SEED_BOUND, (self.size,), generator=generator)
 
 
 class InfiniteLoader:
@@ -81,7 +111,7 @@ class InfiniteLoader:
         # A private generator: creating the DataLoader iterator draws a worker base seed from it,
         # which would otherwise consume the global torch RNG and shift it after a resume.
         self._loader = DataLoader(
-            dataset,
+            _SeededSamples(dataset),
             batch_sampler=self._stream,
             num_workers=num_workers,
             generator=torch.Generator().manual_seed(seed),

@@ -139,6 +139,10 @@ class _Run:
         if max(config.test_envs, default=-1) >= len(self.dataset):
             raise ConfigError(f"--test_envs {list(config.test_envs)}: {len(self.dataset)} envs")
         self.train_envs = [i for i in range(len(self.dataset)) if i not in config.test_envs]
+        # A dedicated init seed: the initial weights depend on the seed alone, not on what
+        # building the dataset drew (under seed_policy paired, every algorithm of a trial
+        # starts from the same weights).
+        torch.manual_seed(seed_hash(config.seed, "init"))
         self.algorithm = plan.algorithm_class(
             self.dataset.input_shape, self.dataset.num_classes, len(self.train_envs), self.hp
         ).to(plan.device)

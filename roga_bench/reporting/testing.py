@@ -1,4 +1,7 @@
-"""Synthetic sweep folders with the exact DESIGN §3 record keys, for tests and demos.
+"""Public testing helpers: synthetic sweep folders with the exact DESIGN §3 record keys.
+
+For tests of code that reads sweep folders (ours and yours) and for demos of the tables; they
+write files only where told and import nothing heavy.
 
 ``write_run`` writes one job folder (``results.jsonl`` + ``done``) from explicit checkpoint
 values; ``write_demo_sweep`` writes a small deterministic sweep in the layout of the paper suite
@@ -6,7 +9,7 @@ values; ``write_demo_sweep`` writes a small deterministic sweep in the layout of
 training envs' test splits (``env{i}_test_*``) as training writes them; values come from an md5 of
 the run's identity, so they never change between machines::
 
-    python -c "from roga_bench.reporting._synthetic import write_demo_sweep as w; w('/tmp/demo')"
+    python -c "from roga_bench.reporting.testing import write_demo_sweep as w; w('/tmp/demo')"
     python -m roga_bench.tables --input_dir /tmp/demo --tables all --format markdown
 """
 
@@ -169,6 +172,11 @@ def write_demo_sweep(root: str | Path, trials: int = 3, family: str = "FFpp") ->
             for step in (0, 50, 100):
                 value = _value_fn(run_id, step, _BONUS[label])
                 ck = checkpoint(step, len(names), value, ("in", "out", "test"))
+                for i in range(len(names)):  # DeLong's s.e. of each split's AUC
+                    for split in ("in", "out", "test"):
+                        ck[f"env{i}_{split}_auc_se"] = round(
+                            0.01 + 0.02 * value(f"env{i}_{split}_x"), 4
+                        )
                 ck["loss"] = round(0.7 - 0.003 * step + 0.05 * _unit(run_id, step), 4)
                 ck["dataset_environments"] = names
                 cks.append(ck)
