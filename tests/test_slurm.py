@@ -8,6 +8,7 @@ since CI starts the cluster and a Slurm that did not come up must not pass as "s
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.slurm
 START = Path(__file__).parent / "slurm" / "start.sh"
 MARK = "# written by roga_bench tests/slurm/start.sh"
 TINY = '{"batch_size": 4, "image_size": 32}'
-LONG_STEPS, LONG_FREQ = 60, 10  # the job that is interrupted: 6 checkpoints
+LONG_STEPS, LONG_FREQ = 600, 50  # the interrupted job: long enough to be caught running
 
 
 def _unavailable() -> str | None:
@@ -95,10 +96,8 @@ def _same_run(a: Path, b: Path) -> None:
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def _squeue(job_id: str) -> str:
-    proc = subprocess.run(
-        ["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True
-    )
+def _squeue(job_id: str, fmt: str = "%T") -> str:
+    proc = subprocess.run(["squeue", "-h", "-j", job_id, "-o", fmt], capture_output=True, text=True)
     return proc.stdout.strip()
 
 
@@ -152,12 +151,12 @@ def _long_argv(out: Path, data: Path, *extra: str) -> list[str]:
     return _argv(out, data, LONG_STEPS, (0,), *_slurm("--slurm_time", "10", *extra))
 
 
-def _submit_long(out: Path, data: Path, monkeypatch) -> Path:
-    """Submit the long job (--no_wait) and return its folder once it wrote a checkpoint."""
+def _submit_long(out: Path, data: Path, monkeypatch, limit: str = "10") -> Path:
+    """Submit the long job (--no_wait) and return its folder once it is past a checkpoint."""
     monkeypatch.setattr("roga_bench.sweep._cli._jobs", _with_freq(LONG_FREQ))
-    assert main(_long_argv(out, data, "--no_wait")) == 0
+    assert main(_long_argv(out, data, "--no_wait", "--slurm_time", limit)) == 0
     (folder,) = [p for p in out.iterdir() if len(p.name) == 32]
-    _wait(lambda: _n_records(folder) >= 1, "the first checkpoint")
+    _wait(lambda: _n_records(folder) >= 2, "the second checkpoint")
     return folder
 
 
@@ -175,23 +174,33 @@ def _with_freq(freq: int):
     return jobs
 
 
-def test_preempted_job_requeues_and_resumes_identically(
-    tiny_synthff, tmp_path, monkeypatch, uninterrupted, capsys
+@pytest.mark.parametrize(
+    ("limit", "signals", "case"),
+    [
+        # Slurm's time-limit warning (sbatch --signal=USR2@90); submitit calls a signal in the
+        # last 10 minutes of a job's time a time-out
+        ("10", ["USR2"], "timed-out"),
+        # a preemption as submitit's SlurmJob._interrupt sends it: SIGTERM, then USR2
+        ("30", ["TERM", "USR2"], "preempted"),
+    ],
+)
+def test_signalled_job_requeues_and_resumes_identically(
+    tiny_synthff, tmp_path, monkeypatch, uninterrupted, capsys, limit, signals, case
 ):
     out = tmp_path / "sweep"
-    folder = _submit_long(out, tiny_synthff, monkeypatch)
+    folder = _submit_long(out, tiny_synthff, monkeypatch, limit)
     job_id = read_submission(folder).job_id
     assert main(["status", *_long_argv(out, tiny_synthff)[1:]]) == 0
     assert f"RUNNING [{job_id}]" in capsys.readouterr().out
-    # a preemption as submitit expects it (SlurmJob._interrupt): SIGTERM, then USR2
-    subprocess.run(["scancel", "--signal=TERM", job_id], check=True)
-    subprocess.run(["scancel", "--signal=USR2", job_id], check=True)
+    for sig in signals:
+        subprocess.run(["scancel", f"--signal={sig}", job_id], check=True)
     _wait(lambda: (folder / "done").exists(), "the requeued job to finish")
-    log = read_submission(folder)
-    assert log is not None and log.job_id == job_id  # same Slurm job, requeued
-    text = Path(log.folder, f"{job_id}_0_log.err").read_text()
-    assert "this job is preempted" in text and "scontrol requeue" in text
-    assert "dropped" in (folder / "out.txt").read_text()  # it resumed from a checkpoint
+    sub = read_submission(folder)
+    assert sub is not None and sub.job_id == job_id  # the same Slurm job, requeued
+    log = Path(sub.folder, f"{job_id}_0_log.out").read_text()
+    assert f"this job is {case}" in log and f"Requeued job {job_id}" in log
+    resumed = re.search(r"starting after step ([1-9]\d*)", (folder / "out.txt").read_text())
+    assert resumed, "the requeued job did not resume from a checkpoint"
     _same_run(folder, uninterrupted)
 
 
@@ -239,18 +248,22 @@ def _ncpus() -> int:
 
 def test_delete_incomplete_cancels_only_this_sweeps_jobs(tiny_synthff, tmp_path, capsys):
     blocker = _foreign("-c", str(_ncpus()))  # holds every CPU: later jobs wait for Resources
-    queued = _foreign("-c", "1")
+    queued = ""
     try:
         _wait(lambda: _squeue(blocker) == "RUNNING", "the foreign blocker to start")
         out = tmp_path / "sweep"
         argv = _argv(out, tiny_synthff, 2, (0,), *_slurm("--slurm_time", "5", "--no_wait"))
         assert main(argv) == 0
+        queued = _foreign("-c", "1")  # queued behind ours
         (folder,) = [p for p in out.iterdir() if len(p.name) == 32]
         ours = read_submission(folder).job_id
-        _wait(lambda: _squeue(ours) == "PENDING", "our job to queue")
+        _wait(lambda: _squeue(ours, "%T %r") == "PENDING Resources", "our job to wait")
         capsys.readouterr()
         assert main(["status", *argv[1:]]) == 0
         assert f"PENDING (Resources) [{ours}]" in capsys.readouterr().out
+        assert main(argv) == 0  # relaunch while queued: nothing submitted twice
+        printed = capsys.readouterr().out
+        assert f"submitit job {ours} (slurm) is PENDING" in printed and "submitit: " not in printed
         assert main(["delete_incomplete", *argv[1:]]) == 0
         printed = capsys.readouterr().out
         assert f"Cancelled 1 Slurm jobs of this sweep: {ours}" in printed
@@ -258,7 +271,7 @@ def test_delete_incomplete_cancels_only_this_sweeps_jobs(tiny_synthff, tmp_path,
         assert _squeue(ours) in ("", "CANCELLED")
         assert _squeue(blocker) == "RUNNING" and _squeue(queued) == "PENDING"
     finally:
-        subprocess.run(["scancel", blocker, queued], check=False)
+        subprocess.run(["scancel", blocker, *([queued] if queued else [])], check=False)
 
 
 def test_failed_job_shows_reason_and_log_then_relaunch_retries(tiny_synthff, tmp_path, capsys):
@@ -270,6 +283,7 @@ def test_failed_job_shows_reason_and_log_then_relaunch_retries(tiny_synthff, tmp
     (folder,) = [p for p in out.iterdir() if len(p.name) == 32]
     first = read_submission(folder)
     assert "1 job(s) failed" in err and f"{first.job_id}_0_log.err" in err
+    assert f"Slurm job {first.job_id} FAILED (NonZeroExitCode) exit 1:0" in err
     assert main(["status", *argv[1:]]) == 0
     status = capsys.readouterr().out
     assert f"FAILED (NonZeroExitCode) exit 1:0 [{first.job_id}] log" in status

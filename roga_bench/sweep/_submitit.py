@@ -141,17 +141,25 @@ def await_jobs(jobs: Sequence[Job], submitted: Sequence[Any]) -> list[JobOutcome
 def _outcome_if_ended(
     job: Job, sjob: Any, sub: Submission | None, states: Mapping[str, _slurm.SlurmState]
 ) -> JobOutcome | None:
+    """The job's outcome once it has ended (None while it is queued, running or requeued).
+
+    On Slurm the job has ended when squeue says so (then its failure carries Slurm's state,
+    reason and exit code), not when submitit's result file appears.
+    """
     if sub is None or sub.cluster != "slurm":
         return _result(job, sjob) if sjob.done() else None
-    if sjob.paths.result_pickle.exists():
-        return _result(job, sjob)
     state = states.get(sub.job_id)
     if state is None or state.state in ACTIVE_STATES:
         return None
+    slurm = f"Slurm job {sub.job_id} {state.describe()}; log {stderr_path(sub)}"
+    if sjob.paths.result_pickle.exists():
+        outcome = _result(job, sjob)
+        if outcome.status != "failed":
+            return outcome
+        return JobOutcome(job, "failed", f"{job.output_dir}: {slurm}\n{outcome.message}")
     if state.state == "COMPLETED":
         return _done(job)
-    message = f"{job.output_dir}: Slurm job {sub.job_id} {state.describe()}; log {stderr_path(sub)}"
-    return JobOutcome(job, "failed", message + "\n" + err_tail(job.output_dir))
+    return JobOutcome(job, "failed", f"{job.output_dir}: {slurm}\n{err_tail(job.output_dir)}")
 
 
 def _done(job: Job) -> JobOutcome:

@@ -56,6 +56,8 @@ SlurmctldHost=$host
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+# a requeued job waits cred_expire seconds before it may start again (default 120)
+AuthInfo=cred_expire=10
 StateSaveLocation=$STATE/ctld
 SlurmdSpoolDir=$STATE/d
 SlurmctldPidFile=$STATE/slurmctld.pid
@@ -72,6 +74,8 @@ DefMemPerCPU=1000
 ReturnToService=2
 EnforcePartLimits=ALL
 JobRequeue=1
+# scancel: SIGTERM (which submitit ignores), then SIGKILL after KillWait seconds (default 30)
+KillWait=2
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 JobAcctGatherType=jobacct_gather/none
