@@ -26,7 +26,7 @@ from roga_bench.sweep._run import JobOutcome, err_tail, run_job
 from roga_bench.sweep._submitted import (
     ACTIVE_STATES,
     Submission,
-    active_submission,
+    active_submissions,
     read_submission,
     record_submissions,
     stderr_path,
@@ -86,13 +86,13 @@ def executor_parameters(options: Mapping[str, Any]) -> tuple[dict[str, Any], dic
 
 def skip_live(jobs: Sequence[Job]) -> tuple[list[Job], list[JobOutcome]]:
     """The jobs to submit, and a ``skipped`` outcome for each one still queued or running."""
-    todo, skipped = [], []
-    for job in jobs:
-        live = active_submission(job.output_dir)
-        if live is None:
-            todo.append(job)
-        else:
-            skipped.append(JobOutcome(job, "skipped", f"{job.output_dir}: {live.describe()}"))
+    live = active_submissions([job.output_dir for job in jobs])  # one squeue call for all
+    todo = [job for job in jobs if job.output_dir not in live]
+    skipped = [
+        JobOutcome(job, "skipped", f"{job.output_dir}: {live[job.output_dir].describe()}")
+        for job in jobs
+        if job.output_dir in live
+    ]
     return todo, skipped
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "record_submissions",
     "read_submission",
     "active_submission",
+    "active_submissions",
     "cancel_active",
     "scheduler_states",
     "stderr_path",
@@ -107,10 +108,19 @@ def read_submission(job_dir: Path) -> Submission | None:
 
 def active_submission(job_dir: Path) -> Submission | None:
     """The job's recorded submitit job if it is still queued or running, else None."""
-    sub = read_submission(job_dir)
-    if sub is None or (Path(job_dir) / "done").exists():
-        return None
-    return _if_active(sub, _states([sub])[sub.job_id])
+    return active_submissions([job_dir]).get(Path(job_dir))
+
+
+def active_submissions(job_dirs: Sequence[Path]) -> dict[Path, Submission]:
+    """``active_submission`` of many folders with one squeue call; only the live ones."""
+    subs = {
+        Path(d): s
+        for d in job_dirs
+        if not (Path(d) / "done").exists() and (s := read_submission(Path(d))) is not None
+    }
+    states = _states(list(subs.values()))
+    live = {d: _if_active(s, states[s.job_id]) for d, s in subs.items()}
+    return {d: s for d, s in live.items() if s is not None}
 
 
 def _if_active(sub: Submission, state: str) -> Submission | None:
