@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 import torch
 from test_training import comparable
 
-from roga_bench.sweep import INCOMPLETE, main, make_args_list, make_jobs
+from roga_bench.sweep import INCOMPLETE, lock_holder, main, make_args_list, make_jobs
 from roga_bench.sweep import _submitit as submitit_mod
 from roga_bench.sweep._pool import pool
 from roga_bench.sweep._submitted import read_submission
@@ -210,8 +211,14 @@ def test_scancel_running_job_then_relaunch_resumes(
     out = tmp_path / "sweep"
     folder = _submit_long(out, tiny_synthff, monkeypatch)
     job_id = read_submission(folder).job_id
+    # scancel sends SIGTERM, which submitit ignores; on this one-node Slurm (proctrack/linuxproc)
+    # the SIGKILL that should follow did not reach the task, so the job would finish. Kill the
+    # training process as a node would, then cancel the job.
+    holder = lock_holder(folder)
+    assert holder is not None, "the job is not running"
+    os.kill(int(holder), signal.SIGKILL)
     subprocess.run(["scancel", job_id], check=True)
-    _wait(lambda: _squeue(job_id) in ("", "CANCELLED"), "the cancelled job to end")
+    _wait(lambda: _squeue(job_id) in ("", "CANCELLED", "FAILED"), "the cancelled job to end")
     assert not (folder / "done").exists()
     capsys.readouterr()
     assert main(_long_argv(out, tiny_synthff)) == 0  # relaunch: submitted again, resumes
