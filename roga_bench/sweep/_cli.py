@@ -22,7 +22,8 @@ from roga_bench.sweep._grid import SEED_POLICIES, TEST_ENVS_MODES, make_args_lis
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jobs
 from roga_bench.sweep._locks import JobLocked, job_lock
 from roga_bench.sweep._report import final_report, state_counts, status_table
-from roga_bench.sweep._submitted import active_submission
+from roga_bench.sweep._slurm import SlurmError, parse_time_min
+from roga_bench.sweep._submitted import active_submission, cancel_active
 from roga_bench.sweep._suite import expand_suite
 
 __all__ = ["DEFAULT_ALGORITHMS", "DEFAULT_DATASETS", "build_parser", "main"]
@@ -39,13 +40,18 @@ LAUNCHER_OPTIONS = (
     "train_module",
     "submitit_cluster",
     "slurm_partition",
-    "timeout_min",
-    "gpus_per_node",
-    "cpus_per_task",
+    "slurm_time",
+    "slurm_gpus_per_job",
+    "slurm_cpus_per_job",
+    "slurm_mem",
     "mem_gb",
-    "array_parallelism",
+    "slurm_additional",
+    "slurm_array_parallelism",
     "wait",
 )
+# flags whose launcher keyword is another name (the value is converted, see _slurm_values)
+_KEYWORD = {"slurm_time": "slurm_time_min"}
+_SLURM_MEM = re.compile(r"\d+[KMGT]?")
 
 
 class SweepError(Exception):
@@ -96,14 +102,51 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--in_process", action="store_true", default=None, help="local: no child")
     lo.add_argument("--train_module", default=None, help="module run as python -m for each job")
     lo.add_argument("--submitit_cluster", choices=["slurm", "local", "debug"], default=None)
-    lo.add_argument("--slurm_partition", default=None)
-    lo.add_argument("--timeout_min", type=int, default=None)
-    lo.add_argument("--gpus_per_node", type=int, default=None)
-    lo.add_argument("--cpus_per_task", type=int, default=None)
-    lo.add_argument("--mem_gb", type=float, default=None)
-    lo.add_argument("--array_parallelism", type=int, default=None)
+    _slurm_arguments(lo)
     lo.add_argument("--no_wait", dest="wait", action="store_false", default=None)
     return p
+
+
+def _slurm_arguments(lo: argparse._ArgumentGroup) -> None:
+    """The submitit launcher's Slurm flags; the second name of each is its older spelling."""
+    lo.add_argument("--slurm_partition", default=None)
+    lo.add_argument(
+        "--slurm_time", "--timeout_min", default=None, help="time limit: minutes, H:M:S, D-H:M"
+    )
+    lo.add_argument("--slurm_gpus_per_job", "--gpus_per_node", type=int, default=None)
+    lo.add_argument("--slurm_cpus_per_job", "--cpus_per_task", type=int, default=None)
+    lo.add_argument("--slurm_mem", default=None, help="memory per job, Slurm's format: 16G")
+    lo.add_argument("--mem_gb", type=float, default=None, help="older: memory per job in GB")
+    lo.add_argument(
+        "--slurm_additional", nargs="+", default=None, help="more sbatch options: account=x qos=y"
+    )
+    lo.add_argument(
+        "--slurm_array_parallelism", "--array_parallelism", type=int, default=None,
+        help="at most this many array tasks at once",
+    )  # fmt: skip
+
+
+def _slurm_values(given: dict[str, Any]) -> dict[str, Any]:
+    """Check and convert the Slurm flags' values into the submitit launcher's keywords."""
+    if "slurm_time" in given:
+        try:
+            given["slurm_time"] = parse_time_min(given["slurm_time"])
+        except ValueError as exc:
+            raise SweepError(f"--slurm_time: {exc}") from None
+    if "slurm_mem" in given:
+        if "mem_gb" in given:
+            raise SweepError("--slurm_mem and --mem_gb: give one of them")
+        if not _SLURM_MEM.fullmatch(given["slurm_mem"]):
+            raise SweepError(f"--slurm_mem {given['slurm_mem']!r}: expected Slurm's 16G, 500M")
+    if "slurm_additional" in given:
+        extra = {}
+        for item in given["slurm_additional"]:
+            key, eq, value = item.partition("=")
+            if not re.fullmatch(r"[a-z][a-z0-9_-]*", key.lstrip("-")):
+                raise SweepError(f"--slurm_additional {item!r}: expected name=value or a flag")
+            extra[key.lstrip("-").replace("-", "_")] = value if eq else True
+        given["slurm_additional"] = extra
+    return {_KEYWORD.get(k, k): v for k, v in given.items()}
 
 
 def _check_output_dir(path: Path) -> None:
@@ -124,22 +167,22 @@ def _launcher_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     except UnknownNameError as exc:
         raise SweepError(f"--command_launcher: {exc}") from None
     given = {k: getattr(args, k) for k in LAUNCHER_OPTIONS if getattr(args, k) is not None}
-    positive = ("n_workers", "worker_threads", "timeout_min", "array_parallelism", "cpus_per_task")
+    positive = ("n_workers", "worker_threads", "slurm_array_parallelism", "slurm_cpus_per_job")
     for key in (*positive, "mem_gb"):
         if key in given and given[key] <= 0:
             raise SweepError(f"--{key} must be > 0, got {given[key]}")
-    if "gpus_per_node" in given and given["gpus_per_node"] < 0:
-        raise SweepError(f"--gpus_per_node must be >= 0, got {given['gpus_per_node']}")
+    if "slurm_gpus_per_job" in given and given["slurm_gpus_per_job"] < 0:
+        raise SweepError(f"--slurm_gpus_per_job must be >= 0, got {given['slurm_gpus_per_job']}")
     if "train_module" in given and not re.fullmatch(
         r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", given["train_module"]
     ):
         raise SweepError(f"--train_module {given['train_module']!r}: expected a dotted module name")
     accepted = inspect.signature(launcher).parameters
-    wrong = [k for k in given if k not in accepted]
+    wrong = [k for k in given if _KEYWORD.get(k, k) not in accepted]
     if wrong:
         flags = ", ".join(f"--{'no_wait' if k == 'wait' else k}" for k in wrong)
         raise SweepError(f"{flags}: not an option of the {args.command_launcher!r} launcher")
-    return launcher, given
+    return launcher, _slurm_values(given)
 
 
 # Flags that choose what a suite's blocks choose themselves.
@@ -236,7 +279,10 @@ def _launch(args: argparse.Namespace) -> int:
     if to_launch and not _confirm(args, ""):
         print("Nevermind!")
         return 0
-    outcomes = launcher(to_launch, **options) if to_launch else []
+    try:
+        outcomes = launcher(to_launch, **options) if to_launch else []
+    except SlurmError as exc:  # refused before anything was submitted or written
+        raise SweepError(f"--command_launcher {args.command_launcher}: {exc}") from None
     print(f"Launched {len(to_launch)} jobs.")
     return _finish(out, jobs, outcomes)
 
@@ -263,6 +309,9 @@ def _delete_incomplete(args: argparse.Namespace) -> int:
     if jobs and not _confirm(args, ""):
         print("Nevermind!")
         return 0
+    cancelled = cancel_active([j.output_dir for j in jobs])
+    if cancelled:
+        print(f"Cancelled {len(cancelled)} Slurm jobs of this sweep: {' '.join(cancelled)}")
     deleted = 0
     for job in jobs:
         queued = active_submission(job.output_dir)  # submitted with --no_wait: no lock yet
@@ -295,6 +344,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(status_table(jobs))
         print(state_counts(jobs))
         return 0
-    except SweepError as exc:
+    except (SweepError, SlurmError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from tabulate import tabulate
 from roga_bench._registry import DATASETS
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, NOT_LAUNCHED, Job
 from roga_bench.sweep._locks import lock_holder
+from roga_bench.sweep._submitted import scheduler_states
 
 __all__ = ["state_counts", "status_table", "summary_table", "final_report", "last_record"]
 
@@ -46,7 +47,10 @@ def _env_label(job: Job, envs: Sequence[int]) -> str:
 
 
 def status_table(jobs: Sequence[Job]) -> str:
-    """One row per job: state, folder, args, live lock holder, last step."""
+    """One row per job: state, folder, args, live lock holder, last step; and, when any job was
+    submitted through submitit, what the scheduler says (``PENDING (Resources) [12_0]``,
+    ``RUNNING``, ``FAILED (NonZeroExitCode) exit 1:0 [12_2] log <stderr path>``)."""
+    scheduler = scheduler_states([j.output_dir for j in jobs if j.state != NOT_LAUNCHED])
     rows = []
     for job in jobs:
         a = job.train_args
@@ -63,6 +67,7 @@ def status_table(jobs: Sequence[Job]) -> str:
                 a["trial_seed"],
                 a.get("hparams", ""),
                 "" if record is None else record.get("step", ""),
+                *([scheduler.get(job.output_dir, "")] if scheduler else []),
             ]
         )
     headers = [
@@ -75,6 +80,7 @@ def status_table(jobs: Sequence[Job]) -> str:
         "trial",
         "hparams",
         "step",
+        *(["scheduler"] if scheduler else []),
     ]
     return tabulate(rows, headers=headers)
 

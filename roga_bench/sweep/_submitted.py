@@ -5,9 +5,9 @@ would submit it again and ``delete_incomplete`` would delete its folder. The sub
 therefore writes ``<job>/submitit_job.json`` (job id, cluster, submitit folder, submit time) for
 every job it submits, and both commands ask the scheduler about that job first:
 
-- Slurm: submitit's ``SlurmJob(folder, job_id).state`` (``sacct``/``squeue`` through submitit's
-  watcher). A job Slurm does not report yet (``UNKNOWN`` just after submission) counts as queued
-  for :data:`UNKNOWN_GRACE_S`.
+- Slurm: ``squeue`` (``sweep._slurm.query``; no ``sacct``, which needs Slurm's accounting
+  daemon). A job squeue does not know any more has ended; a broken ``squeue`` (slurmctld down)
+  is an error, never "ended" (that would submit a queued job twice).
 - ``local``/``debug`` executors: the job id is the pid of submitit's worker process; the job is
   live while that process runs submitit (``/proc/<pid>/cmdline`` where there is a ``/proc``).
 """
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roga_bench.sweep import _slurm
+
 __all__ = [
     "RECORD_NAME",
     "ACTIVE_STATES",
@@ -30,6 +32,10 @@ __all__ = [
     "record_submissions",
     "read_submission",
     "active_submission",
+    "active_submissions",
+    "cancel_active",
+    "scheduler_states",
+    "stderr_path",
 ]
 
 RECORD_NAME = "submitit_job.json"
@@ -49,7 +55,7 @@ ACTIVE_STATES = frozenset(
         "STAGE_OUT",
     }
 )
-UNKNOWN_GRACE_S = 600.0  # sacct can lag a fresh submission by minutes on a busy cluster
+UNKNOWN_GRACE_S = 600.0  # a local executor's worker may not show yet just after submission
 
 
 @dataclass(frozen=True)
@@ -102,10 +108,22 @@ def read_submission(job_dir: Path) -> Submission | None:
 
 def active_submission(job_dir: Path) -> Submission | None:
     """The job's recorded submitit job if it is still queued or running, else None."""
-    sub = read_submission(job_dir)
-    if sub is None or (Path(job_dir) / "done").exists():
-        return None
-    state = _state(sub)
+    return active_submissions([job_dir]).get(Path(job_dir))
+
+
+def active_submissions(job_dirs: Sequence[Path]) -> dict[Path, Submission]:
+    """``active_submission`` of many folders with one squeue call; only the live ones."""
+    subs = {
+        Path(d): s
+        for d in job_dirs
+        if not (Path(d) / "done").exists() and (s := read_submission(Path(d))) is not None
+    }
+    states = _states(list(subs.values()))
+    live = {d: _if_active(s, states[s.job_id]) for d, s in subs.items()}
+    return {d: s for d, s in live.items() if s is not None}
+
+
+def _if_active(sub: Submission, state: str) -> Submission | None:
     if state in ACTIVE_STATES:
         return Submission(sub.job_id, sub.cluster, sub.folder, sub.submitted_at, state)
     if state == "UNKNOWN" and time.time() - sub.submitted_at < UNKNOWN_GRACE_S:
@@ -113,12 +131,71 @@ def active_submission(job_dir: Path) -> Submission | None:
     return None
 
 
-def _state(sub: Submission) -> str:
-    if sub.cluster in ("local", "debug"):
-        return "RUNNING" if _local_worker_alive(sub.job_id) else "FINISHED"
-    import submitit  # lazy: only a sweep that used submitit gets here
+def _states(subs: Sequence[Submission]) -> dict[str, str]:
+    """job id -> state name, one squeue call for all the Slurm ones."""
+    states = {s.job_id: _local_state(s.job_id) for s in subs if s.cluster in ("local", "debug")}
+    slurm_ids = [s.job_id for s in subs if s.cluster not in ("local", "debug")]
+    states.update({i: st.state for i, st in _slurm.query(slurm_ids).items()})
+    return states
 
-    return str(submitit.SlurmJob(folder=sub.folder, job_id=sub.job_id).state).upper()
+
+def scheduler_states(job_dirs: Sequence[Path]) -> dict[Path, str]:
+    """What the scheduler says about each job folder's recorded submission, as status shows it.
+
+    ``PENDING (Resources) [12_0]``, ``RUNNING [12_1]``, ``FAILED (NonZeroExitCode) exit 1:0
+    [12_2] log <stderr path>``; a Slurm job squeue no longer knows: ``ended [12_3]`` (plus its
+    log path unless the folder is Done). Folders without a record are left out.
+    """
+    subs = {Path(d): s for d in job_dirs if (s := read_submission(Path(d))) is not None}
+    slurm = [s.job_id for s in subs.values() if s.cluster not in ("local", "debug")]
+    slurm_states = _slurm.query(slurm)
+    shown = {}
+    for job_dir, sub in subs.items():
+        if sub.job_id in slurm_states:
+            st = slurm_states[sub.job_id]
+            text = "ended" if st.state == _slurm.GONE else st.describe()
+            ok = st.state in ACTIVE_STATES or st.state == "COMPLETED"
+        else:
+            text = _local_state(sub.job_id)
+            ok = text == "RUNNING"
+        text += f" [{sub.job_id}]"
+        if not ok and not (job_dir / "done").exists():
+            text += f" log {stderr_path(sub)}"
+        shown[job_dir] = text
+    return shown
+
+
+def cancel_active(job_dirs: Sequence[Path], wait_s: float = 60.0) -> list[str]:
+    """``scancel`` the recorded Slurm jobs of these folders that are queued or running.
+
+    Only the ids recorded in the folders are cancelled (never another sweep's or user's job).
+    Waits up to ``wait_s`` for them to leave the queue, so their folders can be deleted.
+
+    Returns:
+        The cancelled job ids.
+    """
+    subs = [s for d in job_dirs if (s := read_submission(Path(d))) is not None]
+    subs = [s for s in subs if s.cluster not in ("local", "debug")]
+    states = _slurm.query([s.job_id for s in subs])
+    ids = sorted(s.job_id for s in subs if states[s.job_id].state in ACTIVE_STATES)
+    _slurm.cancel(ids)
+    deadline = time.monotonic() + wait_s
+    while ids and time.monotonic() < deadline:
+        if not any(st.state in ACTIVE_STATES for st in _slurm.query(ids).values()):
+            break
+        time.sleep(1.0)
+    return ids
+
+
+def stderr_path(sub: Submission) -> Path:
+    """The submitted job's stderr log (submitit's ``<folder>/<job id>_0_log.err``)."""
+    from submitit.core.utils import JobPaths  # lazy: only a sweep that used submitit gets here
+
+    return JobPaths(sub.folder, job_id=sub.job_id, task_id=0).stderr
+
+
+def _local_state(job_id: str) -> str:
+    return "RUNNING" if _local_worker_alive(job_id) else "FINISHED"
 
 
 def _local_worker_alive(job_id: str) -> bool:

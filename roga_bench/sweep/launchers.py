@@ -19,21 +19,15 @@ from __future__ import annotations
 import os
 import queue
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from roga_bench._registry import register_launcher
 from roga_bench.sweep._jobs import Job
 from roga_bench.sweep._pool import pool
-from roga_bench.sweep._run import (
-    DEFAULT_TRAIN_MODULE,
-    JobOutcome,
-    err_tail,
-    job_command,
-    run_and_record,
-    run_job,
-)
-from roga_bench.sweep._submitted import active_submission, record_submissions
+from roga_bench.sweep._run import DEFAULT_TRAIN_MODULE, JobOutcome, job_command, run_and_record
+from roga_bench.sweep._submitit import await_jobs, skip_live, submit_array
 
 __all__ = ["local", "parallel", "pool", "dummy", "submitit_launcher", "n_gpus"]
 
@@ -131,11 +125,13 @@ def submitit_launcher(
     jobs: Sequence[Job],
     submitit_cluster: str | None = None,
     slurm_partition: str | None = None,
-    timeout_min: int = 24 * 60,
-    gpus_per_node: int | None = None,
-    cpus_per_task: int | None = None,
+    slurm_time_min: int | None = None,
+    slurm_gpus_per_job: int | None = None,
+    slurm_cpus_per_job: int | None = None,
+    slurm_mem: str | None = None,
     mem_gb: float | None = None,
-    array_parallelism: int | None = None,
+    slurm_additional: Mapping[str, Any] | None = None,
+    slurm_array_parallelism: int | None = None,
     train_module: str | None = None,
     wait: bool = True,
 ) -> list[JobOutcome]:
@@ -145,74 +141,39 @@ def submitit_launcher(
         jobs: the jobs to run.
         submitit_cluster: ``slurm``, ``local`` (child processes on this machine, for tests) or
             ``debug`` (in this process); None lets submitit pick (Slurm when ``sbatch`` exists).
-        slurm_partition, timeout_min, gpus_per_node, cpus_per_task, mem_gb, array_parallelism:
-            passed to ``executor.update_parameters`` (array_parallelism = Slurm's ``%N``).
+        slurm_partition, slurm_time_min, slurm_gpus_per_job, slurm_cpus_per_job, slurm_mem:
+            sbatch's ``--partition``, ``--time`` (minutes), ``--gpus-per-node``,
+            ``--cpus-per-task`` and ``--mem`` (Slurm's format, ``16G``); ``mem_gb`` is the old
+            ``--mem_gb`` (GB as a number).
+        slurm_additional: more sbatch options (``{"account": "x", "exclusive": True}``).
+        slurm_array_parallelism: at most this many tasks of the array run at once (``%N``).
         train_module: None trains in the node's submitit process (``roga_bench.training.train``);
             a module name runs ``python -m <module>`` there as a child instead.
         wait: wait for every job and report failures; False returns once submitted.
 
-    Each submitted job's id goes to ``<job>/submitit_job.json``; a job whose recorded submitit
-    job is still queued or running is skipped, not submitted twice (``sweep._submitted``).
+    Slurm is asked first (``sbatch --test-only``): an unknown partition or a time limit it
+    rejects raises ``SlurmError`` before anything is written. Each submitted job's id goes to
+    ``<job>/submitit_job.json``; a job whose recorded job is still queued or running is skipped,
+    not submitted twice. Time limits and preemption requeue a job, which then resumes.
     """
-    import submitit
-
-    # a job whose earlier submission is still queued or running is not submitted again
-    live = {j.output_dir: s for j in jobs if (s := active_submission(j.output_dir)) is not None}
-    skipped = [
-        JobOutcome(j, "skipped", f"{j.output_dir}: {live[j.output_dir].describe()}")
-        for j in jobs
-        if j.output_dir in live
-    ]
-    jobs = [j for j in jobs if j.output_dir not in live]
-    if not jobs:
+    todo, skipped = skip_live(jobs)
+    if not todo:
         return skipped
-    sweep_dir = jobs[0].output_dir.parent
-    executor = submitit.AutoExecutor(folder=sweep_dir / "submitit", cluster=submitit_cluster)
-    params = {
-        "timeout_min": timeout_min,
-        "gpus_per_node": gpus_per_node,
-        "cpus_per_task": cpus_per_task,
-        "mem_gb": mem_gb,
+    options = {
         "slurm_partition": slurm_partition,
-        "slurm_array_parallelism": array_parallelism,
-        "name": "roga_bench",
+        "slurm_time_min": slurm_time_min,
+        "slurm_gpus_per_job": slurm_gpus_per_job,
+        "slurm_cpus_per_job": slurm_cpus_per_job,
+        "slurm_mem": slurm_mem,
+        "mem_gb": mem_gb,
+        "slurm_additional": slurm_additional,
+        "slurm_array_parallelism": slurm_array_parallelism,
     }
-    executor.update_parameters(**{k: v for k, v in params.items() if v is not None})
-    for job in jobs:  # Incomplete from now on, so a relaunch does not submit them twice
-        job.output_dir.mkdir(parents=True, exist_ok=True)
-    with executor.batch():
-        submitted = [executor.submit(run_job, job.train_args, train_module) for job in jobs]
-    record_submissions([j.output_dir for j in jobs], submitted, executor.cluster, executor.folder)
-    ids = ", ".join(str(s.job_id) for s in submitted[:3]) + (", ..." if len(submitted) > 3 else "")
-    print(f"submitit: {len(submitted)} jobs in one array ({ids}); logs in {sweep_dir / 'submitit'}")
+    submitted = submit_array(todo, submitit_cluster, options, train_module)
     if not wait:
-        return skipped + [
-            JobOutcome(job, "submitted", str(s.job_id))
-            for job, s in zip(jobs, submitted, strict=True)
-        ]
-    outcomes = list(skipped)
-    for job, sjob in zip(jobs, submitted, strict=True):
-        outcomes.append(_await(job, sjob))
-        _report_line(outcomes[-1])
-    return outcomes
-
-
-def _await(job: Job, sjob: object) -> JobOutcome:
-    """The outcome of one submitit job (its exception text includes the remote traceback)."""
-    try:
-        sjob.result()  # type: ignore[attr-defined]
-    except Exception as exc:
-        text = str(exc)
-        if "JobLocked" in text or "locked by live process" in text:
-            return JobOutcome(job, "skipped", f"{job.output_dir}: locked by another launcher")
-        tail = text.strip().splitlines()[-ERR_LINES:]
-        message = f"{job.output_dir}: submitit job {sjob.job_id} failed: "  # type: ignore[attr-defined]
-        return JobOutcome(
-            job, "failed", message + "\n".join(tail) + "\n" + err_tail(job.output_dir)
-        )
-    if not (job.output_dir / "done").exists():
-        return JobOutcome(job, "failed", f"{job.output_dir}: finished without writing `done`")
-    return JobOutcome(job, "ok")
-
-
-ERR_LINES = 5
+        pairs = zip(todo, submitted, strict=True)
+        return skipped + [JobOutcome(job, "submitted", str(s.job_id)) for job, s in pairs]
+    outcomes = await_jobs(todo, submitted)
+    for outcome in outcomes:
+        _report_line(outcome)
+    return skipped + outcomes
