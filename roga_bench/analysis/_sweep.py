@@ -91,31 +91,39 @@ def analyze_sweep(
             algorithm name (the message names the run and file).
         RecordsError: the sweep folder cannot be read.
     """
-    from tqdm import tqdm
-
     specs = selected_runs(input_dir, selection, metric, algorithms, test_envs)
     cfg = config or AnalysisConfig()
     if not cfg.rhos:
         cfg = replace(cfg, rhos=_sweep_rhos(specs))
     out = Path(out)
-    cache_dir = out / "cache"
     keys = {
         (s.run, n): _cache.cache_key(s.model, n, {**cfg.key(), "version": VERSIONS[n]})
         for s in specs
         for n in analyses
     }
-    results: dict[tuple[str, str], Result] = {}
+    results: Results = {}
     for k, key in keys.items():
-        hit = _cache.load_cached(cache_dir, key)
+        hit = _cache.load_cached(out / "cache", key)
         if hit is not None:
             results[k] = hit
+    cached = len(results)
+    computed = _compute(specs, analyses, cfg, keys, results, out / "cache", progress)
+    seconds = dict.fromkeys(analyses, 0.0)
+    for (_, name), result in results.items():
+        seconds[name] += result.seconds
+    return _report(specs, results, analyses, cfg, out, seconds, cached, computed, selection)
+
+
+def _compute(specs, analyses, cfg, keys, results: Results, cache_dir: Path, progress) -> int:
+    """Measure every (run, analysis) not in ``results`` (stored in the cache); how many."""
+    from tqdm import tqdm
+
     # every run with work left is rebuilt (and checked) before any analysis runs; a cached run
     # was checked when it was computed (the key holds its model file's size and mtime)
     todo = [s for s in specs if any((s.run, n) not in results for n in analyses)]
     pool = DatasetPool()
     loaded = [pool.load(spec) for spec in todo]
-    seconds = dict.fromkeys(analyses, 0.0)
-    cached, computed = len(results), 0
+    computed = 0
     for spec, (algorithm, ds) in tqdm(
         list(zip(todo, loaded, strict=True)), desc="analyse runs", unit="run", disable=not progress
     ):
@@ -126,9 +134,7 @@ def analyze_sweep(
                 _cache.store(cache_dir, keys[(spec.run, name)], result)
                 results[(spec.run, name)] = result
                 computed += 1
-    for (_, name), result in results.items():
-        seconds[name] += result.seconds
-    return _report(specs, results, analyses, cfg, out, seconds, cached, computed, selection)
+    return computed
 
 
 def _long_frame(specs: Sequence[RunSpec], results: Results, analyses: Sequence[str]):
