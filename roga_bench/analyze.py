@@ -34,14 +34,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--selection", default="iid", help="selection method (iid, oracle, lodo)")
     p.add_argument("--metric", default="auc", choices=["auc", "acc"])
     p.add_argument("--rho", type=float, nargs="*", default=None, help="default: the sweep's ρ")
-    p.add_argument("--batch_size", type=int, default=32, help="frames per evaluation batch")
-    p.add_argument("--n_batches", type=int, default=2, help="evaluation batches per env")
     p.add_argument(
-        "--flatness_batches", type=int, default=1, help="of those, batches sharpness/Hessian use"
+        "--batch_size", type=int, default=32, help="frames per evaluation batch, half real"
+    )
+    p.add_argument(
+        "--n_batches", type=int, default=2, help="independent evaluation batches per env"
+    )
+    p.add_argument(
+        "--flatness_batches",
+        type=int,
+        default=2,
+        help="of those, batches sharpness/Hessian measure (each alone; 2+ gives a spread)",
     )
     p.add_argument("--ascent_steps", type=int, default=2)
     p.add_argument("--power_iters", type=int, default=8)
-    p.add_argument("--hutchinson_samples", type=int, default=4)
+    p.add_argument("--hutchinson_samples", type=int, default=16, help="probes per batch")
+    p.add_argument("--landscape_points", type=int, default=11, help="1-D slice points")
+    p.add_argument("--landscape_radius", type=float, default=1.0, help="slices on [-r, r]")
     p.add_argument("--cam_frames", type=int, default=6, help="frames per CAM figure grid")
     p.add_argument("--cam_score_frames", type=int, default=64, help="frames scored per env")
     p.add_argument("--tsne_samples", type=int, default=1000, help="the paper used 5000")
@@ -51,39 +60,40 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, analyse, print the table; return the exit code."""
-    parser = build_parser()
-    try:
-        ns = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    for name in (
-        "batch_size",
-        "n_batches",
-        "flatness_batches",
-        "ascent_steps",
-        "power_iters",
-        "tsne_samples",
-    ):
+_POSITIVE = (
+    "batch_size",
+    "n_batches",
+    "flatness_batches",
+    "ascent_steps",
+    "power_iters",
+    "hutchinson_samples",
+    "landscape_points",
+    "tsne_samples",
+)
+
+
+def _check(ns: argparse.Namespace) -> str | None:
+    """The first bad flag as an error message, or None."""
+    for name in _POSITIVE:
         if getattr(ns, name) < 1:
-            print(f"{parser.prog}: error: --{name} must be >= 1", file=sys.stderr)
-            return 2
-    from roga_bench._registry import UnknownNameError
-    from roga_bench.analysis import AnalysisConfig, AnalysisError, analyze_sweep, parse_analyses
-    from roga_bench.reporting import RecordsError
+            return f"--{name} must be >= 1"
+    if not ns.landscape_radius > 0:
+        return "--landscape_radius must be > 0"
+    return None
 
-    try:
-        analyses = parse_analyses(ns.analyses)
-    except AnalysisError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    device = ns.device
-    if device == "auto":
-        import torch
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    cfg = AnalysisConfig(
+def _device(name: str) -> str:
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _config(ns: argparse.Namespace):
+    from roga_bench.analysis import AnalysisConfig
+
+    return AnalysisConfig(
         rhos=tuple(ns.rho or ()),
         batch_size=ns.batch_size,
         n_batches=ns.n_batches,
@@ -91,12 +101,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         ascent_steps=ns.ascent_steps,
         power_iters=ns.power_iters,
         hutchinson_samples=ns.hutchinson_samples,
+        landscape_points=ns.landscape_points,
+        landscape_radius=ns.landscape_radius,
         cam_frames=ns.cam_frames,
         cam_score_frames=ns.cam_score_frames,
         tsne_samples=ns.tsne_samples,
         seed=ns.seed,
-        device=device,
+        device=_device(ns.device),
     )
+
+
+def _run(ns: argparse.Namespace, prog: str) -> int:
+    from roga_bench._registry import UnknownNameError
+    from roga_bench.analysis import AnalysisError, analyze_sweep, parse_analyses
+    from roga_bench.reporting import RecordsError
+
+    try:
+        analyses = parse_analyses(ns.analyses)
+    except AnalysisError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
     try:
         report = analyze_sweep(
             ns.input_dir,
@@ -106,20 +130,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             ns.test_envs,
             ns.selection,
             ns.metric,
-            cfg,
+            _config(ns),
             progress=not ns.no_progress,
         )
     except UnknownNameError as exc:
-        print(f"{parser.prog}: error: --selection: {exc}", file=sys.stderr)
+        print(f"{prog}: error: --selection: {exc}", file=sys.stderr)
         return 2
     except (AnalysisError, RecordsError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
     print((report.files[-1]).read_text(encoding="utf-8"))
     times = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
     print(f"{report.computed} computed, {report.cached} cached; compute time: {times}")
     print(f"wrote {len(report.files)} files under {ns.out}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, analyse, print the table; return the exit code."""
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    error = _check(ns)
+    if error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    return _run(ns, parser.prog)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -42,6 +43,11 @@ def test_cli_writes_the_table_and_figures_and_a_rerun_is_cached(sweep, tmp_path,
     energy = summary[summary["key"] == "cam_energy[test]"]["mean"]
     assert len(energy) == 2 and ((energy >= 0) & (energy <= 1)).all()  # SynthFF has masks
     assert r"\toprule" in (out / "analysis.tex").read_text()
+    md = (out / "analysis.md").read_text()
+    assert "Measurement noise" in md  # issue 20: the within-run s.e. table
+    assert re.search(
+        r"sharpness/Hessian batches \(\d+ in all\): train split: 8 frames: 4 real, 4 fake", md
+    )
     assert main(["--input_dir", str(sweep), "--out", str(out), *FAST]) == 0
     assert "0 computed, 10 cached" in capsys.readouterr().out
     pd.testing.assert_frame_equal(summary, pd.read_csv(out / "analysis.csv"))  # from the cache

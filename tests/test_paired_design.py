@@ -12,7 +12,7 @@ import torch
 
 from roga_bench.sweep import make_args_list
 from roga_bench.training import TrainConfig
-from roga_bench.training._loop import _Run, _seed_everything
+from roga_bench.training._loop import _checked_dataset, _Run, _seed_everything
 from roga_bench.training._plan import make_plan
 
 ALGORITHMS = ["ERM", "RoGA", "SAM"]
@@ -30,8 +30,10 @@ def _runs(tmp_path: Path, data_dir: Path, policy: str) -> dict[str, _Run]:
     for args in args_list:
         out = tmp_path / policy / args["algorithm"]
         config = TrainConfig.from_args({**args, "output_dir": str(out), "device": "cpu"})
+        plan = make_plan(config)
+        dataset = _checked_dataset(config, plan)  # as train: the dataset first, then the seeds
         _seed_everything(config.seed)
-        runs[args["algorithm"]] = _Run(config, make_plan(config), None)
+        runs[args["algorithm"]] = _Run(config, plan, None, dataset)
     return runs
 
 

@@ -9,9 +9,11 @@ From Python::
     report = analyze_sweep("results/sweep", "results/synthff/analysis")
 
 The building blocks work on any functional loss or network: ``worst_case_sharpness``,
-``hessian_top_eigenvalue``, ``hutchinson_trace``, ``filter_normalized_direction``,
-``landscape_1d/2d``, ``gradient_alignment``, ``compute_cams``, ``localization_scores``,
-``penultimate_features``, ``tsne_embedding``, ``latent_scores``.
+``hessian_top_eigenvalue``, ``hutchinson_trace`` / ``hutchinson_probes``,
+``filter_normalized_direction``, ``landscape_1d/2d``, ``gradient_alignment``, ``compute_cams``,
+``localization_scores``, ``penultimate_features``, ``tsne_embedding``, ``latent_scores``; the
+evaluation batches come from ``draw_batches`` (balanced real/fake, spread over videos) and are
+described by ``describe``.
 """
 
 from roga_bench.analysis._alignment import cosine, gradient_alignment, network_loss, network_params
@@ -22,18 +24,21 @@ from roga_bench.analysis._cam import (
     last_spatial_layer,
     localization_scores,
 )
+from roga_bench.analysis._config import AnalysisConfig
 from roga_bench.analysis._flatness import (
     asam_scale,
     filter_normalized_direction,
     hessian_top_eigenvalue,
+    hutchinson_probes,
     hutchinson_trace,
     landscape_1d,
     landscape_2d,
     worst_case_sharpness,
 )
 from roga_bench.analysis._latent import latent_scores, penultimate_features, tsne_embedding
-from roga_bench.analysis._measure import ANALYSES, AnalysisConfig
+from roga_bench.analysis._measure import ANALYSES
 from roga_bench.analysis._runs import AnalysisError, RunSpec, selected_runs
+from roga_bench.analysis._samples import describe, draw_batches
 from roga_bench.analysis._sweep import AnalysisReport, analyze_sweep, parse_analyses
 
 __all__ = [
@@ -47,9 +52,12 @@ __all__ = [
     "asam_scale",
     "compute_cams",
     "cosine",
+    "describe",
+    "draw_batches",
     "filter_normalized_direction",
     "gradient_alignment",
     "hessian_top_eigenvalue",
+    "hutchinson_probes",
     "hutchinson_trace",
     "landscape_1d",
     "landscape_2d",

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from roga_bench.analysis._measure import Result
+from roga_bench.analysis._config import Result
 
 __all__ = ["cache_key", "load_cached", "store"]
 
@@ -41,7 +41,8 @@ def load_cached(folder: Path, key: str) -> Result | None:
         with np.load(folder / f"{key}.npz") as npz:
             arrays = {k: npz[k] for k in npz.files}
     scalars = {k: float("nan") if v is None else float(v) for k, v in data["scalars"].items()}
-    return Result(scalars, arrays, list(data["notes"]), float(data["seconds"]))
+    batches = list(data.get("batches", []))
+    return Result(scalars, arrays, list(data["notes"]), float(data["seconds"]), batches)
 
 
 def store(folder: Path, key: str, result: Result) -> None:
@@ -54,6 +55,7 @@ def store(folder: Path, key: str, result: Result) -> None:
         "scalars": {k: None if np.isnan(v) else v for k, v in result.scalars.items()},
         "notes": result.notes,
         "seconds": result.seconds,
+        "batches": result.batches,
         "has_arrays": bool(result.arrays),
     }
     tmp = folder / f".{key}.tmp{os.getpid()}.json"

@@ -36,6 +36,20 @@ def _axes(plt, rows: int, cols: int, size: float = 2.6):
     return fig, axes
 
 
+def _slice(ax, arr: Mapping[str, np.ndarray] | None, alg: str, k: int) -> bool:
+    """One algorithm's 1-D curves (solid train, dashed held-out) and a dot at α = 0; True when
+    α = 0 is not the lowest point of the training curve."""
+    if not arr or "alphas_1d" not in arr:
+        return False
+    alphas, train, color = arr["alphas_1d"], arr["loss_1d_train"], f"C{k}"
+    ax.plot(alphas, train, color=color, label=alg)
+    zero = int(np.argmin(np.abs(alphas)))
+    ax.plot([alphas[zero]], [train[zero]], "o", color=color, ms=3)
+    if "loss_1d_test" in arr:
+        ax.plot(alphas, arr["loss_1d_test"], color=color, ls="--")
+    return bool(train[zero] > train.min())
+
+
 def landscape_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], out: Path):
     """``landscape_1d``: one panel per test env, one curve per algorithm (solid: training envs,
     dashed: held-out env); ``landscape_2d``: contours of the training loss, algorithm x env."""
@@ -44,16 +58,12 @@ def landscape_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], ou
     fig, axes = _axes(plt, 1, len(envs), 3.2)
     for c, env in enumerate(envs):
         ax = axes[0][c]
-        for k, alg in enumerate(algs):
-            arr = data.get((alg, env))
-            if not arr or "alphas_1d" not in arr:
-                continue
-            color = f"C{k}"
-            ax.plot(arr["alphas_1d"], arr["loss_1d_train"], color=color, label=alg)
-            if "loss_1d_test" in arr:
-                ax.plot(arr["alphas_1d"], arr["loss_1d_test"], color=color, ls="--")
+        off = [alg for k, alg in enumerate(algs) if _slice(ax, data.get((alg, env)), alg, k)]
         ax.set_title(env_title(env))
         ax.set_xlabel("α (filter-normalised direction)")
+        if off:  # the figure says where the trained point is not the slice's minimum
+            text = "α=0 not the train minimum:\n" + ", ".join(off)
+            ax.text(0.02, 0.98, text, transform=ax.transAxes, fontsize=6, va="top")
     axes[0][0].set_ylabel("loss (solid: train envs, dashed: held-out)")
     axes[0][-1].legend(fontsize=7)
     paths += _save(fig, out, "landscape_1d")
@@ -74,7 +84,8 @@ def landscape_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], ou
 
 
 def cam_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], out: Path, method: str):
-    """One grid per test env: frame, its mask, then one row of CAM overlays per algorithm."""
+    """One grid per test env: frame (real and fake alternating), its mask (real: empty), then one
+    row of CAM overlays per algorithm."""
     from pytorch_grad_cam.utils.image import show_cam_on_image
 
     plt = _plt()
@@ -89,8 +100,11 @@ def cam_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], out: Pat
         n = len(images)
         rows = ["frame"] + (["mask"] if masks is not None else []) + list(algs)
         fig, axes = _axes(plt, len(rows), n, 1.4)
+        labels = first.get(f"labels_{env}")
         for c in range(n):
             axes[0][c].imshow(images[c])
+            if labels is not None:
+                axes[0][c].set_title("fake" if int(labels[c]) else "real", fontsize=7)
             if masks is not None:
                 axes[1][c].imshow(masks[c].astype(np.float32), cmap="gray", vmin=0, vmax=1)
         for r, alg in enumerate(algs, start=len(rows) - len(algs)):
@@ -105,7 +119,7 @@ def cam_figures(data: Arrays, algs: Sequence[str], envs: Sequence[str], out: Pat
             for ax in axes[r]:
                 ax.set_xticks([])
                 ax.set_yticks([])
-        fig.suptitle(f"{method} on {env_title(env)} fake test frames", fontsize=9)
+        fig.suptitle(f"{method} on {env_title(env)} test frames (target: fake)", fontsize=9)
         paths += _save(fig, out, f"cam_{method.replace('++', 'pp')}_{env}")
     return paths
 

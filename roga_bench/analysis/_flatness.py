@@ -30,6 +30,7 @@ __all__ = [
     "worst_case_sharpness",
     "hessian_top_eigenvalue",
     "hutchinson_trace",
+    "hutchinson_probes",
     "filter_normalized_direction",
     "landscape_1d",
     "landscape_2d",
@@ -119,18 +120,30 @@ def hessian_top_eigenvalue(
     return eig
 
 
-def hutchinson_trace(loss_fn: LossFn, params: Params, samples: int = 20, seed: int = 0) -> float:
-    """tr ∇²L(θ) ≈ mean over ``samples`` Rademacher vectors v of vᵀHv (unbiased)."""
+def hutchinson_probes(
+    loss_fn: LossFn, params: Params, samples: int = 20, seed: int = 0
+) -> list[float]:
+    """vᵀ∇²L(θ)v for ``samples`` Rademacher vectors v (seeded): each an unbiased trace estimate.
+
+    Their mean is :func:`hutchinson_trace`; their standard deviation over √samples is that
+    estimate's standard error.
+    """
     theta = {k: p.detach() for k, p in params.items()}
     gen = torch.Generator().manual_seed(seed)
     hvp = _hvp(loss_fn, theta)
-    total = 0.0
+    out = []
     for _ in range(max(1, samples)):
         v = {
             k: (torch.randint(0, 2, p.shape, generator=gen) * 2 - 1).to(p) for k, p in theta.items()
         }
-        total += float(_dot(v, hvp(v)))
-    return total / max(1, samples)
+        out.append(float(_dot(v, hvp(v))))
+    return out
+
+
+def hutchinson_trace(loss_fn: LossFn, params: Params, samples: int = 20, seed: int = 0) -> float:
+    """tr ∇²L(θ) ≈ mean over ``samples`` Rademacher vectors v of vᵀHv (unbiased)."""
+    probes = hutchinson_probes(loss_fn, params, samples, seed)
+    return sum(probes) / len(probes)
 
 
 def filter_normalized_direction(params: Params, seed: int = 0) -> Params:

@@ -1,265 +1,264 @@
 """Run each analysis on one rebuilt run: scalars for the table, arrays for the figures.
 
 Scalars are keyed ``metric[role]`` (``role`` = ``train``: mean over the training envs, ``test``:
-the held-out env(s)) and ``metric[env=NAME]`` per environment.
+the held-out env(s)) and ``metric[env=NAME]`` per environment. Flatness and alignment are
+measured on each evaluation batch separately; a scalar is the mean over the batches and
+``metric_batch_se[...]`` its standard error over them (``metric_probe_se``: Hutchinson's s.e.
+over its probes). Every batch holds real and fake frames (``_samples``).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from roga_bench.analysis import _alignment, _cam, _flatness, _latent
+from roga_bench.analysis._config import AnalysisConfig, Result
+from roga_bench.analysis._prepared import (
+    BATCH_SE,
+    PROBE_SE,
+    Batch,
+    PreparedRun,
+    concat,
+    split_videos,
+    stack,
+)
 from roga_bench.analysis._runs import RunSpec
+from roga_bench.analysis._samples import describe, draw_batches, spread_over_videos
 
-__all__ = ["ANALYSES", "AnalysisConfig", "Result", "prepare", "measure"]
+__all__ = [
+    "ANALYSES",
+    "VERSIONS",
+    "AnalysisConfig",
+    "Result",
+    "prepare",
+    "measure",
+    "symmetric_alphas",
+]
 
 ANALYSES = ("sharpness", "alignment", "cam", "tsne", "landscape")
 # bumped when an analysis' code changes what it computes, so cached results are not reused
-VERSIONS = {"sharpness": 1, "alignment": 1, "cam": 3, "tsne": 1, "landscape": 1}
+VERSIONS = {"sharpness": 2, "alignment": 2, "cam": 4, "tsne": 2, "landscape": 2}
 
 
-@dataclass(frozen=True)
-class AnalysisConfig:
-    """How much each analysis computes (every field but ``device`` is part of the cache key)."""
-
-    rhos: tuple[float, ...] = (0.05,)  # the sweep's ρ values: sharpness radius, alignment ρ = max
-    batch_size: int = 32  # samples per fixed evaluation batch
-    n_batches: int = 2  # fixed evaluation batches per env (alignment: averaged over them)
-    flatness_batches: int = 1  # of those, how many sharpness/Hessian use (at once): the cost
-    ascent_steps: int = 2  # projected ascent steps of worst-case sharpness
-    power_iters: int = 8  # power iterations (Hessian top eigenvalue)
-    hutchinson_samples: int = 4  # Rademacher probes (Hessian trace)
-    landscape_points: int = 11  # 1-D slice points in [-radius, radius]
-    landscape_grid: int = 7  # 2-D slice: grid x grid points
-    landscape_radius: float = 1.0
-    cam_frames: int = 6  # frames per figure grid
-    cam_score_frames: int = 64  # fake frames scored for localisation
-    tsne_samples: int = 1000  # at most this many test frames (the paper: 5,000)
-    seed: int = 0
-    device: str = "cpu"
-
-    def key(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "device"}
+def _se(values: list[float]) -> float:
+    return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
 
 
-@dataclass
-class Result:
-    """What one analysis of one run produced."""
-
-    scalars: dict[str, float]
-    arrays: dict[str, np.ndarray]
-    notes: list[str]
-    seconds: float
-
-
-def _sample(n_total: int, n: int, seed: int) -> list[int]:
-    gen = torch.Generator().manual_seed(seed)
-    return sorted(torch.randperm(n_total, generator=gen)[: min(n, n_total)].tolist())
-
-
-def _stack(split: Any, idx: list[int], device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    items = [split[i] for i in idx]
-    x = torch.stack([t for t, _ in items]).to(device)
-    y = torch.tensor([int(lab) for _, lab in items], device=device)
-    return x, y
-
-
-class _Run:
-    """A rebuilt run with its fixed evaluation data (built once, shared by the analyses)."""
-
-    def __init__(self, spec: RunSpec, algorithm: Any, ds: Any, cfg: AnalysisConfig) -> None:
-        self.spec, self.ds, self.cfg = spec, ds, cfg
-        self.network = algorithm.network.to(cfg.device).eval()
-        self.envs = list(range(len(spec.environments)))
-        self.train_envs = [i for i in self.envs if i not in spec.test_envs]
-        self._batches: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def split_name(self, i: int) -> str:
-        return "test" if i in self.spec.test_envs else "train"
-
-    def batch(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The fixed evaluation samples of env i: train split of a training env, test split of
-        a held-out env, ``n_batches * batch_size`` frames drawn with the seed."""
-        if i not in self._batches:
-            split = self.ds.split(i, self.split_name(i))
-            n = self.cfg.n_batches * self.cfg.batch_size
-            self._batches[i] = _stack(
-                split, _sample(len(split), n, self.cfg.seed + i), self.cfg.device
-            )
-        return self._batches[i]
-
-    def env(self, i: int) -> str:
-        return self.spec.environments[i]
-
-    def roles(self, per_env: dict[int, dict[str, float]]) -> dict[str, float]:
-        """Per-env scalars plus their means over the training envs and over the test envs."""
-        out: dict[str, float] = {}
-        for i, vals in per_env.items():
-            out.update({f"{k}[env={self.env(i)}]": v for k, v in vals.items()})
-        for role, members in (("train", self.train_envs), ("test", list(self.spec.test_envs))):
-            have = [per_env[i] for i in members if i in per_env]
-            for k in have[0] if have else {}:
-                out[f"{k}[{role}]"] = float(np.mean([v[k] for v in have]))
-        return out
+def _flatness_of(run: PreparedRun, batch: Batch, b: int) -> dict[str, float]:
+    """Loss, sharpness at every ρ, Hessian top eigenvalue and trace on one batch."""
+    cfg = run.cfg
+    loss_fn = _alignment.network_loss(run.network, batch.x, batch.y)
+    params = _alignment.network_params(run.network)
+    vals = {"loss": float(loss_fn(params).detach())}
+    for rho in cfg.rhos:
+        vals[f"sharpness@{rho:g}"] = _flatness.worst_case_sharpness(
+            loss_fn, params, rho, cfg.ascent_steps
+        )
+        vals[f"asharpness@{rho:g}"] = _flatness.worst_case_sharpness(
+            loss_fn, params, rho, cfg.ascent_steps, adaptive=True
+        )
+    seed = cfg.seed + b  # independent probes per batch
+    vals["hessian_top"] = _flatness.hessian_top_eigenvalue(
+        loss_fn, params, cfg.power_iters, tol=1e-3, seed=seed
+    )
+    probes = _flatness.hutchinson_probes(loss_fn, params, cfg.hutchinson_samples, seed=seed)
+    vals["hessian_trace"] = float(np.mean(probes))
+    vals[f"hessian_trace{PROBE_SE}"] = _se(probes)
+    return vals
 
 
-def _sharpness(run: _Run) -> Result:
-    per_env = {}
-    n = run.cfg.flatness_batches * run.cfg.batch_size
+def _sharpness(run: PreparedRun) -> Result:
+    per_env, used = {}, []
     for i in run.envs:
-        x, y = run.batch(i)
-        loss_fn = _alignment.network_loss(run.network, x[:n], y[:n])
-        params = _alignment.network_params(run.network)
-        vals = {"loss": float(loss_fn(params).detach())}
-        for rho in run.cfg.rhos:
-            steps = run.cfg.ascent_steps
-            vals[f"sharpness@{rho:g}"] = _flatness.worst_case_sharpness(loss_fn, params, rho, steps)
-            vals[f"asharpness@{rho:g}"] = _flatness.worst_case_sharpness(
-                loss_fn, params, rho, steps, adaptive=True
-            )
-        vals["hessian_top"] = _flatness.hessian_top_eigenvalue(
-            loss_fn, params, run.cfg.power_iters, tol=1e-3, seed=run.cfg.seed
-        )
-        vals["hessian_trace"] = _flatness.hutchinson_trace(
-            loss_fn, params, run.cfg.hutchinson_samples, seed=run.cfg.seed
-        )
-        per_env[i] = vals
-    return Result(run.roles(per_env), {}, [], 0.0)
+        batches = run.batches(i)[: run.cfg.flatness_batches]
+        per_env[i] = [_flatness_of(run, batch, b) for b, batch in enumerate(batches)]
+        used += [f"{run.split_name(i)} split|{batch.note}" for batch in batches]
+    return Result(run.summarise(per_env), {}, [], 0.0, used)
 
 
-def _alignment_of(run: _Run) -> Result:
-    if len(run.train_envs) < 2:
-        return Result({}, {}, ["alignment needs two or more training envs"], 0.0)
-    bs = run.cfg.batch_size
-    batches = []
-    for b in range(run.cfg.n_batches):
-        batch = []
-        for i in run.train_envs:
-            x, y = run.batch(i)
-            batch.append((x[b * bs : (b + 1) * bs], y[b * bs : (b + 1) * bs]))
-        if all(len(x) for x, _ in batch):
-            batches.append(batch)
-    res = _alignment.gradient_alignment(run.network, batches, max(run.cfg.rhos))
-    names = [run.env(i) for i in run.train_envs]
-    scalars = {
-        "pairwise_cos[train]": res["pairwise_cos"],
-        "perturbed_cos[train]": res["perturbed_cos"],
-    }
+def _alignment_keys(res: dict[str, float], names: list[str]) -> dict[str, float]:
+    """``gradient_alignment``'s keys -> table keys (env names instead of indices)."""
+    out = {"pairwise_cos[train]": res["pairwise_cos"], "perturbed_cos[train]": res["perturbed_cos"]}
     for k, v in res.items():
         parts = k.split("_")
         if parts[0] == "perturbed" and parts[1].isdigit():
-            scalars[f"perturbed_cos[env={names[int(parts[1])]}]"] = v
+            out[f"perturbed_cos[env={names[int(parts[1])]}]"] = v
         elif parts[0] == "pair":
-            scalars[f"pairwise_cos[{names[int(parts[1])]}-{names[int(parts[2])]}]"] = v
-    return Result(scalars, {}, [], 0.0)
+            out[f"pairwise_cos[{names[int(parts[1])]}-{names[int(parts[2])]}]"] = v
+    return out
 
 
-def _landscape(run: _Run) -> Result:
+def _alignment_of(run: PreparedRun) -> Result:
+    if len(run.train_envs) < 2:
+        return Result({}, {}, ["alignment needs two or more training envs"], 0.0)
+    n = min(len(run.batches(i)) for i in run.train_envs)
+    names = [run.env(i) for i in run.train_envs]
+    per_batch, used = [], []
+    for b in range(n):
+        batch = [run.batches(i)[b] for i in run.train_envs]
+        res = _alignment.gradient_alignment(
+            run.network, [[(t.x, t.y) for t in batch]], max(run.cfg.rhos)
+        )
+        per_batch.append(_alignment_keys(res, names))
+        used += [f"train split|{t.note}" for t in batch]
+    scalars = {k: float(np.mean([p[k] for p in per_batch])) for k in per_batch[0]}
+    for key in ("pairwise_cos", "perturbed_cos"):
+        scalars[f"{key}{BATCH_SE}[train]"] = _se([p[f"{key}[train]"] for p in per_batch])
+    return Result(scalars, {}, [], 0.0, used)
+
+
+def symmetric_alphas(radius: float, points: int) -> np.ndarray:
+    """``points`` (made odd) evenly spaced values in [-radius, radius] with 0 exactly among them."""
+    half = max(1, points // 2)
+    pos = np.linspace(radius / half, radius, half)
+    return np.concatenate([-pos[::-1], [0.0], pos])
+
+
+@torch.no_grad()
+def measured_loss(network: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """The network's mean cross-entropy on ``(x, y)`` by a plain forward pass in eval mode."""
+    network.eval()
+    return float(F.cross_entropy(network(x), y))
+
+
+def _landscape(run: PreparedRun) -> Result:
     params = _alignment.network_params(run.network)
     d1 = _flatness.filter_normalized_direction(params, run.cfg.seed)
     d2 = _flatness.filter_normalized_direction(params, run.cfg.seed + 1)
-    r = run.cfg.landscape_radius
-    line = np.linspace(-r, r, run.cfg.landscape_points)
-    grid = np.linspace(-r, r, run.cfg.landscape_grid)
+    line = symmetric_alphas(run.cfg.landscape_radius, run.cfg.landscape_points)
+    grid = symmetric_alphas(run.cfg.landscape_radius, run.cfg.landscape_grid)
     arrays: dict[str, np.ndarray] = {"alphas_1d": line, "alphas_2d": grid}
+    scalars: dict[str, float] = {}
+    used: list[str] = []
     for role, members in (("train", run.train_envs), ("test", list(run.spec.test_envs))):
         if not members:
             continue
-        bs = run.cfg.batch_size  # the first batch of each env: a slice is a picture, not a number
-        x = torch.cat([run.batch(i)[0][:bs] for i in members])
-        y = torch.cat([run.batch(i)[1][:bs] for i in members])
-        loss_fn = _alignment.network_loss(run.network, x, y)
-        arrays[f"loss_1d_{role}"] = np.asarray(_flatness.landscape_1d(loss_fn, params, d1, line))
+        data = concat([b for i in members for b in run.batches(i)])  # every batch of the envs
+        loss_fn = _alignment.network_loss(run.network, data.x, data.y)
+        curve = np.asarray(_flatness.landscape_1d(loss_fn, params, d1, line))
+        arrays[f"loss_1d_{role}"] = curve
+        scalars[f"landscape_loss0[{role}]"] = measured_loss(run.network, data.x, data.y)
+        scalars[f"landscape_argmin[{role}]"] = float(line[int(np.argmin(curve))])
+        used.append(f"{role} envs' slice|{data.note}")
         if role == "train":
             arrays["loss_2d_train"] = np.asarray(
                 _flatness.landscape_2d(loss_fn, params, d1, d2, grid)
             )
-    return Result({}, arrays, [], 0.0)
+    return Result(scalars, arrays, [], 0.0, used)
 
 
-def _cams(run: _Run) -> Result:
-    from roga_bench.datasets import split_mask
+def _cam_scores(run: PreparedRun, t: int, out: Result) -> list[float] | None:
+    """Localisation of up to ``cam_score_frames`` fake test frames of env t, spread over videos
+    (fakes only: real frames have no mask); ``[energy, pointing]`` per method, or None."""
+    from roga_bench.datasets import load_mask
 
-    scalars: dict[str, float] = {}
-    arrays: dict[str, np.ndarray] = {}
-    notes: list[str] = []
+    split = run.ds.split(t, "test")
+    videos = split_videos(split)
+    fakes = [i for i, lab in enumerate(split.labels) if int(lab) == 1]
+    rng = np.random.default_rng(run.cfg.seed + t)
+    pick = spread_over_videos(fakes, videos, run.cfg.cam_score_frames, rng)
+    if not pick:
+        out.notes.append(f"{run.env(t)}: no fake test frames for CAM")
+        return None
+    x, y = stack(split, pick, run.cfg.device)
+    out.batches.append(
+        f"localisation (fakes: masks)|{describe(y.tolist(), [videos[i] for i in pick])}"
+    )
+    masks = [load_mask(split.paths[i], x.shape[-1]) for i in pick]
+    if not any(m is not None for m in masks):
+        out.notes.append(f"{run.env(t)}: the dataset has no manipulation masks (no localisation)")
+        return None
+    scores = []
+    for method in _cam.CAM_METHODS:
+        score = _cam.localization_scores(_cam.compute_cams(run.network, x, method), masks)
+        scores += [score["energy_in_mask"], score["pointing_game"]]
+    return scores
+
+
+def _cam_grid(run: PreparedRun, t: int, out: Result) -> None:
+    """The figure's frames of env t: ``cam_frames`` test frames, real and fake alternating."""
+    from roga_bench.datasets import load_mask
+
+    split = run.ds.split(t, "test")
+    videos = split_videos(split)
+    idx = draw_batches(split.labels, videos, 1, run.cfg.cam_frames, run.cfg.seed + t)[0]
+    x, y = stack(split, idx, run.cfg.device)
+    out.batches.append(f"figure|{describe(y.tolist(), [videos[i] for i in idx])}")
+    env, size = run.env(t), x.shape[-1]
+    for method in _cam.CAM_METHODS:
+        out.arrays[f"{method}_{env}"] = _cam.compute_cams(run.network, x, method).astype(np.float16)
+    out.arrays[f"images_{env}"] = (_cam.to_numpy_images(x) * 255).astype(np.uint8)
+    out.arrays[f"labels_{env}"] = y.cpu().numpy().astype(np.int8)
+    masks = [load_mask(split.paths[i], size) for i in idx]
+    if any(m is not None for m in masks):
+        zero = np.zeros((size, size), np.float32)
+        out.arrays[f"masks_{env}"] = np.stack([zero if m is None else m for m in masks]).astype(
+            np.float16
+        )
+
+
+def _cams(run: PreparedRun) -> Result:
+    out = Result({}, {}, [], 0.0)
+    keys = ("cam_energy", "cam_pointing", "campp_energy", "campp_pointing")
     per_env: dict[str, list[float]] = {}
     for t in run.spec.test_envs:
-        split = run.ds.split(t, "test")
-        fakes = [i for i, lab in enumerate(split.labels) if int(lab) == 1]
-        pick = [fakes[j] for j in _sample(len(fakes), run.cfg.cam_score_frames, run.cfg.seed)]
-        if not pick:
-            notes.append(f"{run.env(t)}: no fake test frames for CAM")
-            continue
-        x, _ = _stack(split, pick, run.cfg.device)
-        size = x.shape[-1]
-        masks = [split_mask(split, i, size) for i in pick]
-        has_masks = any(m is not None for m in masks)
-        if not has_masks:
-            notes.append(f"{run.env(t)}: the dataset has no manipulation masks (no localisation)")
-        for method in _cam.CAM_METHODS:
-            cams = _cam.compute_cams(run.network, x, method)
-            if has_masks:
-                score = _cam.localization_scores(cams, masks)
-                tag = "cam" if method == "gradcam" else "campp"
-                scalars[f"{tag}_energy[env={run.env(t)}]"] = score["energy_in_mask"]
-                scalars[f"{tag}_pointing[env={run.env(t)}]"] = score["pointing_game"]
-                for key in ("energy", "pointing"):  # [test]: the mean over the test envs
-                    per_env.setdefault(f"{tag}_{key}[test]", []).append(
-                        score["energy_in_mask" if key == "energy" else "pointing_game"]
-                    )
-            n = run.cfg.cam_frames
-            arrays[f"{method}_{run.env(t)}"] = cams[:n].astype(np.float16)
-        arrays[f"images_{run.env(t)}"] = (
-            _cam.to_numpy_images(x[: run.cfg.cam_frames]) * 255
-        ).astype(np.uint8)
-        if has_masks:
-            arrays[f"masks_{run.env(t)}"] = np.stack(
-                [m if m is not None else np.zeros((size, size), np.float32) for m in masks]
-            )[: run.cfg.cam_frames].astype(np.float16)
-    scalars.update({k: float(np.mean(v)) for k, v in per_env.items()})
-    return Result(scalars, arrays, notes, 0.0)
+        scores = _cam_scores(run, t, out)
+        if scores is not None:
+            for key, value in zip(keys, scores, strict=True):
+                out.scalars[f"{key}[env={run.env(t)}]"] = value
+                per_env.setdefault(f"{key}[test]", []).append(value)
+        _cam_grid(run, t, out)
+    out.scalars.update({k: float(np.mean(v)) for k, v in per_env.items()})  # mean over test envs
+    return out
 
 
-def _tsne(run: _Run) -> Result:
+def _tsne_rows(run: PreparedRun) -> list[tuple[int, int, int, str]]:
+    """(env, frame index, label, video) of every test frame; real frames shared by envs once."""
     seen: set[str] = set()
-    rows: list[
-        tuple[int, int, int]
-    ] = []  # (env, index, label); real frames shared across envs once
+    rows = []
     for i in run.envs:
         split = run.ds.split(i, "test")
+        videos = split_videos(split)
         for j, (path, lab) in enumerate(zip(split.paths, split.labels, strict=True)):
             if int(lab) == 0:
                 if path in seen:
                     continue
                 seen.add(path)
-            rows.append((i, j, int(lab)))
-    rows = [rows[k] for k in _sample(len(rows), run.cfg.tsne_samples, run.cfg.seed)]
+            rows.append((i, j, int(lab), videos[j]))
+    return rows
+
+
+def _tsne(run: PreparedRun) -> Result:
+    rows = _tsne_rows(run)
+    labels, videos = [r[2] for r in rows], [r[3] for r in rows]
+    pick = draw_batches(labels, videos, 1, run.cfg.tsne_samples, run.cfg.seed)[0]
+    rows = sorted((rows[k] for k in pick), key=lambda r: r[0])  # feature rows come env by env
     feats = []
     for i in run.envs:
-        idx = [j for e, j, _ in rows if e == i]
+        idx = [j for e, j, _, _ in rows if e == i]
         if idx:
-            x, _ = _stack(run.ds.split(i, "test"), idx, run.cfg.device)
+            x, _ = stack(run.ds.split(i, "test"), idx, run.cfg.device)
             feats.append(_latent.penultimate_features(run.network, x))
-    order = sorted(range(len(rows)), key=lambda k: rows[k][0])  # feature rows come env by env
-    rows = [rows[k] for k in order]
     features = np.concatenate(feats)
-    labels = [lab for _, _, lab in rows]
-    domains = [e for e, _, _ in rows]
+    labels = [lab for _, _, lab, _ in rows]
+    domains = [e for e, _, _, _ in rows]
     scores = _latent.latent_scores(features, labels, domains, seed=run.cfg.seed)
     emb = _latent.tsne_embedding(features, seed=run.cfg.seed)
     arrays = {"tsne": emb, "labels": np.asarray(labels), "domains": np.asarray(domains)}
-    scalars = {f"{k}[all]": v for k, v in scores.items()}
-    return Result(scalars, arrays, [], 0.0)
+    note = describe(labels, [v for _, _, _, v in rows])
+    return Result(
+        {f"{k}[all]": v for k, v in scores.items()}, arrays, [], 0.0, [f"test frames|{note}"]
+    )
 
 
-_ANALYSES: dict[str, Callable[[_Run], Result]] = {
+_ANALYSES: dict[str, Callable[[PreparedRun], Result]] = {
     "sharpness": _sharpness,
     "alignment": _alignment_of,
     "landscape": _landscape,
@@ -268,12 +267,12 @@ _ANALYSES: dict[str, Callable[[_Run], Result]] = {
 }
 
 
-def prepare(spec: RunSpec, algorithm: Any, ds: Any, cfg: AnalysisConfig) -> _Run:
+def prepare(spec: RunSpec, algorithm: Any, ds: Any, cfg: AnalysisConfig) -> PreparedRun:
     """A rebuilt run whose evaluation batches are loaded once for all its analyses."""
-    return _Run(spec, algorithm, ds, cfg)
+    return PreparedRun(spec, algorithm, ds, cfg)
 
 
-def measure(run: _Run, analysis: str) -> Result:
+def measure(run: PreparedRun, analysis: str) -> Result:
     """Run one analysis on one prepared run (deterministic for ``cfg.seed``)."""
     torch.manual_seed(run.cfg.seed)
     start = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +21,9 @@ from roga_bench.analysis._measure import (
 )
 from roga_bench.analysis._runs import AnalysisError, DatasetPool, RunSpec, selected_runs
 
-__all__ = ["AnalysisReport", "analyze_sweep", "parse_analyses"]
+__all__ = ["AnalysisReport", "analyze_sweep", "parse_analyses", "batch_notes", "landscape_note"]
+
+Results = dict[tuple[str, str], Result]
 
 
 @dataclass
@@ -88,31 +91,39 @@ def analyze_sweep(
             algorithm name (the message names the run and file).
         RecordsError: the sweep folder cannot be read.
     """
-    from tqdm import tqdm
-
     specs = selected_runs(input_dir, selection, metric, algorithms, test_envs)
     cfg = config or AnalysisConfig()
     if not cfg.rhos:
         cfg = replace(cfg, rhos=_sweep_rhos(specs))
     out = Path(out)
-    cache_dir = out / "cache"
     keys = {
         (s.run, n): _cache.cache_key(s.model, n, {**cfg.key(), "version": VERSIONS[n]})
         for s in specs
         for n in analyses
     }
-    results: dict[tuple[str, str], Result] = {}
+    results: Results = {}
     for k, key in keys.items():
-        hit = _cache.load_cached(cache_dir, key)
+        hit = _cache.load_cached(out / "cache", key)
         if hit is not None:
             results[k] = hit
+    cached = len(results)
+    computed = _compute(specs, analyses, cfg, keys, results, out / "cache", progress)
+    seconds = dict.fromkeys(analyses, 0.0)
+    for (_, name), result in results.items():
+        seconds[name] += result.seconds
+    return _report(specs, results, analyses, cfg, out, seconds, cached, computed, selection)
+
+
+def _compute(specs, analyses, cfg, keys, results: Results, cache_dir: Path, progress) -> int:
+    """Measure every (run, analysis) not in ``results`` (stored in the cache); how many."""
+    from tqdm import tqdm
+
     # every run with work left is rebuilt (and checked) before any analysis runs; a cached run
     # was checked when it was computed (the key holds its model file's size and mtime)
     todo = [s for s in specs if any((s.run, n) not in results for n in analyses)]
     pool = DatasetPool()
     loaded = [pool.load(spec) for spec in todo]
-    seconds = dict.fromkeys(analyses, 0.0)
-    cached, computed = len(results), 0
+    computed = 0
     for spec, (algorithm, ds) in tqdm(
         list(zip(todo, loaded, strict=True)), desc="analyse runs", unit="run", disable=not progress
     ):
@@ -123,21 +134,14 @@ def analyze_sweep(
                 _cache.store(cache_dir, keys[(spec.run, name)], result)
                 results[(spec.run, name)] = result
                 computed += 1
-    for (_, name), result in results.items():
-        seconds[name] += result.seconds
-    return _report(specs, results, analyses, cfg, out, seconds, cached, computed, selection)
+    return computed
 
 
-def _report(specs, results, analyses, cfg, out, seconds, cached, computed, selection):
-    from roga_bench.reporting import order_rows
-
-    rows, notes = [], []
+def _long_frame(specs: Sequence[RunSpec], results: Results, analyses: Sequence[str]):
+    rows = []
     for spec in specs:
         for name in analyses:
-            res = results[(spec.run, name)]
-            where = f"{spec.algorithm} {_figures.env_title(spec.test_label)}"
-            notes += [f"{where}: {n}" for n in res.notes]
-            for k, v in sorted(res.scalars.items()):  # the cache stores them sorted
+            for k, v in sorted(results[(spec.run, name)].scalars.items()):  # as the cache stores
                 rows.append(
                     {
                         "algorithm": spec.algorithm,
@@ -148,31 +152,114 @@ def _report(specs, results, analyses, cfg, out, seconds, cached, computed, selec
                         "value": v,
                     }
                 )
-    long = pd.DataFrame(
+    return pd.DataFrame(
         rows, columns=["algorithm", "test_env", "trial_seed", "run", "key", "value"]
     )
+
+
+def _run_notes(specs: Sequence[RunSpec], results: Results, analyses: Sequence[str]) -> list[str]:
+    notes = []
+    for spec in specs:
+        for name in analyses:
+            where = f"{spec.algorithm} {_figures.env_title(spec.test_label)}"
+            notes += [f"{where}: {n}" for n in results[(spec.run, name)].notes]
+    return list(dict.fromkeys(notes))
+
+
+def _settings_notes(cfg: AnalysisConfig, n_runs: int, selection: str) -> list[str]:
+    flat = min(cfg.flatness_batches, cfg.n_batches)
+    return [
+        f"{n_runs} runs selected by {selection}; mean ± s.e. over each algorithm's runs "
+        "(test env × trial); * = p < 0.05 in a paired test vs ERM over (test env, trial).",
+        f"Evaluation batches per env: {cfg.n_batches} disjoint batches of {cfg.batch_size} "
+        "frames, half real and half fake, spread over the videos (one frame per video per pass "
+        "over the shuffled videos), from the train split of a training env and the test split "
+        f"of the held-out env, drawn once with seed {cfg.seed} + env; BatchNorm in eval mode. "
+        f"Sharpness and Hessian on each of {flat} batch(es) separately, alignment on each "
+        "batch: a run's number is the mean over its batches, and the measurement-noise table "
+        "gives the s.e. over those batches (and Hutchinson's over its probes). "
+        f"{cfg.ascent_steps} projected ascent steps, {cfg.power_iters} power iterations, "
+        f"{cfg.hutchinson_samples} Hutchinson probes per batch; alignment ρ = {max(cfg.rhos):g}; "
+        f"t-SNE/k-NN on up to {cfg.tsne_samples} test frames, half real; CAM scored on up to "
+        f"{cfg.cam_score_frames} fake test frames of the held-out env (masks exist for fakes).",
+    ]
+
+
+_USES = {
+    "sharpness": "sharpness/Hessian",
+    "alignment": "alignment",
+    "landscape": "loss slices",
+    "cam": "CAM",
+    "tsne": "t-SNE",
+}
+
+
+def batch_notes(results: Results, analyses: Sequence[str], most: int = 3) -> list[str]:
+    """One note per analysis: the composition of every batch it used, counted over the runs."""
+    notes = []
+    for name in analyses:
+        counts = Counter(b for (_, n), res in results.items() if n == name for b in res.batches)
+        if not counts:
+            continue
+        by_use: dict[str, list[tuple[str, int]]] = {}
+        for item, count in counts.most_common():
+            use, _, desc = item.partition("|")
+            by_use.setdefault(use, []).append((desc, count))
+        parts = []
+        for use, items in by_use.items():
+            text = "; ".join(f"{d} (x{c})" for d, c in items[:most])
+            if len(items) > most:
+                text += f"; {len(items) - most} other compositions"
+            parts.append(f"{use}: {text}")
+        total = sum(counts.values())
+        notes.append(f"{_USES.get(name, name)} batches ({total} in all): " + " | ".join(parts))
+    return notes
+
+
+def landscape_note(long: pd.DataFrame, radius: float) -> list[str]:
+    """How often the trained point is the lowest point of its 1-D slice."""
+    parts = []
+    for role in ("train", "test"):
+        at = long[long["key"] == f"landscape_argmin[{role}]"]["value"]
+        if len(at):
+            parts.append(f"{role} envs' loss {int((at == 0).sum())} of {len(at)} runs")
+    if not parts:
+        return []
+    return [
+        f"1-D slices on α in [-{radius:g}, {radius:g}]: α = 0 (the trained point, whose value is "
+        "the model's measured loss on the slice's frames) is the lowest point for the "
+        + ", ".join(parts)
+        + "."
+    ]
+
+
+def _report(specs, results, analyses, cfg, out, seconds, cached, computed, selection):
+    from roga_bench.reporting import order_rows
+
+    long = _long_frame(specs, results, analyses)
     algs = order_rows(sorted({s.algorithm for s in specs}))
     envs = list(dict.fromkeys(s.test_label for s in sorted(specs, key=lambda s: s.test_envs)))
     summary = _table.summary_frame(long, _table.columns_for(cfg.rhos), algs)
-    notes = list(dict.fromkeys(notes))
-    n_runs = len(specs)
-    notes.insert(
-        0,
-        f"{n_runs} runs selected by {selection}; mean ± s.e. over each algorithm's runs "
-        "(test env × trial); * = p < 0.05 in a paired test vs ERM over (test env, trial).",
-    )
-    notes.insert(
-        1,
-        f"Fixed evaluation set: {cfg.n_batches} x {cfg.batch_size} frames per env (train split "
-        f"of training envs, test split of the held-out env), BatchNorm in eval mode; sharpness "
-        f"and Hessian on {cfg.flatness_batches} of those batches, {cfg.ascent_steps} projected "
-        f"ascent steps, {cfg.power_iters} power iterations, {cfg.hutchinson_samples} "
-        f"Hutchinson probes; alignment ρ = {max(cfg.rhos):g}; "
-        f"t-SNE/k-NN on up to {cfg.tsne_samples} test frames; CAM scored on up to "
-        f"{cfg.cam_score_frames} fake test frames of the held-out env.",
-    )
+    noise = _table.summary_frame(long, _table.noise_columns_for(cfg.rhos), algs, paired=False)
+    notes = _settings_notes(cfg, len(specs), selection)
+    notes += batch_notes(results, analyses)
+    notes += landscape_note(long, cfg.landscape_radius) if "landscape" in analyses else []
+    notes += _run_notes(specs, results, analyses)
     out.mkdir(parents=True, exist_ok=True)
-    files = []
+    files = _write_figures(specs, results, analyses, algs, envs, out)
+    long.to_csv(out / "analysis_runs.csv", index=False)
+    files.append(out / "analysis_runs.csv")
+    pd.concat([summary, noise]).to_csv(out / ".analysis.csv.tmp", index=False)
+    os.replace(out / ".analysis.csv.tmp", out / "analysis.csv")
+    files.append(out / "analysis.csv")
+    files.append(_write(out / "analysis.tex", _table.to_latex(summary, notes, noise)))
+    md = _table.to_markdown(summary, notes, noise)
+    files.append(_write(out / "analysis.md", md))  # last
+    return AnalysisReport(files, long, seconds, notes, cached, computed)
+
+
+def _write_figures(specs, results, analyses, algs, envs, out: Path) -> list[Path]:
+    files: list[Path] = []
     data = {
         (s.algorithm, s.test_label): {
             k: v for name in analyses for k, v in results[(s.run, name)].arrays.items()
@@ -187,11 +274,4 @@ def _report(specs, results, analyses, cfg, out, seconds, cached, computed, selec
     if "tsne" in analyses:
         names = max((s.environments for s in specs), key=len)
         files += _figures.tsne_figures(data, algs, envs, names, out)
-    long.to_csv(out / "analysis_runs.csv", index=False)
-    files.append(out / "analysis_runs.csv")
-    summary.to_csv(out / ".analysis.csv.tmp", index=False)
-    os.replace(out / ".analysis.csv.tmp", out / "analysis.csv")
-    files.append(out / "analysis.csv")
-    files.append(_write(out / "analysis.tex", _table.to_latex(summary, notes)))
-    files.append(_write(out / "analysis.md", _table.to_markdown(summary, notes)))  # last
-    return AnalysisReport(files, long, seconds, notes, cached, computed)
+    return files

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 import pandas as pd
 from tabulate import tabulate
 
-__all__ = ["COLUMNS", "summary_frame", "to_markdown", "to_latex"]
+__all__ = [
+    "COLUMNS",
+    "columns_for",
+    "noise_columns_for",
+    "summary_frame",
+    "to_markdown",
+    "to_latex",
+]
 
 # (scalar key, header, lower is better?) -- sharpness keys are added per ρ
 COLUMNS: list[tuple[str, str]] = [
@@ -42,11 +49,28 @@ def columns_for(rhos: Sequence[float]) -> list[tuple[str, str]]:
     return sharp + COLUMNS
 
 
+def noise_columns_for(rhos: Sequence[float]) -> list[tuple[str, str]]:
+    """The measurement-noise table: each run's s.e. over its batches (Hutchinson: over its
+    probes) of the flatness and alignment columns, averaged over the runs."""
+    sharp = [(f"sharpness@{rho:g}_batch_se[train]", f"sharp ρ={rho:g} train") for rho in rhos]
+    cols = sharp + [
+        ("hessian_top_batch_se[train]", "λ_max train"),
+        ("hessian_top_batch_se[test]", "λ_max test"),
+        ("hessian_trace_batch_se[train]", "tr H train"),
+        ("hessian_trace_probe_se[train]", "tr H train: probes"),
+        ("pairwise_cos_batch_se[train]", "cos(g_i,g_j)"),
+    ]
+    return [(k, f"{h} (s.e. within run)") for k, h in cols]
+
+
 def summary_frame(
-    long: pd.DataFrame, columns: Sequence[tuple[str, str]], order: Sequence[str]
+    long: pd.DataFrame,
+    columns: Sequence[tuple[str, str]],
+    order: Sequence[str],
+    paired: bool = True,
 ) -> pd.DataFrame:
     """Long results (algorithm, test_env, trial_seed, key, value) -> one line per algorithm ×
-    column: mean, stderr, n, p_vs_ERM, n_pairs."""
+    column: mean, stderr, n, p_vs_ERM, n_pairs (``paired=False``: no test, p is NaN)."""
     from roga_bench.reporting import paired_test
 
     rows = []
@@ -64,7 +88,7 @@ def summary_frame(
             n = len(vals)
             se = float(vals.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
             p, n_pairs = math.nan, 0
-            if alg != "ERM" and "ERM" in wide.columns:
+            if paired and alg != "ERM" and "ERM" in wide.columns:
                 test = paired_test(wide[alg], wide["ERM"])
                 p, n_pairs = test.p, test.n
             rows.append(
@@ -103,23 +127,41 @@ def _grid(summary: pd.DataFrame, pm: str) -> tuple[list[str], list[list[str]]]:
     return headers, body
 
 
-def to_markdown(summary: pd.DataFrame, notes: Sequence[str]) -> str:
-    """The table as GitHub markdown with its notes as a list below."""
+def _markdown_table(summary: pd.DataFrame) -> list[str]:
+    headers, body = _grid(summary, " ± ")
+    esc = [[c.replace("|", "\\|") for c in row] for row in body]
+    return [tabulate(esc, headers=["Method", *headers], tablefmt="github"), ""]
+
+
+def to_markdown(
+    summary: pd.DataFrame, notes: Sequence[str], noise: pd.DataFrame | None = None
+) -> str:
+    """The table as GitHub markdown, the measurement-noise table (mean over runs of each run's
+    s.e. over batches, ± s.e. over runs) if any, and the notes as a list below."""
     lines = ["**Analysis: flatness, gradient alignment, localisation, latent space**", ""]
     if not summary.empty:
-        headers, body = _grid(summary, " ± ")
-        esc = [[c.replace("|", "\\|") for c in row] for row in body]
-        lines += [tabulate(esc, headers=["Method", *headers], tablefmt="github"), ""]
+        lines += _markdown_table(summary)
+    if noise is not None and not noise.empty:
+        lines += ["**Measurement noise: s.e. over a run's independent batches**", ""]
+        lines += _markdown_table(noise)
     lines += [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
 
 
-def to_latex(summary: pd.DataFrame, notes: Sequence[str]) -> str:
-    """The table as a booktabs ``tabular`` (labels escaped), notes as a comment block."""
-    from roga_bench.reporting import escape_latex
-
+def to_latex(summary: pd.DataFrame, notes: Sequence[str], noise: pd.DataFrame | None = None) -> str:
+    """The table (and the measurement-noise table, if any) as booktabs ``tabular``s (labels
+    escaped), notes as a comment block."""
     if summary.empty:
         return "% no analysis results\n" + "".join(f"% {n}\n" for n in notes)
+    text = _latex_table(summary)
+    if noise is not None and not noise.empty:
+        text += "% measurement noise: s.e. over a run's independent batches\n" + _latex_table(noise)
+    return text + "".join(f"% {n}\n" for n in notes)
+
+
+def _latex_table(summary: pd.DataFrame) -> str:
+    from roga_bench.reporting import escape_latex
+
     headers, body = _grid(summary, "±")
     out = [r"\begin{tabular}{l" + "r" * len(headers) + "}", r"\toprule"]
     heads = [escape_latex(h).replace("λ", r"$\lambda$") for h in ["Method", *headers]]
@@ -127,4 +169,4 @@ def to_latex(summary: pd.DataFrame, notes: Sequence[str]) -> str:
     out.append(r"\midrule")
     out += [" & ".join(escape_latex(c) for c in row) + r" \\" for row in body]
     out += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(out) + "\n" + "".join(f"% {n}\n" for n in notes)
+    return "\n".join(out) + "\n"
