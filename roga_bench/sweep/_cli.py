@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from roga_bench._registry import ALGORITHMS, LAUNCHERS, UnknownNameError
+from roga_bench.sweep._devices import n_gpus
 from roga_bench.sweep._grid import TEST_ENVS_MODES, make_args_list, parse_grid
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jobs
 from roga_bench.sweep._locks import JobLocked, job_lock
@@ -45,6 +46,8 @@ LAUNCHER_OPTIONS = (
     "mem_gb",
     "array_parallelism",
     "wait",
+    "device",
+    "jobs_per_gpu",
 )
 
 
@@ -86,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     lo = p.add_argument_group("launcher options")
     lo.add_argument("--n_workers", type=int, default=None, help="pool/parallel: slots")
     lo.add_argument("--worker_threads", type=int, default=None, help="pool: threads per slot")
+    lo.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default=None,
+        help="pool/parallel/local: auto = one slot per GPU when there are GPUs (default auto)",
+    )
+    lo.add_argument("--jobs_per_gpu", type=int, default=None, help="pool/parallel: default 1")
     lo.add_argument("--in_process", action="store_true", default=None, help="local: no child")
     lo.add_argument("--train_module", default=None, help="module run as python -m for each job")
     lo.add_argument("--submitit_cluster", choices=["slurm", "local", "debug"], default=None)
@@ -117,10 +127,19 @@ def _launcher_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     except UnknownNameError as exc:
         raise SweepError(f"--command_launcher: {exc}") from None
     given = {k: getattr(args, k) for k in LAUNCHER_OPTIONS if getattr(args, k) is not None}
-    positive = ("n_workers", "worker_threads", "timeout_min", "array_parallelism", "cpus_per_task")
+    positive = (
+        "n_workers",
+        "worker_threads",
+        "timeout_min",
+        "array_parallelism",
+        "cpus_per_task",
+        "jobs_per_gpu",
+    )
     for key in (*positive, "mem_gb"):
         if key in given and given[key] <= 0:
             raise SweepError(f"--{key} must be > 0, got {given[key]}")
+    if given.get("device") == "cuda" and n_gpus() == 0:
+        raise SweepError("--device cuda: no CUDA device is visible")
     if "gpus_per_node" in given and given["gpus_per_node"] < 0:
         raise SweepError(f"--gpus_per_node must be >= 0, got {given['gpus_per_node']}")
     if "train_module" in given and not re.fullmatch(
