@@ -22,7 +22,7 @@ from roga_bench.sweep._devices import n_gpus
 from roga_bench.sweep._grid import TEST_ENVS_MODES, make_args_list, parse_grid
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jobs
 from roga_bench.sweep._locks import JobLocked, job_lock
-from roga_bench.sweep._report import final_report, state_counts, status_table
+from roga_bench.sweep._report import final_report, folder_size, state_counts, status_table
 from roga_bench.sweep._submitted import active_submission
 from roga_bench.sweep._suite import expand_suite
 
@@ -86,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--grid", nargs="+", default=None, help="'alpha=0.001,0.002 rho=0.05,0.1'")
     o.add_argument("--test_envs_mode", choices=TEST_ENVS_MODES, default=None, help="default single")
     o.add_argument("--test_envs", type=int, nargs="+", default=None, help="keep only these envs")
+    o.add_argument(
+        "--pretrained_dir",
+        default=None,
+        help="backbone weights folder (DeepfakeBench names or weights.json); checked per job",
+    )
+    o.add_argument(
+        "--from_scratch", action="store_true", default=None, help="allow missing weights"
+    )
+    o.add_argument("--keep", default=None, help="what a Done job keeps: model,model_best|none")
     lo = p.add_argument_group("launcher options")
     lo.add_argument("--n_workers", type=int, default=None, help="pool/parallel: slots")
     lo.add_argument("--worker_threads", type=int, default=None, help="pool: threads per slot")
@@ -207,11 +216,17 @@ def _grid_args_list(args: argparse.Namespace) -> list[dict[str, Any]]:
     )
 
 
+# Train args given to every job when set (--pretrained_dir serves each backbone of a suite).
+_TRAIN_EXTRAS = ("pretrained_dir", "from_scratch", "keep")
+
+
 def _jobs(args: argparse.Namespace, validate: bool) -> list[Job]:
     try:
         if args.n_trials is not None and args.n_trials < 1:
             raise SweepError(f"--n_trials must be >= 1, got {args.n_trials}")
         args_list = _suite_args_list(args) if args.suite else _grid_args_list(args)
+        extra = {k: getattr(args, k) for k in _TRAIN_EXTRAS if getattr(args, k) is not None}
+        args_list = [{**a, **extra} for a in args_list]
         # absolute, so a job finds its folder from any working directory (cluster nodes)
         jobs = make_jobs(args_list, Path(args.output_dir).absolute())
         if validate:
@@ -303,6 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(job)
         else:
             print(status_table(jobs))
+            if Path(args.output_dir).is_dir():
+                print(folder_size(Path(args.output_dir)))
         print(state_counts(jobs))
         return 0
     except SweepError as exc:

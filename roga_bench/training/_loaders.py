@@ -6,6 +6,11 @@ Each environment gets its own ``torch.Generator``; every epoch is a fresh permut
 epoch's permutation was drawn, so a restored loader redraws that permutation and continues at
 ``position``: the exact batches of an uninterrupted run. Workers may prefetch ahead; the state is
 that of the batch the caller has consumed, not of what the sampler has produced.
+
+Augmentation draws from torch's RNG. By default (``sample_seeds=False``, no workers) that is the
+process's global stream, as it always was. With ``sample_seeds=True`` each sample is augmented
+under its own seed, a function of (loader seed, epoch, position in the epoch), so the batches are
+the same with any ``num_workers`` (0 included) and after any resume.
 """
 
 from __future__ import annotations
@@ -15,18 +20,53 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 __all__ = ["InfiniteLoader"]
 
 
-class _BatchStream:
-    """Endless batch sampler: index lists of one shuffled epoch after another."""
+_MASK = 2**63 - 1
 
-    def __init__(self, size: int, batch_size: int, state: dict[str, Any]) -> None:
+
+def sample_seed(loader_seed: int, epoch: int, position: int) -> int:
+    """The augmentation seed of the sample at ``position`` of ``epoch`` (splitmix-style mix)."""
+    z = (loader_seed * 0x9E3779B97F4A7C15 + epoch * 0xBF58476D1CE4E5B9 + position) & _MASK
+    z = ((z ^ (z >> 31)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 29)
+
+
+class _SeededSamples(Dataset):
+    """``dataset[(index, seed)]``: ``dataset[index]`` with torch's RNG seeded by ``seed``."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, item: tuple[int, int]) -> Any:
+        index, seed = item
+        if get_worker_info() is not None:  # a worker's RNG serves nothing else
+            torch.manual_seed(seed)
+            return self.dataset[index]
+        with torch.random.fork_rng(devices=[]):  # the training stream stays untouched
+            torch.manual_seed(seed)
+            return self.dataset[index]
+
+
+class _BatchStream:
+    """Endless batch sampler: index lists of one shuffled epoch after another.
+
+    With ``seed`` set, each index comes as ``(index, sample_seed(seed, epoch, position))``.
+    """
+
+    def __init__(
+        self, size: int, batch_size: int, state: dict[str, Any], seed: int | None = None
+    ) -> None:
         self.size = size
         self.batch_size = batch_size
         self.start = state
+        self.seed = seed
         self.pending: deque[dict[str, Any]] = deque()  # states of produced, unconsumed batches
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -40,7 +80,11 @@ class _BatchStream:
                 epoch, position = epoch + 1, 0
                 epoch_rng = generator.get_state()
                 perm = torch.randperm(self.size, generator=generator)
-            batch = perm[position : position + self.batch_size].tolist()
+            batch: list[Any] = perm[position : position + self.batch_size].tolist()
+            if self.seed is not None:
+                batch = [
+                    (i, sample_seed(self.seed, epoch, position + j)) for j, i in enumerate(batch)
+                ]
             position += self.batch_size
             self.pending.append({"epoch": epoch, "position": position, "epoch_rng": epoch_rng})
             yield batch
@@ -56,6 +100,8 @@ class InfiniteLoader:
         num_workers: DataLoader worker processes (0: load in the calling process).
         state: a ``state_dict()`` from an earlier loader to continue from.
         name: used in error messages (e.g. "env 2 train split").
+        pin_memory: page-locked batches (for ``non_blocking`` copies to a GPU).
+        sample_seeds: augment each sample under its own seed (results independent of workers).
 
     Raises:
         ValueError: the dataset holds fewer samples than one batch.
@@ -69,6 +115,8 @@ class InfiniteLoader:
         num_workers: int = 0,
         state: dict[str, Any] | None = None,
         name: str = "dataset",
+        pin_memory: bool = False,
+        sample_seeds: bool = False,
     ) -> None:
         size = len(dataset)  # type: ignore[arg-type]
         if size < batch_size:
@@ -77,14 +125,16 @@ class InfiniteLoader:
             rng = torch.Generator().manual_seed(seed).get_state()
             state = {"epoch": 0, "position": 0, "epoch_rng": rng}
         self._state = state
-        self._stream = _BatchStream(size, batch_size, state)
+        self._stream = _BatchStream(size, batch_size, state, seed if sample_seeds else None)
         # A private generator: creating the DataLoader iterator draws a worker base seed from it,
         # which would otherwise consume the global torch RNG and shift it after a resume.
         self._loader = DataLoader(
-            dataset,
+            _SeededSamples(dataset) if sample_seeds else dataset,
             batch_sampler=self._stream,
             num_workers=num_workers,
             generator=torch.Generator().manual_seed(seed),
+            pin_memory=pin_memory,
+            prefetch_factor=4 if num_workers else None,
         )
         self._iterator: Iterator[Any] | None = None
 
