@@ -1,5 +1,6 @@
 """Command line: ``python -m roga_bench.datasets.synthff --out DIR [--seed N] [--videos N]
-[--frames N] [--size|--image_size 64] [--workers N]``. Bad values exit with status 2 and say which."""
+[--frames N] [--size|--image_size 64] [--workers N]``. Bad values exit with status 2 and say
+which."""
 
 from __future__ import annotations
 
