@@ -106,6 +106,15 @@ def test_shared_frames_are_scored_once(tiny_synthff):
     assert np.allclose([a[k] for k in a], [b[k] for k in a], atol=1e-5)
     assert shared.frames_scored < plain.frames_scored
     assert shared(alg, splits) == b  # loaders kept: the second checkpoint scores the same
+    # with workers: one persistent loader for every split, started once per run
+    pooled = Evaluator(
+        dataset, torch.device("cpu"), num_workers=2, share_frames=True, splits=splits
+    )
+    c = pooled(alg, splits[:3])
+    assert np.allclose([a[k] for k in c], [c[k] for k in c], atol=1e-5)
+    workers = pooled._pooled.loader._iterator._workers  # noqa: SLF001  (the same processes)
+    assert np.allclose([a[k] for k in a], [pooled(alg, splits)[k] for k in a], atol=1e-5)
+    assert pooled._pooled.loader._iterator._workers == workers
 
 
 def test_done_folder_keeps_what_keep_names(tiny_synthff, tmp_path):

@@ -157,6 +157,7 @@ class _Run:
             plan.speed.num_workers,
             plan.speed.pin_memory,
             share_frames=not plan.speed.deterministic,
+            splits=self.splits,
         )
         self.accumulator = Accumulator()
         self.best = BestCheckpoint(self.train_envs)
