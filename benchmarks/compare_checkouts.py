@@ -4,8 +4,7 @@ alternately from two checkouts (via PYTHONPATH), ratios after/before printed per
     python benchmarks/compare_checkouts.py /path/to/old_checkout /path/to/new_checkout --rounds 3
 
 Each round runs the old checkout, then the new one, so background load hits both alike; each row
-shows the median and the minimum over rounds (the minimum is the least disturbed by other load on a
-shared machine). Speed is never asserted in tests (docs/performance.md).
+is the median over rounds. Speed is never asserted in tests (docs/performance.md).
 """
 
 from __future__ import annotations
