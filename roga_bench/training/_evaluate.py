@@ -167,21 +167,22 @@ class Evaluator:
             )
         return self._loaders[key]
 
-    def _unique(self, splits: list[tuple[str, int, str]]) -> list[tuple[int, str, Any]]:
+    def _unique(
+        self, splits: list[tuple[str, int, str]]
+    ) -> tuple[list[tuple[int, str, Any]], dict[tuple[int, str], int]]:
         """(env, split, data) of each split object to score, first occurrence first (a split that
-        *is* another, as a cross-dataset target's val is its test, is scored once)."""
-        seen: dict[tuple[int, str], int] = {}
-        objects: set[int] = set()
-        out = []
+        *is* another, as a cross-dataset target's val is its test, is scored once), and the id
+        of the object each (env, split) is scored as."""
+        key_of: dict[tuple[int, str], int] = {}
+        todo: list[tuple[int, str, Any]] = []
         for _, env, split in splits:
-            if (env, split) in seen:
+            if (env, split) in key_of:
                 continue
             data = self.dataset.split(env, split)
-            seen[(env, split)] = id(data)
-            if id(data) not in objects:
-                objects.add(id(data))
-                out.append((env, split, data))
-        return out
+            key_of[(env, split)] = id(data)
+            if all(id(d) != id(data) for _, _, d in todo):
+                todo.append((env, split, data))
+        return todo, key_of
 
     def _frame_keys(self, env: int, split: str, data: Any) -> list[Any]:
         """What identifies each item: its frame file when frames are shared, else its index."""
@@ -270,12 +271,12 @@ class Evaluator:
         algorithm.eval()
         self.frames_scored = 0
         try:
-            todo = self._unique(splits)
+            todo, key_of = self._unique(splits)  # todo keeps every scored split object alive
             outputs = self._outputs(algorithm, todo, splits)
             by_data = {id(d): self._metrics(e, s, *outputs[id(d)]) for e, s, d in todo}
             results: dict[str, float] = {}
             for prefix, env, split in splits:
-                values = by_data[id(self.dataset.split(env, split))]
+                values = by_data[key_of[(env, split)]]
                 results.update({f"{prefix}_{k}": v for k, v in values.items()})
         finally:
             algorithm.train()
