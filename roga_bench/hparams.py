@@ -96,6 +96,13 @@ SHARED_HPARAMS: dict[str, HParam] = {
     "pretrained": HParam("", doc="local path of pretrained weights; empty: random init"),
     "data_augmentation": HParam(True, choices=(True, False), doc="training-split augmentation"),
     "image_size": HParam(256, minimum=8, doc="square input size in pixels"),
+    # Speed switches (docs/performance.md); "auto" resolves by device: fp32 + deterministic on
+    # the CPU (bit-exact as before), bf16 + channels_last + cudnn.benchmark/TF32 on CUDA.
+    "amp": HParam("auto", choices=("auto", "none", "bf16", "fp16"), doc="mixed precision"),
+    "channels_last": HParam("auto", choices=("auto", True, False), doc="NHWC convs on CUDA"),
+    "deterministic": HParam(
+        "auto", choices=("auto", True, False), doc="cudnn deterministic, no TF32/benchmark"
+    ),
 }
 
 

@@ -3,7 +3,8 @@
 Each domain's minibatch is forwarded on its own in both passes (per-domain batch statistics);
 the maths and the reconstruction of the paper's equations are in ``roga_bench.optim.roga``.
 With ``roga_batched`` the K per-domain passes run as one ``torch.func.vmap`` call
-(``roga_bench.optim.roga_batched``) with the same result.
+(``roga_bench.optim.roga_batched``) with the same result, in fp32 (hparam ``amp`` bf16/fp16
+needs the loop path: torch.func's backward fails under autocast).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class RoGA(ERM):
     ) -> None:
         super().__init__(input_shape, num_classes, num_domains, hparams)
         hp = self.hparams
+        if hp["amp"] in ("bf16", "fp16") and hp["roga_batched"]:
+            # torch.func's batched backward fails under autocast; with amp "auto" it runs fp32
+            raise ValueError(f"hparam amp {hp['amp']!r} needs roga_batched false")
         self.wrapper = optim.RoGA(
             self.optimizer,
             rho=hp["rho"],
@@ -56,7 +60,8 @@ class RoGA(ERM):
         if self.hparams["roga_batched"]:
             return self._update_batched(minibatches)
         loss = self.wrapper.step([self.loss_closure(x, y) for x, y in minibatches])
-        return {"loss": float(loss), **{k: float(v) for k, v in self.wrapper.stats.items()}}
+        stats = {k: float(v) for k, v in self.wrapper.stats.items()}
+        return self.precision.finish({"loss": float(loss), **stats})
 
     def _update_batched(self, minibatches: Minibatches) -> dict[str, float]:
         # Lazy: torch.func is only needed on this path.
@@ -68,7 +73,7 @@ class RoGA(ERM):
             )
         groups = self.optimizer.param_groups  # rho/alpha per group, as a scheduler may set them
         self.optimizer.zero_grad()
-        stats = batched_roga_update(
+        stats = batched_roga_update(  # fp32: see __init__
             self.network,
             minibatches,
             groups[0]["rho"],

@@ -47,7 +47,8 @@ class _TwoPassERM(ERM):
 
     def update(self, minibatches: Minibatches, unlabeled: Any = None) -> dict[str, float]:
         loss = self.wrapper.step(self.loss_closure(*concat(minibatches)))
-        return {"loss": float(loss), **{k: float(v) for k, v in self.wrapper.stats.items()}}
+        stats = {k: float(v) for k, v in self.wrapper.stats.items()}
+        return self.precision.finish({"loss": float(loss), **stats})
 
 
 @register_algorithm

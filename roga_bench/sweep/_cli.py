@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from roga_bench._registry import ALGORITHMS, LAUNCHERS, UnknownNameError
+from roga_bench.sweep._devices import n_gpus
 from roga_bench.sweep._grid import SEED_POLICIES, TEST_ENVS_MODES, make_args_list, parse_grid
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jobs
 from roga_bench.sweep._locks import JobLocked, job_lock
-from roga_bench.sweep._report import final_report, state_counts, status_table
+from roga_bench.sweep._report import final_report, folder_size, state_counts, status_table
 from roga_bench.sweep._slurm import SlurmError, parse_time_min
 from roga_bench.sweep._submitted import active_submission, cancel_active
 from roga_bench.sweep._suite import expand_suite
@@ -48,6 +49,8 @@ LAUNCHER_OPTIONS = (
     "slurm_additional",
     "slurm_array_parallelism",
     "wait",
+    "device",
+    "jobs_per_gpu",
 )
 # flags whose launcher keyword is another name (the value is converted, see _slurm_values)
 _KEYWORD = {"slurm_time": "slurm_time_min"}
@@ -96,9 +99,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="paired: every algorithm of a trial gets the same seed (same initial weights, "
         "batches and augmentation); domainbed: DomainBed's seed_hash including the algorithm",
     )
+    o.add_argument(
+        "--pretrained_dir",
+        default=None,
+        help="backbone weights folder (DeepfakeBench names or weights.json); checked per job",
+    )
+    o.add_argument(
+        "--from_scratch", action="store_true", default=None, help="allow missing weights"
+    )
+    o.add_argument("--keep", default=None, help="what a Done job keeps: model,model_best|none")
     lo = p.add_argument_group("launcher options")
     lo.add_argument("--n_workers", type=int, default=None, help="pool/parallel: slots")
     lo.add_argument("--worker_threads", type=int, default=None, help="pool: threads per slot")
+    lo.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default=None,
+        help="pool/parallel/local: auto = one slot per GPU when there are GPUs (default auto)",
+    )
+    lo.add_argument("--jobs_per_gpu", type=int, default=None, help="pool/parallel: default 1")
     lo.add_argument("--in_process", action="store_true", default=None, help="local: no child")
     lo.add_argument("--train_module", default=None, help="module run as python -m for each job")
     lo.add_argument("--submitit_cluster", choices=["slurm", "local", "debug"], default=None)
@@ -167,12 +186,20 @@ def _launcher_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     except UnknownNameError as exc:
         raise SweepError(f"--command_launcher: {exc}") from None
     given = {k: getattr(args, k) for k in LAUNCHER_OPTIONS if getattr(args, k) is not None}
-    positive = ("n_workers", "worker_threads", "slurm_array_parallelism", "slurm_cpus_per_job")
+    positive = (
+        "n_workers",
+        "worker_threads",
+        "slurm_array_parallelism",
+        "slurm_cpus_per_job",
+        "jobs_per_gpu",
+    )
     for key in (*positive, "mem_gb"):
         if key in given and given[key] <= 0:
             raise SweepError(f"--{key} must be > 0, got {given[key]}")
     if "slurm_gpus_per_job" in given and given["slurm_gpus_per_job"] < 0:
         raise SweepError(f"--slurm_gpus_per_job must be >= 0, got {given['slurm_gpus_per_job']}")
+    if given.get("device") == "cuda" and n_gpus() == 0:
+        raise SweepError("--device cuda: no CUDA device is visible")
     if "train_module" in given and not re.fullmatch(
         r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", given["train_module"]
     ):
@@ -240,11 +267,17 @@ def _grid_args_list(args: argparse.Namespace) -> list[dict[str, Any]]:
     )
 
 
+# Train args given to every job when set (--pretrained_dir serves each backbone of a suite).
+_TRAIN_EXTRAS = ("pretrained_dir", "from_scratch", "keep")
+
+
 def _jobs(args: argparse.Namespace, validate: bool) -> list[Job]:
     try:
         if args.n_trials is not None and args.n_trials < 1:
             raise SweepError(f"--n_trials must be >= 1, got {args.n_trials}")
         args_list = _suite_args_list(args) if args.suite else _grid_args_list(args)
+        extra = {k: getattr(args, k) for k in _TRAIN_EXTRAS if getattr(args, k) is not None}
+        args_list = [{**a, **extra} for a in args_list]
         # absolute, so a job finds its folder from any working directory (cluster nodes)
         jobs = make_jobs(args_list, Path(args.output_dir).absolute())
         if validate:
@@ -342,6 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(job)
         else:
             print(status_table(jobs))
+            if Path(args.output_dir).is_dir():
+                print(folder_size(Path(args.output_dir)))
         print(state_counts(jobs))
         return 0
     except (SweepError, SlurmError) as exc:

@@ -32,19 +32,29 @@ INCOMPLETE = "Incomplete"
 DONE = "Done"
 
 
+# Args that change no result (what a Done folder keeps): not part of a job's identity.
+NOT_HASHED = ("keep",)
+
+
 def job_hash(train_args: Mapping[str, Any]) -> str:
-    """md5 of ``json.dumps(train_args, sort_keys=True)``: DomainBed's job folder name."""
-    return hashlib.md5(json.dumps(train_args, sort_keys=True).encode("utf-8")).hexdigest()
+    """md5 of ``json.dumps(train_args, sort_keys=True)``: DomainBed's job folder name
+    (:data:`NOT_HASHED` args left out)."""
+    args = {k: v for k, v in train_args.items() if k not in NOT_HASHED}
+    return hashlib.md5(json.dumps(args, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def train_argv(train_args: Mapping[str, Any]) -> list[str]:
     """``--key value`` arguments of ``python -m roga_bench.train`` in sorted key order.
 
-    Lists become one argument per element (``--test_envs 0 1``). Returned as an argv list, never
-    a shell string, so no value is ever interpreted by a shell.
+    Lists become one argument per element (``--test_envs 0 1``); True is a bare flag and False
+    is left out (``store_true`` options). Returned as an argv list, never a shell string, so no
+    value is ever interpreted by a shell.
     """
     argv: list[str] = []
     for key, value in sorted(train_args.items()):
+        if isinstance(value, bool):
+            argv.extend([f"--{key}"] if value else [])
+            continue
         argv.append(f"--{key}")
         if isinstance(value, (list, tuple)):
             argv.extend(str(v) for v in value)
@@ -124,7 +134,12 @@ def validate_jobs(jobs: Sequence[Job]) -> None:
         if key in seen:  # the hparams do not depend on the test envs
             continue
         try:
-            seen[key] = make_hparams(*key[:4], key[4])
+            hp = make_hparams(*key[:4], key[4])
+            seen[key] = hp
+            if a.get("pretrained_dir") and not a.get("from_scratch") and not hp["pretrained"]:
+                from roga_bench.backbones.pretrained_dir import resolve_pretrained  # torch: lazy
+
+                resolve_pretrained(str(hp["backbone"]), a["pretrained_dir"])  # before any job
         except ValueError as exc:
             raise ValueError(f"{exc} (job {a['algorithm']} on {a['dataset']})") from None
     from roga_bench.datasets.check import check_runs_batch_size  # lazy: torch, the datasets

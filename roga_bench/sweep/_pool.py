@@ -17,6 +17,10 @@ dies (segfault, OOM kill, SIGKILL) fails only its job, whose ``err.txt`` gets a 
 signal or exit code, and a fresh worker takes the slot. Workers die with the launcher (Linux
 ``PR_SET_PDEATHSIG``, else a watchdog thread), so killing the launcher frees every job lock and a
 relaunch resumes the interrupted jobs from their checkpoints.
+
+Devices (``sweep._devices``): with GPUs there are GPUs x ``jobs_per_gpu`` slots and each worker
+sets its slot's ``CUDA_VISIBLE_DEVICES`` (one GPU) first thing, before anything can initialise
+CUDA; the cores are divided among the slots. Without GPUs, one single-threaded slot per core.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from roga_bench._registry import register_launcher
+from roga_bench.sweep._devices import Slot, cores, n_gpus, plan_slots
 from roga_bench.sweep._jobs import Job
 from roga_bench.sweep._progress import Progress
 from roga_bench.sweep._run import JobOutcome, err_tail, run_and_record
@@ -100,17 +105,18 @@ def _reset_globals(threads: int) -> None:
     torch.set_default_dtype(torch.float32)
 
 
-def _worker(conn: Connection, parent: int, threads: int, train_module: str | None) -> None:
+def _worker(conn: Connection, parent: int, slot: Slot, train_module: str | None) -> None:
     """A slot's process: receive a Job, run it, send back (status, message); None ends it.
 
     ``train_module`` None trains in this (warm) process; a module name runs it as a child.
     """
+    os.environ.update(slot.env())  # first: CUDA_VISIBLE_DEVICES before CUDA can initialise
+    threads = slot.threads
     _die_with_parent(parent)
     warm = train_module is None
     import faulthandler
 
     faulthandler.enable()  # a segfault writes its traceback to fd 2: the job's launcher.log
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     if warm:
         import roga_bench.training  # noqa: F401  (torch and the registries, once per worker)
         from roga_bench.datasets.frame_memo import install_frame_memo
@@ -161,16 +167,16 @@ def _death_note(job: Job, process: Any) -> str:
 
 
 class _Pool:
-    def __init__(self, n_slots: int, threads: int, train_module: str | None) -> None:
-        self.ctx = mp.get_context("spawn")
-        self.threads, self.train_module = threads, train_module
-        self.slots = [self._start() for _ in range(n_slots)]
+    def __init__(self, slots: Sequence[Slot], train_module: str | None) -> None:
+        self.ctx = mp.get_context("spawn")  # never fork: the launcher may have touched CUDA
+        self.specs, self.train_module = list(slots), train_module
+        self.slots = [self._start(k) for k in range(len(self.specs))]
 
-    def _start(self) -> _Slot:
+    def _start(self, k: int) -> _Slot:
         parent_conn, child_conn = self.ctx.Pipe()
         process = self.ctx.Process(
             target=_worker,
-            args=(child_conn, os.getpid(), self.threads, self.train_module),
+            args=(child_conn, os.getpid(), self.specs[k], self.train_module),
             daemon=True,
             name="roga_bench-pool-worker",
         )
@@ -191,12 +197,12 @@ class _Pool:
                 waitables = [s.conn for s in self.slots] + [s.process.sentinel for s in self.slots]
                 ready = set(wait(waitables, timeout=1.0))
                 for i, slot in enumerate(self.slots):
-                    self.slots[i] = self._poll(slot, ready, outcomes, progress)
+                    self.slots[i] = self._poll(i, slot, ready, outcomes, progress)
         finally:
             self.close()
         return [outcomes[j.name] for j in jobs]
 
-    def _poll(self, slot: _Slot, ready: set, outcomes: dict, progress: Progress) -> _Slot:
+    def _poll(self, k: int, slot: _Slot, ready: set, outcomes: dict, progress: Progress) -> _Slot:
         if slot.conn in ready:
             try:
                 message = slot.conn.recv()
@@ -223,7 +229,7 @@ class _Pool:
                 outcomes[slot.job.name] = outcome
                 progress.finished(outcome)
             slot.conn.close()
-            return self._start()  # a fresh worker takes the slot
+            return self._start(k)  # a fresh worker takes the slot (and its GPU)
         return slot
 
     def close(self) -> None:
@@ -244,27 +250,32 @@ def pool(
     n_workers: int | None = None,
     worker_threads: int | None = None,
     train_module: str | None = None,
+    device: str = "auto",
+    jobs_per_gpu: int = 1,
 ) -> list[JobOutcome]:
-    """Run the jobs on ``n_workers`` warm worker processes (the default launcher).
+    """Run the jobs on warm worker processes (the default launcher).
 
     Args:
         jobs: the jobs to run.
-        n_workers: slots; default one per CPU core (:func:`default_slots`).
-        worker_threads: torch threads per slot; default ``cores // n_workers`` (at least 1).
+        n_workers: slots; default GPUs x ``jobs_per_gpu``, without GPUs one per CPU core.
+        worker_threads: torch threads per slot; default ``cores // slots`` (at least 1), one
+            per slot on the CPU by default (:func:`default_slots`).
         train_module: None trains in the warm worker; a module name makes each worker run
             ``python -m <module>`` as a fresh child per job instead (no warm start).
+        device: ``auto`` (GPUs when present), ``cpu`` or ``cuda`` (``sweep._devices``).
+        jobs_per_gpu: concurrent jobs per GPU.
 
     Returns:
         One outcome per job, in the order given.
     """
-    cores = os.cpu_count() or 1
-    slots, threads = default_slots(cores)
-    n = n_workers or slots
-    threads = worker_threads or (threads if n_workers is None else max(1, cores // n))
-    if n < 1 or threads < 1:
-        raise ValueError(f"--n_workers and --worker_threads must be >= 1, got {n}, {threads}")
+    slots = plan_slots(n_gpus(), cores(), device, jobs_per_gpu, n_workers, worker_threads)
     if not jobs:
         return []
-    print(f"pool: {min(n, len(jobs))} worker(s) x {threads} torch thread(s)", flush=True)
+    slots = slots[: len(jobs)]
+    where = "GPU" if slots[0].gpu is not None else "CPU"
+    print(
+        f"pool: {len(slots)} worker(s) x {slots[0].threads} torch thread(s) on {where}",
+        flush=True,
+    )
     with Progress(len(jobs)) as progress:
-        return _Pool(min(n, len(jobs)), threads, train_module).run(jobs, progress)
+        return _Pool(slots, train_module).run(jobs, progress)

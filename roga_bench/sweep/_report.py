@@ -85,6 +85,26 @@ def status_table(jobs: Sequence[Job]) -> str:
     return tabulate(rows, headers=headers)
 
 
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def folder_size(sweep_dir: Path) -> str:
+    """``size of <dir>: 1.2 GiB in N files`` (every file under the sweep folder)."""
+    total, count = 0, 0
+    for path in Path(sweep_dir).rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                total, count = total + path.stat().st_size, count + 1
+        except OSError:  # removed while we walked
+            continue
+    return f"size of {sweep_dir}: {_human(total)} in {count} files"
+
+
 def _dataset_class(name: str) -> Any:
     return DATASETS.get(name)
 

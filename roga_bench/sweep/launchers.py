@@ -4,9 +4,9 @@
   imports torch once and runs many jobs; a worker that dies fails only its job.
 - ``local``: one job after another, each as a fresh ``python -m roga_bench.train`` process (so a
   crash or a leak in one run cannot kill the sweep); ``in_process=True`` calls ``train()`` here.
-- ``parallel``: ``n_workers`` slots, each running one child process at a time; with GPUs one
-  slot per GPU (``CUDA_VISIBLE_DEVICES``), on the CPU the cores split between slots
-  (``OMP_NUM_THREADS``).
+- ``parallel``: ``n_workers`` slots, each running one child process at a time; with GPUs
+  GPUs x ``jobs_per_gpu`` slots, each pinned to one GPU (``CUDA_VISIBLE_DEVICES``), the cores
+  split between slots (``OMP_NUM_THREADS``); ``sweep._devices`` plans the slots.
 - ``dummy``: prints each job's command and runs nothing.
 - ``submitit``: one job array per launch through ``submitit.AutoExecutor`` (Slurm, or its local
   and debug executors), running the importable ``run_job`` on the nodes.
@@ -16,7 +16,6 @@ Commands are argv lists; no launcher builds a shell string or uses ``shell=True`
 
 from __future__ import annotations
 
-import os
 import queue
 import shlex
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from roga_bench._registry import register_launcher
+from roga_bench.sweep._devices import cores, n_gpus, plan_slots
 from roga_bench.sweep._jobs import Job
 from roga_bench.sweep._pool import pool
 from roga_bench.sweep._run import DEFAULT_TRAIN_MODULE, JobOutcome, job_command, run_and_record
@@ -43,7 +43,10 @@ def _report_line(outcome: JobOutcome) -> None:
 
 @register_launcher("local")
 def local(
-    jobs: Sequence[Job], train_module: str = DEFAULT_TRAIN_MODULE, in_process: bool = False
+    jobs: Sequence[Job],
+    train_module: str = DEFAULT_TRAIN_MODULE,
+    in_process: bool = False,
+    device: str = "auto",
 ) -> list[JobOutcome]:
     """Run the jobs one after another.
 
@@ -52,63 +55,65 @@ def local(
         train_module: module run as ``python -m <train_module>`` for each job.
         in_process: call ``roga_bench.training.train`` in this process instead (faster start,
             but a crash stops the sweep's process).
+        device: ``auto``: a child sees GPU 0 only when there are GPUs; ``cpu``: it sees none
+            (``CUDA_VISIBLE_DEVICES=""``); ``cuda``: GPUs are required.
     """
+    (slot,) = plan_slots(n_gpus(), cores(), device, n_workers=1)
+    env = None
+    if slot.gpu is not None:
+        env = {"CUDA_VISIBLE_DEVICES": str(slot.gpu)}
+    elif device == "cpu":
+        env = {"CUDA_VISIBLE_DEVICES": ""}
     outcomes = []
     for i, job in enumerate(jobs, 1):
         _progress(i, len(jobs), job)
-        outcome = run_and_record(job, train_module=None if in_process else train_module)
+        if in_process:
+            outcome = run_and_record(job, train_module=None)
+        else:
+            outcome = run_and_record(job, train_module=train_module, env=env)
         _report_line(outcome)
         outcomes.append(outcome)
     return outcomes
 
 
-def n_gpus() -> int:
-    """Visible CUDA devices (0 without torch or CUDA)."""
-    try:
-        import torch
-    except ImportError:
-        return 0
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
-
-
 @register_launcher("parallel")
 def parallel(
-    jobs: Sequence[Job], n_workers: int | None = None, train_module: str = DEFAULT_TRAIN_MODULE
+    jobs: Sequence[Job],
+    n_workers: int | None = None,
+    train_module: str = DEFAULT_TRAIN_MODULE,
+    device: str = "auto",
+    jobs_per_gpu: int = 1,
 ) -> list[JobOutcome]:
     """Run the jobs in ``n_workers`` slots, each slot one child process at a time.
 
     Args:
         jobs: the jobs to run.
-        n_workers: slots; default one per GPU, else one per CPU core. With GPUs, slot k sees GPU
-            ``k % n_gpus`` only; on the CPU each child gets ``cores // n_workers`` threads.
+        n_workers: slots; default GPUs x ``jobs_per_gpu``, else one per CPU core. With GPUs,
+            slot k sees GPU ``k % n_gpus`` only; each child gets ``cores // n_workers`` threads.
         train_module: module run as ``python -m <train_module>`` for each job.
+        device: ``auto`` (GPUs when present), ``cpu`` or ``cuda``.
+        jobs_per_gpu: concurrent jobs per GPU.
 
     Each child's output goes to ``<job>/launcher.log`` (slots would interleave on a terminal).
     """
-    gpus = n_gpus()
-    cores = os.cpu_count() or 1
-    n_workers = n_workers or gpus or cores
-    if n_workers < 1:
-        raise ValueError(f"--n_workers must be >= 1, got {n_workers}")
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(n_workers):
+    plan = plan_slots(n_gpus(), cores(), device, jobs_per_gpu, n_workers)
+    slots: queue.Queue = queue.Queue()
+    for slot in plan:
         slots.put(slot)
-    threads = str(max(1, cores // n_workers))
 
     def run(job: Job) -> JobOutcome:
         slot = slots.get()
         try:
-            env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-            if gpus:
-                env["CUDA_VISIBLE_DEVICES"] = str(slot % gpus)
-            print(f"[slot {slot}] {job.describe()} -> {job.output_dir}", flush=True)
-            outcome = run_and_record(job, train_module=train_module, env=env, log_to_file=True)
+            print(f"[slot {slot.index}] {job.describe()} -> {job.output_dir}", flush=True)
+            outcome = run_and_record(
+                job, train_module=train_module, env=slot.env(), log_to_file=True
+            )
             _report_line(outcome)
             return outcome
         finally:
             slots.put(slot)
 
-    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+    with ThreadPoolExecutor(max_workers=len(plan)) as pool:
         return list(pool.map(run, jobs))
 
 

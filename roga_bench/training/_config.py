@@ -73,8 +73,22 @@ class TrainConfig:
     compression: str | None = None
     # "cpu", "cuda" or "auto" (cuda when available).
     device: str = "auto"
-    # DataLoader worker processes; 0 loads in the main process (bit-exact resume).
-    num_workers: int = 0
+    # DataLoader worker processes; None: auto (0 on the CPU, the slot's cores - 1 on a GPU).
+    # Any explicit value (0 included) augments each sample from its own seed, so the results do
+    # not depend on it; auto on the CPU keeps the main-process stream (bit-exact as before).
+    num_workers: int | None = None
+    # Which splits every checkpoint scores: "all" (DomainBed); "selectable" scores the test
+    # environments only at checkpoints training-domain validation can pick (a new best) and at
+    # the last one (oracle selection needs "all").
+    eval_targets: str = "all"
+    # Folder of pretrained backbone files (DeepfakeBench's names or a weights.json map);
+    # fills hparam ``pretrained`` when that is empty (docs/training.md).
+    pretrained_dir: str | None = None
+    # Train a large backbone on FF++ from random init without pretrained weights.
+    from_scratch: bool = False
+    # What stays in a Done run folder besides results and logs: comma-separated of
+    # model (model.pkl), model_best (model_best.pkl), or "none". checkpoint.pt never stays.
+    keep: str = "model,model_best"
 
     def __post_init__(self) -> None:
         # Accept a list or a single int from mappings and argparse; store an immutable tuple.

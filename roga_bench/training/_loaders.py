@@ -99,6 +99,7 @@ class InfiniteLoader:
         num_workers: int = 0,
         state: dict[str, Any] | None = None,
         name: str = "dataset",
+        pin_memory: bool = False,
     ) -> None:
         size = len(dataset)  # type: ignore[arg-type]
         if size < batch_size:
@@ -114,6 +115,7 @@ class InfiniteLoader:
             _SeededSamples(dataset),
             batch_sampler=self._stream,
             num_workers=num_workers,
+            pin_memory=pin_memory,  # page-locked batches, for non_blocking copies to a GPU
             generator=torch.Generator().manual_seed(seed),
         )
         self._iterator: Iterator[Any] | None = None

@@ -34,17 +34,18 @@ from roga_bench.training._checkpoint import (
     set_rng_state,
 )
 from roga_bench.training._config import ConfigError, TrainConfig, TrainingError
-from roga_bench.training._evaluate import eval_splits, evaluate
+from roga_bench.training._evaluate import Evaluator, eval_splits
 from roga_bench.training._loaders import InfiniteLoader
 from roga_bench.training._plan import RunPlan, make_plan
 from roga_bench.training._results import append_record, read_records, repair_results
-from roga_bench.training._state import Accumulator, memory_gb, model_payload
+from roga_bench.training._speed import configure_backends, prepare_network, to_device
+from roga_bench.training._state import Accumulator, memory_gb, model_payload, reset_peak_memory
 from roga_bench.training._tee import tee_output
 
 __all__ = ["train"]
 
 # Args that may differ between the interrupted and the resuming invocation of the same job.
-_RESUME_FREE_ARGS = ("output_dir", "device", "num_workers")
+_RESUME_FREE_ARGS = ("output_dir", "device", "num_workers", "eval_targets", "keep")
 
 
 def train(config: TrainConfig) -> Path:
@@ -107,7 +108,12 @@ def _resume_state(config: TrainConfig, out: Path) -> dict[str, Any] | None:
     checkpoint = load_checkpoint(path) if path.exists() else None
     if checkpoint is not None:
         saved = {k: v for k, v in checkpoint["args"].items() if k not in _RESUME_FREE_ARGS}
-        now = {k: v for k, v in config.to_args().items() if k not in _RESUME_FREE_ARGS}
+        defaults = TrainConfig().to_args()  # args added since the checkpoint: at their default
+        now = {
+            k: v
+            for k, v in config.to_args().items()
+            if k not in _RESUME_FREE_ARGS and (k in saved or v != defaults[k])
+        }
         if saved != now:
             diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
             raise ConfigError(f"{path}: written by a run with other args (differ: {diff})")
@@ -146,6 +152,7 @@ class _Run:
         self.algorithm = plan.algorithm_class(
             self.dataset.input_shape, self.dataset.num_classes, len(self.train_envs), self.hp
         ).to(plan.device)
+        prepare_network(self.algorithm.network, plan.speed)  # channels_last on CUDA
         self.batch_size = int(self.hp["batch_size"])
         train_splits = [self.dataset.split(env, "train") for env in self.train_envs]
         self.min_size = min(len(split) for split in train_splits)
@@ -154,13 +161,22 @@ class _Run:
                 split,
                 self.batch_size,
                 seed=seed_hash(config.seed, "loader", env),
-                num_workers=config.num_workers,
+                num_workers=plan.speed.num_workers,
                 state=None if checkpoint is None else checkpoint["loaders"][k],
                 name=f"{config.dataset} env {env} train split",
+                pin_memory=plan.speed.pin_memory,
             )
             for k, (env, split) in enumerate(zip(self.train_envs, train_splits, strict=True))
         ]
         self.splits = eval_splits(len(self.dataset), config.test_envs, config.eval_train)
+        self.evaluator = Evaluator(  # loaders built once per run
+            self.dataset,
+            plan.device,
+            plan.speed.num_workers,
+            plan.speed.pin_memory,
+            share_frames=not plan.speed.deterministic,
+            splits=self.splits,
+        )
         self.accumulator = Accumulator()
         self.best = BestCheckpoint(self.train_envs)
 
@@ -187,8 +203,8 @@ class _Run:
     def update(self, step: int) -> None:
         """One minibatch per training env, one ``algorithm.update``."""
         tic = time.time()
-        device = self.plan.device
-        minibatches = [(x.to(device), y.to(device)) for x, y in (next(it) for it in self.loaders)]
+        device, speed = self.plan.device, self.plan.speed
+        minibatches = [to_device(x, y, device, speed) for x, y in (next(it) for it in self.loaders)]
         values = {k: float(v) for k, v in self.algorithm.update(minibatches).items()}
         _check_finite(values, step)
         self.accumulator.add(values, time.time() - tic)
@@ -198,8 +214,7 @@ class _Run:
         record = {"step": step, "epoch": step * self.batch_size / self.min_size}
         record.update(self.accumulator.means())
         record["mem_gb"] = memory_gb(self.plan.device)
-        device, workers = self.plan.device, self.config.num_workers
-        record.update(evaluate(self.algorithm, self.dataset, self.splits, device, workers))
+        record.update(self._evaluate(step))
         record.update({"args": self.config.to_args(), "hparams": self.hp})
         # env{i} indexes the environments present on disk (cross-dataset targets may be absent),
         # so the names are recorded for the tables.
@@ -209,6 +224,20 @@ class _Run:
         append_record(self.out / "results.jsonl", record)
         self.accumulator.reset()
         return is_best
+
+    def _evaluate(self, step: int) -> dict[str, float]:
+        """Every split; with ``--eval_targets selectable`` the test envs only where selection can
+        pick this checkpoint (a new training-domain validation best) or at the last step."""
+        if self.config.eval_targets == "all":
+            return self.evaluator(self.algorithm, self.splits)
+        own = [s for s in self.splits if s[1] not in self.config.test_envs]
+        values = self.evaluator(self.algorithm, own)
+        probe = BestCheckpoint(self.train_envs)
+        probe.step, probe.score = self.best.step, self.best.score
+        if probe.offer({"step": step, **values}) or step == self.plan.n_steps - 1:
+            targets = [s for s in self.splits if s[1] in self.config.test_envs]
+            values.update(self.evaluator(self.algorithm, targets))
+        return values
 
     def save_model(self, name: str, step: int) -> None:
         payload = model_payload(
@@ -232,7 +261,9 @@ class _Run:
 
 def _run(config: TrainConfig, plan: RunPlan, terminal: Any, dataset: Any) -> None:
     print(f"args: {config.to_args()}\nhparams: {plan.hparams}")
+    reset_peak_memory(plan.device)  # mem_gb: this job's peak, also in a warm pool worker
     _seed_everything(config.seed)
+    configure_backends(plan.speed.deterministic)
     checkpoint = _resume_state(config, plan.output_dir)
     run = _Run(config, plan, checkpoint, dataset)
     start = 0 if checkpoint is None else run.restore(checkpoint)
@@ -252,7 +283,7 @@ def _run(config: TrainConfig, plan: RunPlan, terminal: Any, dataset: Any) -> Non
             if is_best and not config.skip_model_save:
                 run.save_model(BEST_MODEL_NAME, step)
     bar.close()
-    if not config.skip_model_save:
+    if not config.skip_model_save and "model" in plan.keep:
         run.save_model("model.pkl", last)
     # Printed first: out.txt is teed, and `done` must be the folder's last write.
     print(f"done: {plan.output_dir}", flush=True)
@@ -261,3 +292,5 @@ def _run(config: TrainConfig, plan: RunPlan, terminal: Any, dataset: Any) -> Non
     # Only now: a kill before `done` must still find the resume point. A Done job never
     # resumes, so its checkpoint (model + optimizer state) is only disk weight.
     (plan.output_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+    if "model_best" not in plan.keep:  # needed until `done` (resume), then only if kept
+        (plan.output_dir / BEST_MODEL_NAME).unlink(missing_ok=True)

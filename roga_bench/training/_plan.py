@@ -15,8 +15,10 @@ from typing import Any
 import torch
 
 from roga_bench._registry import ALGORITHMS, DATASETS, UnknownNameError
+from roga_bench.backbones.pretrained_dir import MissingWeightsError, resolve_pretrained
 from roga_bench.hparams import make_hparams
 from roga_bench.training._config import ConfigError, TrainConfig
+from roga_bench.training._speed import Speed, resolve_speed
 
 __all__ = ["RunPlan", "make_plan"]
 
@@ -32,6 +34,8 @@ class RunPlan:
     checkpoint_freq: int
     device: torch.device
     output_dir: Path
+    speed: Speed  # deterministic, channels_last, loader workers, pinned memory
+    keep: frozenset[str]  # of "model", "model_best"
 
 
 def _overrides(config: TrainConfig) -> dict[str, Any]:
@@ -78,10 +82,42 @@ def _check_numbers(config: TrainConfig) -> None:
         value = getattr(config, name)
         if value is not None and value < 1:
             raise ConfigError(f"--{name} {value}; expected a positive integer")
-    if config.num_workers < 0:
+    if config.num_workers is not None and config.num_workers < 0:
         raise ConfigError(f"--num_workers {config.num_workers}; expected >= 0")
+    if config.eval_targets not in EVAL_TARGETS:
+        raise ConfigError(
+            f"--eval_targets {config.eval_targets!r}; expected one of {', '.join(EVAL_TARGETS)}"
+        )
     if config.task != "domain_generalization":
         raise ConfigError(f"--task {config.task!r}; only 'domain_generalization' is supported")
+
+
+EVAL_TARGETS = ("all", "selectable")
+KEEP = ("model", "model_best")
+
+
+def _keep(value: str) -> frozenset[str]:
+    names = {n.strip() for n in value.split(",") if n.strip()} - {"none"}
+    wrong = sorted(names - set(KEEP))
+    if wrong:
+        raise ConfigError(f"--keep {value!r}: unknown {wrong}; expected a comma list of {KEEP}")
+    return frozenset(names)
+
+
+def _pretrained(config: TrainConfig, hparams: dict[str, Any]) -> dict[str, Any]:
+    """hparam ``pretrained`` filled from ``--pretrained_dir`` when empty (backbones.pretrained_dir).
+
+    A missing file stops the run here, before anything is written, unless ``--from_scratch``.
+    """
+    if not config.pretrained_dir or hparams.get("pretrained"):
+        return hparams
+    try:
+        path = resolve_pretrained(str(hparams["backbone"]), config.pretrained_dir)
+    except MissingWeightsError as exc:
+        if config.from_scratch:
+            return hparams
+        raise ConfigError(str(exc)) from None
+    return hparams if path is None else {**hparams, "pretrained": str(path)}
 
 
 def _check_test_envs(config: TrainConfig, environments: list[str]) -> None:
@@ -121,14 +157,18 @@ def make_plan(config: TrainConfig) -> RunPlan:
         raise ConfigError(str(exc)) from None
     if config.data_dir and not Path(config.data_dir).is_dir():
         raise ConfigError(f"--data_dir {config.data_dir} is not a folder")
+    hparams = _pretrained(config, hparams)
     output_dir = Path(config.output_dir)
     _check_output_dir(output_dir)
+    device = _resolve_device(config.device)
     return RunPlan(
         dataset_class=dataset_class,
         algorithm_class=algorithm_class,
         hparams=hparams,
         n_steps=config.steps or dataset_class.N_STEPS,
         checkpoint_freq=config.checkpoint_freq or dataset_class.CHECKPOINT_FREQ,
-        device=_resolve_device(config.device),
+        device=device,
         output_dir=output_dir,
+        speed=resolve_speed(hparams, device, config.num_workers),
+        keep=_keep(config.keep),
     )

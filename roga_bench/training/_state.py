@@ -10,7 +10,9 @@ import torch
 
 from roga_bench.training._config import TrainConfig
 
-__all__ = ["Accumulator", "memory_gb", "model_payload"]
+__all__ = ["Accumulator", "memory_gb", "model_payload", "reset_peak_memory"]
+
+_STATUS = "/proc/self/status"
 
 
 class Accumulator:
@@ -38,10 +40,37 @@ class Accumulator:
         self.sums, self.counts = dict(state["sums"]), dict(state["counts"])
 
 
+def reset_peak_memory(device: torch.device) -> None:
+    """Start a new peak: CUDA's peak statistics, and on Linux the process's peak RSS (VmHWM, reset
+    by writing 5 to ``/proc/self/clear_refs``), so a warm worker's next job reports its own."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:  # not Linux: the lifetime peak (ru_maxrss) it is
+        pass
+
+
+def _vm_hwm_kib() -> int | None:
+    try:
+        with open(_STATUS) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def memory_gb(device: torch.device) -> float:
-    """Peak memory in GiB: CUDA ``max_memory_allocated`` on a GPU, else the process's peak RSS."""
+    """Peak memory in GiB since :func:`reset_peak_memory`: CUDA ``max_memory_allocated`` on a
+    GPU, else the process's peak RSS (VmHWM on Linux, else ``ru_maxrss``, the lifetime peak)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**30
+    hwm = _vm_hwm_kib()
+    if hwm is not None:
+        return hwm / 2**20
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # ru_maxrss is in KiB on Linux, bytes on macOS.
     return peak / 2**30 if sys.platform == "darwin" else peak / 2**20

@@ -1,5 +1,6 @@
 """Command line: ``python -m roga_bench.datasets.synthff --out DIR [--seed N] [--videos N]
-[--frames N] [--size 64] [--workers N]``. Bad values exit with status 2 and say which."""
+[--frames N] [--size|--image_size 64] [--workers N]``. Bad values exit with status 2 and say
+which."""
 
 from __future__ import annotations
 
@@ -21,7 +22,14 @@ def _parser() -> argparse.ArgumentParser:
         "--videos", type=int, default=DEFAULTS["videos"], help="real SynthFF videos, even"
     )
     p.add_argument("--frames", type=int, default=DEFAULTS["frames"], help="frames per video")
-    p.add_argument("--size", type=int, default=DEFAULTS["size"], help="frame side in pixels")
+    p.add_argument(
+        "--size",
+        "--image_size",
+        dest="size",
+        type=int,
+        default=DEFAULTS["size"],
+        help="frame side in pixels (256: the paper's resolution; the default build is 64)",
+    )
     p.add_argument(
         "--workers", type=int, default=1, help="processes (output does not depend on it)"
     )
