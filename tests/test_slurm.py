@@ -193,8 +193,13 @@ def test_signalled_job_requeues_and_resumes_identically(
     job_id = read_submission(folder).job_id
     assert main(["status", *_long_argv(out, tiny_synthff)[1:]]) == 0
     assert f"RUNNING [{job_id}]" in capsys.readouterr().out
-    for sig in signals:
+    log_path = Path(read_submission(folder).folder, f"{job_id}_0_log.out")
+    for k, sig in enumerate(signals):
         subprocess.run(["scancel", f"--signal={sig}", job_id], check=True)
+        if k < len(signals) - 1:
+            # Slurm delivers signals asynchronously: let submitit see this one before the next,
+            # or a late SIGTERM also hits the `scontrol requeue` that the USR2 handler runs
+            _wait(lambda s=sig: f"signal SIG{s}" in log_path.read_text(), f"SIG{sig} delivered")
     _wait(lambda: (folder / "done").exists(), "the requeued job to finish")
     sub = read_submission(folder)
     assert sub is not None and sub.job_id == job_id  # the same Slurm job, requeued
