@@ -238,3 +238,25 @@ def test_synthff_uses_its_own_environment_names(tmp_path):
     iv = render(tables["IV"], "markdown")
     assert "SynthFF → SynthUADFV AUC" in iv and "| RoGA        | -" in iv and "75.0" in iv
     assert [c.label for c in tables["VI"].columns][-1] == "CelebDF (SynthCDF)"
+
+
+def test_write_all_returns_the_first_built_table_when_table_ii_cannot_be_built(tmp_path):
+    """A cross-dataset-only sweep ends by printing a table it fills, not an empty Table II."""
+    names = ["DF", "F2F", "FS", "NT", "CDF-v1", "CDF-v2", "UADFV", "DFDC", "DFDCP"]
+    for alg, base in (("ERM", 0.7), ("RoGA", 0.8)):
+        for trial in range(2):
+            cks = [
+                checkpoint(s, 9, lambda key, b=base: b, ("in", "out", "test"))
+                | {"loss": 0.5, "dataset_environments": names}
+                for s in (0, 10)
+            ]
+            write_run(
+                tmp_path / "sweep",
+                dataset="FFppCrossDataset",
+                algorithm=alg,
+                test_envs=[4, 5, 6, 7, 8],
+                trial_seed=trial,
+                checkpoints=cks,
+            )
+    md = write_all(tmp_path / "sweep", tmp_path / "res")
+    assert md.startswith("**Table I:") and "| RoGA" in md

@@ -150,7 +150,8 @@ def write_all(
         metric: selection metric, ``auc`` or ``acc``.
 
     Returns:
-        Table II as markdown (what the sweep prints at the end).
+        Table II as markdown (what the sweep prints at the end), or, when the records cannot
+        build it (a cross-dataset-only sweep), the first table they can build.
 
     Raises:
         RecordsError: no finished runs, or an unreadable results line.
@@ -159,7 +160,9 @@ def write_all(
     write_tables(tables, out_dir)
     write_figures(ctx, tables, Path(out_dir) / "figures")
     write_reproduce(reproduce(tables, ctx.family), out_dir)
-    return to_markdown(tables["II"])
+    built = [t for t in tables.values() if t.cells]
+    shown = tables["II"] if tables["II"].cells or not built else built[0]
+    return to_markdown(shown)
 
 
 def reproduce_report(
