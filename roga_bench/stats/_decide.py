@@ -61,6 +61,10 @@ class DecisionRule:
         """δ in data units (a fraction of AUC)."""
         return self.margin / self.scale
 
+    def short(self) -> str:
+        """``α = 0.05, δ = ±1 AUC points, Holm``: the rule in a title."""
+        return f"α = {self.alpha:g}, δ = ±{self.margin:g} AUC points, Holm across rows"
+
     def text(self) -> str:
         """The rule in one paragraph, printed with every table."""
         a, d = f"{self.alpha:g}", f"{self.margin:g}"
