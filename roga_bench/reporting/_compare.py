@@ -50,8 +50,9 @@ def _name(run: str) -> str:
 def pair_units(
     table: Table, row: str, base: str, columns: Sequence[str], settings: Settings
 ) -> tuple[Pairs, list[tuple[str, str]], set[str]]:
-    """``({unit: (row's mean, baseline's mean)}, [(run, why not paired)], baseline runs used)``
-    over ``columns``; a unit's value is the mean over the columns both filled from it."""
+    """``({unit: (row's mean, baseline's mean)}, [(run, why not paired)], runs paired)`` over
+    ``columns`` (runs paired: both sides); a unit's value is the mean over the columns both
+    filled from it."""
     acc: dict[Hashable, list[tuple[float, float]]] = {}
     left: list[tuple[str, str]] = []
     used: set[str] = set()
@@ -78,6 +79,7 @@ def pair_units(
             if not (math.isnan(a) or math.isnan(b)):
                 acc.setdefault(unit, []).append((a, b))
                 used.update(other)
+                used.update(runs)
     values = {
         u: (sum(a for a, _ in v) / len(v), sum(b for _, b in v) / len(v)) for u, v in acc.items()
     }
@@ -160,14 +162,14 @@ def add_significance(
             why = f"no {base} row (no runs) to compare with"
             table.excluded += [(r, why) for r in _row_runs(table, row)]
             continue
-        values, left, base_runs = pair_units(table, row, base, columns, settings)
+        values, left, paired = pair_units(table, row, base, columns, settings)
         table.excluded += left
-        used |= base_runs
+        used |= paired
         pairs[row] = (base, values)
     listed = {r for r, _ in table.excluded}
-    for base in sorted({base for base, _ in pairs.values()}):
-        why = f"{base} run that no compared row's run pairs with (trial or settings differ)"
-        table.excluded += [(r, why) for r in _row_runs(table, base) if r not in used | listed]
+    for row in sorted({k[0] for k in table.runs}):  # e.g. ERM runs at a setting no row shares
+        why = f"{row} run in no paired test (no compared run of its trial and settings)"
+        table.excluded += [(r, why) for r in _row_runs(table, row) if r not in used | listed]
     if not pairs:
         if no_base:
             table.notes.append(f"No {versus} rows to pair with: no tests vs {versus}.")
