@@ -231,7 +231,7 @@ def test_pairs_are_runs_not_columns_and_unpaired_runs_are_listed():
     diffs = [a - b for a, b in values.values()]
     assert sum(diffs) / 2 == pytest.approx((0.035 + 0.02) / 2)
     assert left == [("SAM-2", "no ERM run of trial 2 (held-out -) to pair with")]
-    assert used == {"ERM-0", "ERM-1"}
+    assert used == {"ERM-0", "ERM-1", "SAM-0", "SAM-1"}
 
 
 def test_latex_with_reported_rows_and_significance_notes_is_ascii(ffpp):

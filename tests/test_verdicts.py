@@ -128,3 +128,21 @@ def test_every_number_in_the_readme_results_section_is_in_a_committed_file():
         found |= {f"{100 * value:.1f}", f"{value / 100:.3g}", f"{value:.2g}", f"{value:.3g}"}
     missing = sorted({n for n in _readme_numbers() if n not in found and len(n.strip("0.")) > 1})
     assert not missing, f"README numbers in no file under results/: {missing}"
+
+
+def test_five_point_wins_under_holm_never_read_equal_in_the_tables(tmp_path):
+    # issue 24.1 through the tables: 5 algorithms vs ERM, 6 run pairs, +5 points ± 0.2 each;
+    # fcec41f printed "equal within ±0.2" on every row
+    spread = [0.002, -0.002, 0.001, -0.001, 0.0015, -0.0005]
+    for trial in range(6):
+        erm = 0.70 + 0.01 * trial
+        _lomo_run(tmp_path, "ERM", trial, 0, erm)
+        for alg in ("SAM", "ASAM", "SAGM", "GSAM", "RoGA"):
+            _lomo_run(tmp_path, alg, trial, 0, erm + 0.05 + spread[trial])
+    tables, _ = build_tables(tmp_path, "II", paper_dir=tmp_path / "none")
+    lines = tables["II"].decision_lines()
+    assert len(lines) == 5 and not any("equal" in line for line in lines)
+    for _, verdict in tables["II"].decisions.values():
+        assert verdict.kind == "undecided" and verdict.test.test == "Wilcoxon"
+        assert verdict.ci[0] > 0.048  # the interval shows the +5 points the test cannot certify
+        assert "cannot be decided with this test at 6 pairs" in verdict.line()
