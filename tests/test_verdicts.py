@@ -146,3 +146,15 @@ def test_five_point_wins_under_holm_never_read_equal_in_the_tables(tmp_path):
         assert verdict.kind == "undecided" and verdict.test.test == "Wilcoxon"
         assert verdict.ci[0] > 0.048  # the interval shows the +5 points the test cannot certify
         assert "cannot be decided with this test at 6 pairs" in verdict.line()
+
+
+def test_an_override_every_run_shares_is_common_ground_not_a_variant(tmp_path):
+    # the paper suite passes {"targets": ...} to every cross-dataset run: no run is set aside
+    for trial in range(3):
+        for alg, auc in (("ERM", 0.7), ("RoGA", 0.72)):
+            _lomo_run(tmp_path, alg, trial, 0, auc + 0.01 * trial, {"targets": "DF"})
+    _lomo_run(tmp_path, "RoGA", 0, 0, 0.9, {"targets": "DF", "alpha": 0.002})  # a variant
+    tables, _ = build_tables(tmp_path, "II", paper_dir=tmp_path / "none")
+    assert set(tables["II"].decisions) == {"RoGA"} and tables["II"].decisions["RoGA"][1].n == 3
+    reasons = [why for _, why in tables["II"].excluded]
+    assert len(reasons) == 1 and "overriding alpha (not a shared setting)" in reasons[0]

@@ -13,6 +13,7 @@ and in ``excluded.csv`` with the reason.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +55,8 @@ class Context:
         }
         #: {run: why Tables I–V leave it out}: variants of an algorithm's own hparams
         self.variants = {
-            str(run): f"overrides {alg}'s own hparams ({keys}): a variant, shown in Table VI only"
+            str(run): f"{alg} run overriding {keys} (not a shared setting): a variant, shown in "
+            "Table VI only when an α × ρ grid point"
             for run, alg, keys in zip(first["run"], first["algorithm"], first["_own"], strict=True)
             if keys
         }
@@ -162,13 +164,29 @@ class Context:
 
 def _with_settings(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` plus ``setting`` (the shared-key overrides, '' for none) and ``_own`` (the
-    algorithm's own overridden keys, '' for none), from each run's ``args.hparams``."""
+    variant keys, '' for none) from each run's ``args.hparams``.
+
+    A non-shared key that every run of its dataset overrides with the same value (the paper
+    suite's ``{"targets": ...}`` on every cross-dataset run) is common ground, not a variant.
+    """
     df = df.copy()
     if df.empty:
         df["setting"], df["_own"] = "", ""
         return df
-    raw = df.get("args.hparams", pd.Series([""] * len(df), index=df.index))
-    parsed = {v: overrides(v) for v in set(raw.astype(str))}
-    df["setting"] = raw.astype(str).map(lambda v: setting_label(parsed[v]))
-    df["_own"] = raw.astype(str).map(lambda v: ", ".join(own_keys(parsed[v])))
+    raw = df.get("args.hparams", pd.Series([""] * len(df), index=df.index)).astype(str)
+    parsed = {v: overrides(v) for v in set(raw)}
+    first = pd.DataFrame({"dataset": df["dataset"].astype(str), "raw": raw, "run": df["run"]})
+    first = first.drop_duplicates("run")
+    common: dict[str, set[str]] = {}
+    for dataset, group in first.groupby("dataset"):
+        dicts = [parsed[v] for v in group["raw"]]
+        keys = set.intersection(*(set(own_keys(d)) for d in dicts)) if dicts else set()
+        common[dataset] = {
+            k for k in keys if len({json.dumps(d[k], sort_keys=True) for d in dicts}) == 1
+        }
+    df["setting"] = raw.map(lambda v: setting_label(parsed[v]))
+    df["_own"] = [
+        ", ".join(k for k in own_keys(parsed[v]) if k not in common.get(d, set()))
+        for v, d in zip(raw, df["dataset"].astype(str), strict=True)
+    ]
     return df

@@ -13,8 +13,10 @@ A run's ``--hparams`` overrides split in two:
   setting (``"ERM [lr=0.01]"``), never with the baseline at another lr; a setting whose baseline
   has no runs gets no test and its runs are listed as excluded. ``optimizer`` and ``backbone``
   are not settings: the row label (``"ERM (Adam)"``) and Table V's rows already carry them.
-- the algorithm's *own* keys (``alpha``, ``rho``, ...): a *variant*, which only Table VI (the
-  α × ρ grid) shows; Tables I–V list it as excluded, with that reason.
+- any other key (the algorithm's own ``alpha``, ``rho``, ...): a *variant*, which only Table VI
+  (the α × ρ grid) shows; Tables I–V list it as excluded, with that reason. A key that every run
+  of the dataset overrides with the same value (the paper suite's ``{"targets": ...}``) is
+  common ground instead, neither a setting nor a variant.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def overrides(value: Any) -> dict[str, Any]:
 
 
 def own_keys(over: dict[str, Any]) -> list[str]:
-    """The overridden keys that belong to the algorithm itself (a variant: Table VI only)."""
+    """The overridden keys that are not shared settings (a variant unless common ground)."""
     return sorted(k for k in over if k not in SHARED_KEYS)
 
 
