@@ -158,3 +158,14 @@ def test_an_override_every_run_shares_is_common_ground_not_a_variant(tmp_path):
     assert set(tables["II"].decisions) == {"RoGA"} and tables["II"].decisions["RoGA"][1].n == 3
     reasons = [why for _, why in tables["II"].excluded]
     assert len(reasons) == 1 and "overriding alpha (not a shared setting)" in reasons[0]
+
+
+def test_an_optimizer_row_runs_at_its_own_lr_and_still_pairs(tmp_path):
+    # the paper suite's ERM (Adam) runs at Adam's lr (1e-3): Adam vs SGD compares optimizers as
+    # configured, so lr is no pairing condition there (it is between two SGD runs)
+    for trial in range(3):
+        _lomo_run(tmp_path, "ERM", trial, 0, 0.70 + 0.01 * trial)
+        _lomo_run(tmp_path, "ERM", trial, 0, 0.72, {"optimizer": "adam", "lr": 0.001})
+    tables, _ = build_tables(tmp_path, "II,IV", paper_dir=tmp_path / "none")
+    assert tables["II"].decisions["ERM (Adam)"][1].n == 3
+    assert tables["IV"].decisions["Adam"][0] == "SGD" and not tables["II"].excluded

@@ -12,7 +12,10 @@ A run's ``--hparams`` overrides split in two:
   algorithm and gets its own row, ``"RoGA [lr=0.01]"``, compared with the baseline row of the same
   setting (``"ERM [lr=0.01]"``), never with the baseline at another lr; a setting whose baseline
   has no runs gets no test and its runs are listed as excluded. ``optimizer`` and ``backbone``
-  are not settings: the row label (``"ERM (Adam)"``) and Table V's rows already carry them.
+  are not settings: the row label (``"ERM (Adam)"``) and Table V's rows already carry them. A
+  run with another base optimizer brings that optimizer's own ``lr`` and ``momentum`` (the paper
+  suite's ERM (Adam) runs at Adam's lr): an optimizer row compares the optimizer as configured,
+  so those two keys are then neither a setting nor a pairing condition.
 - any other key (the algorithm's own ``alpha``, ``rho``, ...): a *variant*, which only Table VI
   (the α × ρ grid) shows; Tables I–V list it as excluded, with that reason. A key that every run
   of the dataset overrides with the same value (the paper suite's ``{"targets": ...}``) is
@@ -54,8 +57,10 @@ SHARED_KEYS = frozenset(
     }
 )
 IDENTITY_KEYS = frozenset({"optimizer", "backbone"})  # already in the row label / Table V's rows
+OPTIMIZER_KEYS = frozenset({"lr", "momentum"})  # part of the optimizer when it is not SGD
 # the record columns two paired runs must agree on
 PAIR_KEYS = (
+    "hparams.optimizer",
     "hparams.lr",
     "hparams.batch_size",
     "hparams.weight_decay",
@@ -89,7 +94,8 @@ def own_keys(over: dict[str, Any]) -> list[str]:
 
 def setting_label(over: dict[str, Any]) -> str:
     """``"lr=0.01"`` for the shared-key overrides that make a row of their own ('' for none)."""
-    keys = sorted(k for k in over if k in SHARED_KEYS and k not in IDENTITY_KEYS)
+    skip = IDENTITY_KEYS | (OPTIMIZER_KEYS if _other_optimizer(over.get("optimizer")) else set())
+    keys = sorted(k for k in over if k in SHARED_KEYS and k not in skip)
     return ", ".join(f"{k}={_short(over[k])}" for k in keys)
 
 
@@ -98,15 +104,25 @@ def with_setting(label: str, setting: str) -> str:
     return f"{label} [{setting}]" if setting else label
 
 
+def _other_optimizer(name: Any) -> bool:
+    return isinstance(name, str) and name.lower() not in ("", "sgd")
+
+
 def _short(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def differences(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
     """``["lr 0.01 vs 0.005", ...]``: the pair keys on which two runs' settings differ (a key
-    missing from both, or NaN in both, is no difference)."""
+    missing from both, or NaN in both, is no difference; lr and momentum count only between
+    runs of the same base optimizer)."""
     out = []
+    skip = {"hparams.optimizer"}  # the row label's business
+    if mine.get("hparams.optimizer") != theirs.get("hparams.optimizer"):
+        skip |= {f"hparams.{k}" for k in OPTIMIZER_KEYS}  # each optimizer at its own lr
     for key in PAIR_KEYS:
+        if key in skip:
+            continue
         a, b = mine.get(key), theirs.get(key)
         if _missing(a) and _missing(b):
             continue
