@@ -175,3 +175,26 @@ def test_better_and_worse_follow_the_holm_p():
 def test_rule_refuses_a_bad_margin():
     with pytest.raises(ValueError, match="margin"):
         DecisionRule(margin=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.floats(-0.2, 0.2),
+    st.floats(0.001, 0.2),
+    st.integers(2, 20),
+    st.sampled_from([1.0, 2.0, 4.0]),
+    st.sampled_from([0.05, 0.025, 0.01, 0.05 / 6]),
+)
+def test_trials_to_decide_laws(diff, sd, trials_run, ppt, level):
+    from roga_bench.stats import MIN_WILCOXON_PAIRS, PairedTest
+
+    n = max(2, int(trials_run * ppt))
+    test = PairedTest(n, "paired t", diff, sd, 0.5, n)
+    need = trials_to_decide(test, level=level, margin=0.01, trials_run=trials_run,
+                            pairs_per_trial=ppt, max_trials=2000)  # fmt: skip
+    if need.trials is None:
+        assert need.reason
+        return
+    assert need.trials > trials_run  # never a count at or below the trials already run
+    if need.target == "difference" and need.pairs >= MIN_WILCOXON_PAIRS:
+        assert wilcoxon_min_p(need.pairs) < level  # the floor allows a decision at that size

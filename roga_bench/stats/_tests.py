@@ -51,7 +51,7 @@ MIN_WILCOXON_PAIRS = 6
 def wilcoxon_min_p(n: int) -> float:
     """The smallest two-sided p the exact Wilcoxon signed-rank test can give on ``n`` non-zero
     differences: every rank on one side, ``2 / 2**n`` (1 for n = 0)."""
-    return min(1.0, 2.0 / 2.0**n) if n > 0 else 1.0
+    return min(1.0, 2.0 ** (1 - n)) if n > 0 else 1.0  # 2 / 2**n without overflow
 
 
 @dataclass(frozen=True)
