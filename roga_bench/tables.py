@@ -2,7 +2,7 @@
 
     python -m roga_bench.tables --input_dir SWEEP [--tables I,II,...|all]
         [--format latex|markdown|csv|all] [--selection iid|lodo|oracle] [--metric auc|acc]
-        [--out DIR] [--standalone] [--oracle_on_test]
+        [--out DIR] [--standalone] [--oracle_on_test] [--margin POINTS]
         [--with_reported] [--paper_dir DIR]
     python -m roga_bench.tables compare-optimizers --input_dir SWEEP   # Table IV in the terminal
     python -m roga_bench.tables figures --input_dir SWEEP --out DIR
@@ -13,10 +13,13 @@ with ``--with_reported`` (marked not comparable). ``reproduce`` compares every c
 (mean ± s.e., 95% t interval, difference) and the orders of the rows (Kendall τ); with ``--out``
 it writes ``reproduce.md``, ``reproduce.csv`` and ``reproduce_tau.csv``.
 
-The decision lines come first (each row vs ERM: better / worse at Holm p < 0.05, equal within
-±MDE when the MDE is at most 2 AUC points, else undecided with the trials that would decide; n =
-independent run pairs); with ``--out`` they are also written as ``decisions.md`` and
-``decisions.csv``. Without ``--out`` the tables are printed after them. Bad input (missing or
+The decision rule and lines come first (each row vs its baseline, ``roga_bench.stats``: better /
+worse when the Holm-adjusted p of the test used is below α = 0.05; equivalent within ±δ when the
+Holm-adjusted TOST p is, δ = ``--margin`` AUC points, default 1; else undecided, with the 95%
+interval of Δ and the trials a new sweep would need; n = independent run pairs). With ``--out``
+they are also written as ``decisions.md`` and ``decisions.csv``, with ``excluded.csv`` (every run
+a table left out, and why) and a forest plot per table (``forest_table_<N>.png``/``.pdf``).
+Without ``--out`` the tables are printed after them. Bad input (missing or
 empty folder, no finished jobs, unknown table or selection name, oracle on a target whose
 validation split is its test split without ``--oracle_on_test``) prints one clear line on
 stderr and exits with status 2.
@@ -31,6 +34,7 @@ from pathlib import Path
 
 from roga_bench._registry import UnknownNameError, list_selections
 from roga_bench.reporting import (
+    DEFAULT_MARGIN,
     FORMATS,
     ReportInputError,
     build_tables,
@@ -60,6 +64,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let --selection oracle rank on targets whose validation split is their test split "
         "(refused otherwise; the titles then say 'oracle on test frames')",
+    )
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=DEFAULT_MARGIN,
+        help="equivalence margin δ in AUC points for the decisions (default 1.0; printed with "
+        "the rule)",
     )
     parser.add_argument(
         "--paper_dir",
@@ -114,6 +125,7 @@ def _run(command: str | None, args: argparse.Namespace) -> int:
         args.paper_dir,
         with_reported=getattr(args, "with_reported", False),
         oracle_on_test=args.oracle_on_test,
+        margin=args.margin,
     )
     if command == "figures":
         for path in write_figures(ctx, tables, args.out):

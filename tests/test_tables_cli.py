@@ -12,8 +12,8 @@ import pytest
 from roga_bench.reporting import Column, Table, build_tables, render, write_all
 from roga_bench.reporting._aggregate import Cell
 from roga_bench.reporting._latex import escape_latex, standalone, to_latex
-from roga_bench.reporting._significance import paired_test
 from roga_bench.reporting.testing import checkpoint, write_run
+from roga_bench.stats import paired_test
 from roga_bench.tables import main
 
 
@@ -32,6 +32,9 @@ def small_sweep(root, nan_env: int | None = None):
     return root
 
 
+FORESTS = [f"forest_table_{n}.{e}" for n in ("II", "IV") for e in ("pdf", "png")]
+
+
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     return small_sweep(tmp_path_factory.mktemp("small"), nan_env=2)
@@ -45,6 +48,8 @@ def sweep(tmp_path_factory):
         (["--input_dir", "{sweep}", "--tables", "II,IX"], "unknown table(s) IX"),
         (["--input_dir", "{sweep}", "--selection", "magic"], "unknown selection method 'magic'"),
         (["compare-optimizers", "--input_dir", "{tmp}"], "no job folders"),
+        (["--input_dir", "{sweep}", "--margin", "0"], "--margin 0.0: expected a positive"),
+        (["--input_dir", "{sweep}", "--margin", "nan"], "--margin nan: expected a positive"),
     ],
 )
 def test_bad_input_exits_2_with_message(tmp_path, sweep, capsys, argv, message):
@@ -102,6 +107,8 @@ def test_out_writes_every_format_and_standalone_latex(sweep, tmp_path, capsys):
     assert names == [
         "decisions.csv",
         "decisions.md",
+        "excluded.csv",
+        *FORESTS,
         "table_II.csv",
         "table_II.md",
         "table_II.tex",
@@ -117,7 +124,8 @@ def test_out_writes_every_format_and_standalone_latex(sweep, tmp_path, capsys):
     csv = (out / "table_II.csv").read_text().splitlines()
     assert csv[0] == (
         "table,row,reported,column_group,column,metric,mean,stderr,n,test_se,p_vs_ERM,"
-        "p_holm_vs_ERM,n_pairs,diff_vs_ERM,mde_vs_ERM,decision_vs_ERM,p_col_vs_ERM,n_col_pairs,"
+        "p_holm_vs_ERM,n_pairs,diff_vs_ERM,ci_low_vs_ERM,ci_high_vs_ERM,decision_vs_ERM,p_col_vs_ERM,"
+        "n_col_pairs,"
         "diff_col_vs_ERM"
     )
     assert "II,RoGA,False,GID-DF,AUC,auc,0.8,NaN,1," in "\n".join(csv)
@@ -135,6 +143,8 @@ def test_compare_optimizers_prints_table_iv(sweep, capsys):
 @pytest.mark.slow
 def test_write_all_writes_tables_and_figures_and_returns_table_ii(sweep, tmp_path):
     md = write_all(sweep, tmp_path / "res")
+    rule, md = md.split("\n\n", 1)  # the sweep prints the decision rule first
+    assert rule.startswith("Decision rule: α = 0.05, margin δ = ±1 AUC points")
     assert md.startswith("**Table II:") and "| RoGA" in md
     files = {p.relative_to(tmp_path / "res").as_posix() for p in (tmp_path / "res").rglob("*")}
     for n in ("I", "II", "III", "IV", "V", "VI"):
@@ -259,4 +269,4 @@ def test_write_all_returns_the_first_built_table_when_table_ii_cannot_be_built(t
                 checkpoints=cks,
             )
     md = write_all(tmp_path / "sweep", tmp_path / "res")
-    assert md.startswith("**Table I:") and "| RoGA" in md
+    assert md.split("\n\n", 1)[1].startswith("**Table I:") and "| RoGA" in md

@@ -8,9 +8,9 @@ import pytest
 
 from roga_bench.reporting import build_tables, render
 from roga_bench.reporting._reported import PAPER_DIR, load_reported
-from roga_bench.reporting._significance import min_detectable_effect, paired_test
 from roga_bench.reporting._write import reproduce_report
 from roga_bench.reporting.testing import checkpoint, write_demo_sweep, write_run
+from roga_bench.stats import min_detectable_effect, paired_test, power_difference
 from roga_bench.tables import main
 
 TABLES = ["I", "II", "III", "IV", "V", "VI"]
@@ -26,16 +26,17 @@ def synthff(tmp_path_factory):
     return write_demo_sweep(tmp_path_factory.mktemp("synthff"), family="SynthFF")
 
 
-def test_mde_matches_a_hand_computation():
-    # d = 0.01, 0.03, -0.01, 0.02: mean 0.0125, s_d = sqrt(8.75e-4 / 3) = 0.0170783;
-    # t_{0.975,3} = 3.18245 and t_{0.8,3} = 0.97847 (printed t tables): MDE = 4.16092 * s_d / 2
-    assert min_detectable_effect([0.01, 0.03, -0.01, 0.02]) == pytest.approx(0.035531, rel=1e-4)
-    assert math.isnan(min_detectable_effect([0.02]))
-    assert min_detectable_effect([0.02, 0.02, 0.02]) == 0.0
+def test_mde_is_the_exact_noncentral_t_root():
+    # issue 24.3: (t_0.975 + t_0.8)·s/√n is 5% low at n = 3; the MDE is where the exact power
+    # of the paired t-test reaches 0.8
+    d = [0.01, 0.03, -0.01, 0.02]
     test = paired_test([0.81, 0.83, 0.79, 0.82], [0.80, 0.80, 0.80, 0.80])
     assert test.test == "paired t" and test.diff == pytest.approx(0.0125)
-    assert test.mde == pytest.approx(0.035531, rel=1e-4)
-    assert "Δ=+1.2, p=" in test.describe() and test.describe().endswith("MDE 3.6")
+    assert test.sd == pytest.approx(math.sqrt(8.75e-4 / 3))  # from the differences, d above
+    mde = min_detectable_effect(test.sd, 4)
+    assert power_difference(4, mde, test.sd, 0.05) == pytest.approx(0.8, abs=1e-6)
+    assert mde > 0.035531  # the old approximation's value: too small
+    assert math.isnan(min_detectable_effect(math.nan, 1)) and len(d) == 4
 
 
 def test_reported_csv_is_the_transcription_with_every_table():
@@ -211,20 +212,26 @@ def test_write_all_on_ffpp_with_reported_rows_writes_every_figure(ffpp, tmp_path
     assert (tmp_path / "res" / "reproduce.md").read_text().startswith("# Measured (FF++)")
 
 
-def test_versus_rows_pairs_runs_not_columns_and_skips_rows_without_runs():
+def test_pairs_are_runs_not_columns_and_unpaired_runs_are_listed():
     # issue 16: columns of one run are one pair (their mean), not independent pairs
-    from roga_bench.reporting._compare import versus_rows
+    from roga_bench.reporting import Table
+    from roga_bench.reporting._compare import pair_units
 
-    samples = {
+    table = Table("X", "t")
+    table.samples = {
         ("ERM", "a"): {0: 0.50, 1: 0.60},
         ("SAM", "a"): {0: 0.55, 1: 0.62, 2: 0.90},  # trial 2 has no ERM partner
         ("ERM", "b"): {0: 0.70},
         ("SAM", "b"): {0: 0.72},
     }
-    out = versus_rows(samples, {}, {"SAM": "ERM", "GSAM": "ERM", "ERM": "ERM"}, ["a", "b"])
-    assert set(out) == {"SAM"}
+    table.runs = {k: {t: (f"{k[0]}-{t}",) for t in v} for k, v in table.samples.items()}
+    values, left, used = pair_units(table, "SAM", "ERM", ["a", "b"], {})
     # trial 0: mean of a and b = 0.635 vs 0.60; trial 1: 0.62 vs 0.60 -> 2 pairs
-    assert out["SAM"].n == 2 and out["SAM"].diff == pytest.approx((0.035 + 0.02) / 2)
+    assert len(values) == 2
+    diffs = [a - b for a, b in values.values()]
+    assert sum(diffs) / 2 == pytest.approx((0.035 + 0.02) / 2)
+    assert left == [("SAM-2", "no ERM run of trial 2 (held-out -) to pair with")]
+    assert used == {"ERM-0", "ERM-1", "SAM-0", "SAM-1"}
 
 
 def test_latex_with_reported_rows_and_significance_notes_is_ascii(ffpp):

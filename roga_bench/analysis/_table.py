@@ -71,7 +71,7 @@ def summary_frame(
 ) -> pd.DataFrame:
     """Long results (algorithm, test_env, trial_seed, key, value) -> one line per algorithm ×
     column: mean, stderr, n, p_vs_ERM, n_pairs (``paired=False``: no test, p is NaN)."""
-    from roga_bench.reporting import paired_test
+    from roga_bench.stats import paired_test
 
     rows = []
     for key, header in columns:

@@ -9,8 +9,8 @@ From Python::
     print(write_all("sweeps/synthff", "results/synthff"))  # returns Table II as markdown
 """
 
-from roga_bench.reporting._decisions import decisions_text
-from roga_bench.reporting._figures import write_figures
+from roga_bench.reporting._decisions import decisions_text, excluded_frame
+from roga_bench.reporting._figures import forest_plot, write_figures
 from roga_bench.reporting._latex import escape_latex
 from roga_bench.reporting._names import order_rows
 from roga_bench.reporting._records import (
@@ -20,7 +20,6 @@ from roga_bench.reporting._records import (
     display_algorithm,
     load_records,
 )
-from roga_bench.reporting._significance import PairedTest, paired_test
 from roga_bench.reporting._table import Column, Table
 from roga_bench.reporting._write import (
     FORMATS,
@@ -33,9 +32,14 @@ from roga_bench.reporting._write import (
     write_tables,
 )
 from roga_bench.reporting.selection import METRICS, SelectionMethod, select
+from roga_bench.stats import DEFAULT_MARGIN, DecisionRule, PairedTest, paired_test
 
 __all__ = [
+    "DEFAULT_MARGIN",
+    "DecisionRule",
     "decisions_text",
+    "excluded_frame",
+    "forest_plot",
     "FORMATS",
     "METRICS",
     "Column",

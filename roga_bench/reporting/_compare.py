@@ -1,69 +1,110 @@
-"""Each row against its baseline row (ERM): the run as the unit, Holm, and a decision per row.
+"""Each row against its baseline row (ERM): which runs pair, and the words under the table.
 
-A *pair* is one run of the row and one of its baseline with the same trial seed and the same
-held-out env set (their *unit*, see ``_fill``): under the sweep's paired seeds the two started
-from the same weights and saw the same batches. Columns that come from one run are not
-independent, so the table-level test first averages a run's AUC columns (one value per unit),
-then pairs units; every column also gets its own test over the units that fill it. Holm's
-adjustment runs over the table-level tests of one table. The decision per row:
-
-- ``better`` / ``worse``: Holm p < 0.05 (the sign of Δ);
-- ``equal within ±MDE``: not significant and the MDE is at most 2 AUC points;
-- ``undecided (MDE x; about N trials would decide)``: otherwise; N is the trial count whose MDE,
-  at the observed spread of the pair differences, reaches max(2 points, |Δ|).
+A *pair* is one run of the row and one of its baseline with the same trial seed, the same
+held-out env set (their *unit*, see ``_fill``) and identical shared settings (``_settings``):
+under the sweep's paired seeds the two started from the same weights and saw the same batches.
+A run that cannot be paired (no baseline run of its trial, another held-out set, other
+settings, no baseline row at all) stays out of the test and is listed with the reason. Columns
+that come from one run are not independent, so the table-level test first averages a run's AUC
+columns (one value per unit), then pairs units; every column also gets its own test over the
+units that fill it. The statistics, the Holm adjustment and the decision rule are
+``roga_bench.stats``'; this module only gathers the pairs and writes the notes.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
-from roga_bench.reporting._significance import (
-    ALPHA,
-    PairedTest,
-    holm,
-    mde_factor,
-    paired_test,
-    pairs_to_decide,
-)
+from roga_bench.reporting._settings import differences
 from roga_bench.reporting._table import Table
+from roga_bench.stats import Comparison, PairedTest, decide, paired_test
 
 __all__ = [
-    "EQUIVALENCE_MARGIN",
     "add_significance",
+    "base_of",
     "column_tests",
-    "decide",
+    "note_excluded",
+    "pair_units",
     "unit_values",
-    "versus_rows",
 ]
 
-EQUIVALENCE_MARGIN = 0.02  # 2 AUC points: "equal" needs an MDE at most this
-
-Samples = Mapping[tuple[str, str], Mapping[Hashable, float]]
-Units = Mapping[tuple[str, str], Mapping[Hashable, Hashable]]
+Pairs = dict[Hashable, tuple[float, float]]
+Settings = Mapping[str, Mapping[str, Any]]
 
 
-def unit_values(
-    samples: Samples, units: Units, row: str, base: str, columns: Sequence[str]
-) -> dict[Hashable, tuple[float, float]]:
-    """``{unit: (row's mean, baseline's mean)}`` over the columns both filled from that unit.
+def base_of(row: str, base: str) -> str:
+    """The baseline row of ``row``: ``base`` with the row's setting suffix (``"RoGA [lr=0.01]"``
+    -> ``"ERM [lr=0.01]"``), so a row is never compared with its baseline at another setting."""
+    if row.endswith("]") and " [" in row and not base.endswith("]"):
+        return base + row[row.rindex(" [") :]
+    return base
 
-    A trial whose row and baseline values come from different held-out sets is no pair.
-    """
+
+def _name(run: str) -> str:
+    return Path(run).name
+
+
+def pair_units(
+    table: Table, row: str, base: str, columns: Sequence[str], settings: Settings
+) -> tuple[Pairs, list[tuple[str, str]], set[str]]:
+    """``({unit: (row's mean, baseline's mean)}, [(run, why not paired)], runs paired)`` over
+    ``columns`` (runs paired: both sides); a unit's value is the mean over the columns both
+    filled from it."""
     acc: dict[Hashable, list[tuple[float, float]]] = {}
+    left: list[tuple[str, str]] = []
+    used: set[str] = set()
     for col in columns:
-        mine, theirs = samples.get((row, col), {}), samples.get((base, col), {})
-        for trial in set(mine) & set(theirs):
-            unit = units.get((row, col), {}).get(trial, (trial,))
-            if unit != units.get((base, col), {}).get(trial, (trial,)):
+        mine, theirs = table.samples.get((row, col), {}), table.samples.get((base, col), {})
+        for trial in mine:
+            unit = table.units.get((row, col), {}).get(trial, (trial,))
+            runs = table.runs.get((row, col), {}).get(trial, ())
+            if trial not in theirs:
+                why = f"no {base} run of trial {trial} (held-out {_sets(unit)}) to pair with"
+                left += [(r, why) for r in runs]
+                continue
+            other = table.runs.get((base, col), {}).get(trial, ())
+            if unit != table.units.get((base, col), {}).get(trial, (trial,)):
+                why = f"held-out set {_sets(unit)} differs from its {base} run's"
+                left += [(r, why) for r in runs]
+                continue
+            diff = _setting_differences(runs, other, settings)
+            if diff:
+                why = f"settings differ from {base}'s run {_name(other[0])}: {', '.join(diff)}"
+                left += [(r, why) for r in runs]
                 continue
             a, b = mine[trial], theirs[trial]
             if not (math.isnan(a) or math.isnan(b)):
                 acc.setdefault(unit, []).append((a, b))
-    return {
+                used.update(other)
+                used.update(runs)
+    values = {
         u: (sum(a for a, _ in v) / len(v), sum(b for _, b in v) / len(v)) for u, v in acc.items()
     }
+    return values, left, used
+
+
+def _sets(unit: Hashable) -> str:
+    return str(unit[1]) if isinstance(unit, tuple) and len(unit) > 1 else "-"
+
+
+def _setting_differences(mine: Sequence[str], theirs: Sequence[str], settings: Settings) -> list:
+    if not settings or not mine or not theirs:
+        return []
+    found: list[str] = []
+    for a in mine:
+        for b in theirs:
+            found += [
+                d for d in differences(settings.get(a, {}), settings.get(b, {})) if d not in found
+            ]
+    return found
+
+
+def unit_values(table: Table, row: str, base: str, columns: Sequence[str]) -> Pairs:
+    """``{unit: (row's mean, baseline's mean)}`` without the settings check (tests, analysis)."""
+    return pair_units(table, row, base, columns, {})[0]
 
 
 def _test(values: Mapping[Hashable, tuple[float, float]]) -> PairedTest:
@@ -71,101 +112,122 @@ def _test(values: Mapping[Hashable, tuple[float, float]]) -> PairedTest:
     return paired_test([values[k][0] for k in keys], [values[k][1] for k in keys])
 
 
-def versus_rows(
-    samples: Samples, units: Units, baselines: Mapping[str, str], columns: Sequence[str]
-) -> dict[str, PairedTest]:
-    """Each row in ``baselines`` against its baseline row, one pair per unit (run), with Holm.
-
-    Args:
-        samples: ``{(row, column key): {trial: value}}`` (a table's per-trial values).
-        units: ``{(row, column key): {trial: unit}}``; a missing unit is the trial alone.
-        baselines: ``{row: baseline row}``, e.g. ``{"SAM": "ERM"}``.
-        columns: the column keys of the test (e.g. the table's AUC columns).
-
-    Returns:
-        ``{row: PairedTest}`` (``p_holm`` set) for the rows whose baseline has values.
-    """
-    out = {}
-    for row, base in baselines.items():
-        has = [any((r, col) in samples for col in columns) for r in (row, base)]
-        if all(has) and row != base:  # a row or baseline without runs gets no test
-            out[row] = _test(unit_values(samples, units, row, base, columns))
-    adjusted = holm([t.p for t in out.values()])
-    return {row: replace(t, p_holm=p) for (row, t), p in zip(out.items(), adjusted, strict=True)}
-
-
 def column_tests(
-    samples: Samples, units: Units, baselines: Mapping[str, str], columns: Sequence[str]
+    table: Table, baselines: Mapping[str, str], columns: Sequence[str], settings: Settings
 ) -> dict[str, dict[str, PairedTest]]:
-    """``{row: {column: PairedTest}}``: each column alone, pairs = units filling it."""
+    """``{row: {column: PairedTest}}``: each column alone, pairs = paired units filling it."""
     out: dict[str, dict[str, PairedTest]] = {}
     for row, base in baselines.items():
         for col in columns:
-            if row != base and (row, col) in samples and (base, col) in samples:
-                values = unit_values(samples, units, row, base, [col])
+            if (row, col) in table.samples and (base, col) in table.samples:
+                values = pair_units(table, row, base, [col], settings)[0]
                 out.setdefault(row, {})[col] = _test(values)
     return out
 
 
-def decide(test: PairedTest, pairs_per_trial: float) -> str:
-    """The decision text of one comparison (see the module docstring)."""
-    if math.isnan(test.p):
-        return f"undecided (n={test.n} run pairs: too few to test)"
-    p = test.p if math.isnan(test.p_holm) else test.p_holm
-    if p < ALPHA:
-        return "better" if test.diff > 0 else "worse"
-    if test.mde <= EQUIVALENCE_MARGIN:
-        return f"equal within ±{100 * test.mde:.1f}"
-    sd = test.mde * math.sqrt(test.n) / mde_factor(test.n)  # the observed spread s_d
-    need = pairs_to_decide(sd, max(EQUIVALENCE_MARGIN, abs(test.diff)))
-    trials = "over 10^5 pairs" if need is None else str(math.ceil(need / pairs_per_trial))
-    return f"undecided (MDE {100 * test.mde:.1f}; about {trials} trials would decide)"
-
-
 UNIT_NOTE = (
-    "Paired test vs {versus} on AUC, the run as the unit: a pair = the two runs of one trial "
-    "seed and held-out set, a run's AUC columns averaged (Wilcoxon signed-rank for ≥ 6 pairs, "
-    "else paired t; Holm across the rows of this table): "
-)
-MDE_NOTE = (
-    "Δ = mean paired difference and MDE = the smallest difference the paired t-test could "
-    "detect at p < 0.05 with power 0.8 and the observed spread, both in AUC points, over "
-    "independent run pairs; a non-significant Δ means 'equal' only within the MDE."
+    "Paired tests vs {versus} on AUC, the run as the unit: a pair = the two runs of one trial "
+    "seed and held-out set with identical shared settings, a run's AUC columns averaged; Holm "
+    "across the rows of this table. {rule}"
 )
 
 
-def add_significance(table: Table, baselines: dict[str, str], versus: str = "ERM") -> None:
-    """Table-level and per-column paired tests of each row against its baseline row (AUC
-    columns), their notes and one decision line per compared row (``table.decisions``).
+def add_significance(
+    table: Table, baselines: dict[str, str], versus: str = "ERM", ctx: Any = None
+) -> None:
+    """The paired tests of each row against its baseline row (AUC columns), their verdicts
+    under ``table.rule`` (``table.decisions``), the notes, and the runs left out of the tests.
 
     Args:
-        table: a built table (``samples`` and ``units`` filled).
-        baselines: ``{row: baseline row}``; rows or baselines without values are skipped.
+        table: a built table (``samples``, ``units`` and ``runs`` filled).
+        baselines: ``{row: baseline row}`` (a setting's row gets the baseline of its setting).
         versus: how the notes name the baseline ("ERM", "the same backbone's ERM").
+        ctx: the ``Context``: its decision rule (α, δ) and each run's settings
+            (``run_settings``); None: the default rule, settings not checked.
     """
+    settings: Settings = {}
+    if ctx is not None:
+        table.rule, settings = ctx.rule, ctx.run_settings
     columns = [c.key for c in table.columns if c.metric == "auc"]
-    tests = versus_rows(table.samples, table.units, baselines, columns)
-    table.significance = tests
-    table.column_tests = column_tests(table.samples, table.units, baselines, columns)
-    if not tests:
-        rows = {k[0] for k in table.samples}
-        if any(r in baselines and baselines[r] not in rows for r in rows):  # no baseline runs
-            table.notes.append(f"No {versus} rows: significance tests vs {versus} not computed.")
+    rows = {k[0] for k in table.samples}
+    pairs: dict[str, tuple[str, Pairs]] = {}
+    used: set[str] = set()
+    no_base = False
+    for row in [r for r in table.rows if r in baselines]:
+        base = base_of(row, baselines[row])
+        if row == base or row not in rows:
+            continue
+        if base not in rows:
+            no_base = True
+            why = f"no {base} row (no runs) to compare with"
+            table.excluded += [(r, why) for r in _row_runs(table, row)]
+            continue
+        values, left, paired = pair_units(table, row, base, columns, settings)
+        table.excluded += left
+        used |= paired
+        pairs[row] = (base, values)
+    listed = {r for r, _ in table.excluded}
+    for row in sorted({k[0] for k in table.runs}):  # e.g. ERM runs at a setting no row shares
+        why = f"{row} run in no paired test (no compared run of its trial and settings)"
+        table.excluded += [(r, why) for r in _row_runs(table, row) if r not in used | listed]
+    if not pairs:
+        if no_base:
+            table.notes.append(f"No {versus} rows to pair with: no tests vs {versus}.")
+        note_excluded(table)
         return
-    ordered = [row for row in table.rows if row in tests]
-    parts = [f"{row} {tests[row].describe('run pairs')}" for row in ordered]
-    table.notes.append(UNIT_NOTE.format(versus=versus) + "; ".join(parts) + ". " + MDE_NOTE)
-    table.notes.append(_column_note(table, ordered, versus))
-    for row in ordered:
-        decision = decide(tests[row], _pairs_per_trial(table, row, baselines))
-        table.decisions[row] = (baselines[row], decision)
+    comparisons = [
+        Comparison(f"{row} vs {base}", *_columns(values), *_per_trial(values))
+        for row, (base, values) in pairs.items()
+    ]
+    verdicts = decide(comparisons, table.rule)
+    for (row, (base, _)), verdict in zip(pairs.items(), verdicts, strict=True):
+        table.decisions[row] = (base, verdict)
+        table.significance[row] = verdict.test
+    table.column_tests = column_tests(
+        table, {row: base for row, (base, _) in pairs.items()}, columns, settings
+    )
+    table.notes.append(UNIT_NOTE.format(versus=versus, rule=table.rule.text()))
+    table.notes.append(_column_note(table, list(pairs), versus))
+    note_excluded(table)
 
 
-def _pairs_per_trial(table: Table, row: str, baselines: Mapping[str, str]) -> float:
-    columns = [c.key for c in table.columns if c.metric == "auc"]
-    values = unit_values(table.samples, table.units, row, baselines[row], columns)
+def _columns(values: Pairs) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    keys = sorted(values, key=str)
+    return tuple(values[k][0] for k in keys), tuple(values[k][1] for k in keys)
+
+
+def _per_trial(values: Pairs) -> tuple[int, float]:
+    """(trials the pairs come from, pairs per trial)."""
     trials = {u[0] if isinstance(u, tuple) else u for u in values}
-    return len(values) / len(trials) if trials else 1.0
+    return len(trials), (len(values) / len(trials) if trials else 1.0)
+
+
+def _row_runs(table: Table, row: str) -> list[str]:
+    found = {
+        r for (name, _), per in table.runs.items() if name == row for rs in per.values() for r in rs
+    }
+    return sorted(found)
+
+
+def note_excluded(table: Table) -> None:
+    """``Runs left out ...: 5 (3 × <reason>; ...)`` under the table (each run in excluded.csv);
+    also drops duplicate (run, reason) entries."""
+    seen: dict[tuple[str, str], None] = {}
+    for item in table.excluded:
+        seen.setdefault(item, None)
+    table.excluded = list(seen)
+    what = "cells or tests" if table.decisions else "cells"
+    if not table.excluded:
+        table.notes.append(f"Runs left out of this table's {what}: none.")
+        return
+    counts: dict[str, int] = {}
+    for _, why in table.excluded:
+        counts[why] = counts.get(why, 0) + 1
+    runs = len({r for r, _ in table.excluded})
+    parts = "; ".join(f"{n} × {why}" for why, n in counts.items())
+    table.notes.append(
+        f"Runs left out of this table's {what}: {runs} ({parts}); each run and why in excluded.csv."
+    )
 
 
 def _column_note(table: Table, rows: Sequence[str], versus: str) -> str:
@@ -181,6 +243,6 @@ def _column_note(table: Table, rows: Sequence[str], versus: str) -> str:
         ]
         if cols:
             parts.append(f"{row}: " + ", ".join(cols))
-    return f"Per-column paired tests vs {versus} (n = run pairs of that column): " + (
+    return f"Per-column paired tests vs {versus} (n = run pairs of that column; no Holm): " + (
         "; ".join(parts) + "." if parts else "none."
     )

@@ -4,8 +4,9 @@ One line per cell: table, row, reported, column_group, column, metric, mean, std
 part: s.e. over trials), n (trials), test_se (the test-set part: DeLong's s.e. of the cell's
 mean, sqrt(Σ se²)/n; NaN when the records lack it), and the row's paired test against its
 baseline (ERM), the run as the unit: p_vs_ERM, p_holm_vs_ERM, n_pairs (independent run pairs),
-the mean paired AUC difference diff_vs_ERM, the minimum detectable effect mde_vs_ERM (fractions)
-and decision_vs_ERM; then that column's own test: p_col_vs_ERM, n_col_pairs, diff_col_vs_ERM.
+the mean paired AUC difference diff_vs_ERM with its 95% interval ci_low_vs_ERM, ci_high_vs_ERM
+(fractions) and decision_vs_ERM (``roga_bench.stats``' verdict); then that column's own test:
+p_col_vs_ERM, n_col_pairs, diff_col_vs_ERM.
 NaN/empty when not computed. Missing cells are left out.
 """
 
@@ -34,7 +35,8 @@ CSV_COLUMNS = [
     "p_holm_vs_ERM",
     "n_pairs",
     "diff_vs_ERM",
-    "mde_vs_ERM",
+    "ci_low_vs_ERM",
+    "ci_high_vs_ERM",
     "decision_vs_ERM",
     "p_col_vs_ERM",
     "n_col_pairs",
@@ -46,8 +48,7 @@ def to_frame(table: Table) -> pd.DataFrame:
     """The table's cells as a long DataFrame (columns ``CSV_COLUMNS``)."""
     rows = []
     for row in table.rows:
-        test = table.significance.get(row)
-        decision = table.decisions.get(row, ("", ""))[1]
+        verdict = table.decisions[row][1] if row in table.decisions else None
         for c in table.columns:
             cell = table.cells.get((row, c.key))
             if cell is None:
@@ -65,12 +66,13 @@ def to_frame(table: Table) -> pd.DataFrame:
                     "stderr": cell.se,
                     "n": cell.n,
                     "test_se": table.cell_test_se(row, c.key),
-                    "p_vs_ERM": test.p if test else math.nan,
-                    "p_holm_vs_ERM": test.p_holm if test else math.nan,
-                    "n_pairs": test.n if test else math.nan,
-                    "diff_vs_ERM": test.diff if test else math.nan,
-                    "mde_vs_ERM": test.mde if test else math.nan,
-                    "decision_vs_ERM": decision,
+                    "p_vs_ERM": verdict.p if verdict else math.nan,
+                    "p_holm_vs_ERM": verdict.p_holm if verdict else math.nan,
+                    "n_pairs": verdict.n if verdict else math.nan,
+                    "diff_vs_ERM": verdict.diff if verdict else math.nan,
+                    "ci_low_vs_ERM": verdict.ci[0] if verdict else math.nan,
+                    "ci_high_vs_ERM": verdict.ci[1] if verdict else math.nan,
+                    "decision_vs_ERM": verdict.label() if verdict else "",
                     "p_col_vs_ERM": col_test.p if col_test else math.nan,
                     "n_col_pairs": col_test.n if col_test else math.nan,
                     "diff_col_vs_ERM": col_test.diff if col_test else math.nan,

@@ -4,6 +4,8 @@
   algorithm (LOMO runs of the default backbone).
 - ``sensitivity_heatmap``: Table VI as an α × ρ grid of RoGA's mean AUC over its columns.
 - ``gid_bars``: Table II's AUC per GID env and algorithm, error bars = standard error.
+- ``forest_plot``: per table, each comparison's Δ with its 95% interval, the ±δ band of the
+  decision rule shaded, the verdict written beside each row (written with the tables).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from roga_bench.reporting._table import Table
 from roga_bench.reporting.plotting import pyplot as _plt
 from roga_bench.reporting.plotting import save_figure as _save
 
-__all__ = ["write_figures"]
+__all__ = ["forest_plot", "write_figures"]
 
 
 def training_curves(ctx: Context, out_dir: Path) -> list[Path]:
@@ -109,6 +111,50 @@ def gid_bars(table: Table, out_dir: Path) -> list[Path]:
         ax.set_ylim(max(0.0, min(finite) - 5.0), min(100.0, max(finite) + 5.0))
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, out_dir, "gid_auc_bars")
+
+
+def forest_plot(table: Table, out_dir: str | Path) -> list[Path]:
+    """``forest_table_<N>.png/.pdf``: Δ vs the baseline with its 95% t interval per compared
+    row (AUC points), ±δ shaded, the verdict beside each row; [] for a table without verdicts."""
+    verdicts = [v for _, v in table.decisions.values()]
+    if not verdicts:
+        return []
+    s, delta = table.rule.scale, table.rule.margin
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8.5, 0.55 * len(verdicts) + 1.6))
+    ys = np.arange(len(verdicts))[::-1]
+    ax.axvspan(-delta, delta, color="0.85", zorder=0, label=f"±δ = ±{delta:g} (equivalence)")
+    ax.axvline(0.0, color="0.4", lw=0.8, zorder=1)
+    colours = {"better": "tab:green", "worse": "tab:red", "equivalent": "tab:blue"}
+    ends = []
+    for y, v in zip(ys, verdicts, strict=True):
+        lo, hi = (s * c for c in v.ci)
+        colour = colours.get(v.kind, "0.3")
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.plot([lo, hi], [y, y], color=colour, lw=2, zorder=2)
+            ends += [lo, hi]
+        if np.isfinite(v.diff):
+            ax.plot([s * v.diff], [y], "o", color=colour, zorder=3)
+            ends.append(s * v.diff)
+    finite = [e for e in ends if np.isfinite(e)] + [-delta, delta]
+    left, right = min(finite), max(finite)
+    pad = 0.05 * (right - left or 1.0)
+    ax.set_xlim(left - pad, right + pad)
+    for y, v in zip(ys, verdicts, strict=True):  # the verdict beside its row, outside the axes
+        ax.annotate(
+            f"{v.label()} (n={v.n}, {v.test.test})",
+            xy=(1.01, y),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize="small",
+            color=colours.get(v.kind, "0.3"),
+        )
+    ax.set_yticks(ys, [v.name for v in verdicts])
+    ax.set_ylim(-0.7, len(verdicts) - 0.3)
+    ax.set_xlabel("Δ AUC vs baseline (points), 95% interval")
+    ax.set_title(f"Table {table.number}: {table.rule.short()}", fontsize="medium")
+    ax.legend(fontsize="x-small", loc="lower left", bbox_to_anchor=(0.0, 1.06), frameon=False)
+    return _save(fig, Path(out_dir), f"forest_table_{table.number}")
 
 
 def write_figures(ctx: Context, tables: dict[str, Table], out_dir: str | Path) -> list[Path]:

@@ -34,17 +34,20 @@ def put(
     value: float,
     unit: Hashable | None = None,
     se: float = math.nan,
+    runs: Sequence[str] = (),
 ) -> None:
     """Record one trial's value of cell (row, col) and refresh the cell (mean ± s.e.).
 
     Args:
         unit: which run(s) the value came from (:func:`unit_of`); None: the trial alone.
         se: the value's test-set standard error (DeLong), NaN when unknown.
+        runs: the job folder(s) the value came from (for pairing checks and excluded.csv).
     """
     per_trial = table.samples.setdefault((row, col), {})
     per_trial[trial] = float(value)
     table.units.setdefault((row, col), {})[trial] = (trial,) if unit is None else unit
     table.test_se.setdefault((row, col), {})[trial] = float(se)
+    table.runs.setdefault((row, col), {})[trial] = tuple(sorted({str(r) for r in runs}))
     table.cells[(row, col)] = cell_of(list(per_trial.values()))
 
 
@@ -74,7 +77,8 @@ def fill(
             values = [float(r[value]) for r in rows]
             ses = [float(r.get(se, math.nan)) if se else math.nan for r in rows]
             unit = unit_of(trial, [r["test_envs"] for r in rows])
-            put(table, row, col, trial, _nanmean(values), unit, _mean_se(ses))
+            runs = [r["run"] for r in rows]
+            put(table, row, col, trial, _nanmean(values), unit, _mean_se(ses), runs)
 
 
 def _nanmean(values: Sequence[float]) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from roga_bench.reporting._compare import add_significance
+from roga_bench.reporting._compare import add_significance, note_excluded
 from roga_bench.reporting._context import Context
 from roga_bench.reporting._envs import env_name
 from roga_bench.reporting._fill import fill, put, unit_of
@@ -23,6 +23,7 @@ from roga_bench.reporting._held_out import one_held_out, several_sets_note
 from roga_bench.reporting._names import CELEBDF, GID, UADFV
 from roga_bench.reporting._notes import finish_notes
 from roga_bench.reporting._records import record_env_indices
+from roga_bench.reporting._settings import with_setting
 from roga_bench.reporting._table import Column, Table
 
 __all__ = ["table_III", "table_V", "table_VI", "indomain_per_env", "NO_TEST_KEYS", "GID"]
@@ -87,13 +88,17 @@ def table_III(ctx: Context) -> Table:
     untested = False
     for m in metrics:
         # one value per (algorithm, trial): the mean over that trial's selected rows
-        for (alg, trial), rows in mine.groupby(["algorithm", "trial_seed"]) if len(mine) else []:
+        groups = mine.groupby(["algorithm", "setting", "trial_seed"]) if len(mine) else []
+        for (alg, setting, trial), rows in groups:
             v = float(rows[f"indomain_test_{m}"].mean())
             if math.isnan(v):
                 untested = True
             else:
-                put(table, labels[alg], m, trial, v, unit_of(trial, list(rows["test_envs"])))
-    table.rows = [label for label, _ in ABLATION]
+                unit = unit_of(trial, list(rows["test_envs"]))
+                row = with_setting(labels[alg], setting)
+                put(table, row, m, trial, v, unit, runs=list(rows["run"]))
+    plain = [label for label, _ in ABLATION]
+    table.rows = plain + sorted({k[0] for k in table.cells} - set(plain))
     table.notes.append(
         "In-domain = mean over the training environments of their test split at the selected "
         "checkpoint (not the validation split that selected it)."
@@ -101,8 +106,10 @@ def table_III(ctx: Context) -> Table:
     if untested:
         table.notes.append(NO_TEST_KEYS.format(what="runs without them are"))
     why = "the runs' records hold no env{i}_test_* keys" if untested else "no ERM/RoGA* runs"
-    finish_notes(table, ctx, [dataset], table.rows, why)
-    add_significance(table, {label: "base optimizer (ERM)" for label, _ in ABLATION})
+    finish_notes(table, ctx, [dataset], plain, why)
+    table.excluded += ctx.excluded([dataset], algorithms=list(labels))
+    baselines = {row: "base optimizer (ERM)" for row in table.rows}
+    add_significance(table, baselines, "the base optimizer (ERM)", ctx)
     return table
 
 
@@ -117,7 +124,7 @@ def _indomain_columns(table: Table, ctx: Context, sel: pd.DataFrame, row_of) -> 
             untested = True
             continue
         unit = unit_of(r["trial_seed"], [r["test_envs"]])
-        put(table, row, r["env_name"], r["trial_seed"], r["value"], unit, r["se"])
+        put(table, row, r["env_name"], r["trial_seed"], r["value"], unit, r["se"], [r["run"]])
     return untested
 
 
@@ -135,22 +142,38 @@ def table_V(ctx: Context) -> Table:
     several_sets_note(sel, table)
 
     def row_of(r):
-        return f"{r['backbone']}" + (" + RoGA" if r["algorithm"] == "RoGA" else "")
+        name = f"{r['backbone']}" + (" + RoGA" if r["algorithm"] == "RoGA" else "")
+        return with_setting(name, r.get("setting", ""))
 
     def target(r):
         return r["env_name"] if r["env_name"] == uadfv else None
 
     fill(table, sel, row_of, target, "auc", se="auc_se")
     untested = _indomain_columns(table, ctx, sel, row_of)
-    backbones = sorted({k[0].removesuffix(" + RoGA") for k in table.cells})
-    table.rows = [r for b in backbones for r in (b, f"{b} + RoGA")]
+    bases = sorted({_erm_row(k[0]) for k in table.cells})
+    table.rows = [r for b in bases for r in (b, _roga_row(b))]
     table.notes.append(INDOMAIN_NOTE.format(what="DF, F2F, FS, NT", targets=uadfv))
     if untested:
         table.notes.append(NO_TEST_KEYS.format(what="their DF..NT cells are"))
     finish_notes(table, ctx, [ctx.cross], table.rows, "no ERM/RoGA cross-dataset runs")
     table.notes[0] = table.notes[0].rsplit(" backbone:", 1)[0] + " backbone: all."
-    add_significance(table, {f"{b} + RoGA": b for b in backbones}, "the same backbone's ERM (base)")
+    table.excluded += ctx.excluded([ctx.cross], algorithms=["ERM", "RoGA"], all_backbones=True)
+    baselines = {_roga_row(b): b for b in bases}
+    add_significance(table, baselines, "the same backbone's ERM (base)", ctx)
     return table
+
+
+def _erm_row(row: str) -> str:
+    """``"meso4 [lr=0.01]"`` for ``"meso4 + RoGA [lr=0.01]"`` (and for itself)."""
+    return row.replace(" + RoGA", "")
+
+
+def _roga_row(erm_row: str) -> str:
+    """``"meso4 + RoGA [lr=0.01]"`` for ``"meso4 [lr=0.01]"``."""
+    if erm_row.endswith("]") and " [" in erm_row:
+        i = erm_row.rindex(" [")
+        return f"{erm_row[:i]} + RoGA{erm_row[i:]}"
+    return f"{erm_row} + RoGA"
 
 
 def table_VI(ctx: Context) -> Table:
@@ -169,10 +192,13 @@ def table_VI(ctx: Context) -> Table:
         sel = ctx.selected(ctx.cross, extra=grid, variants=True)
         sel = sel[sel["algorithm"] == "RoGA"] if len(sel) else sel
         several_sets_note(sel, table)
-        points = {(float(a), float(r)) for a, r in zip(sel[grid[0]], sel[grid[1]], strict=True)}
+        points = {
+            (float(a), float(r), str(s))
+            for a, r, s in zip(sel[grid[0]], sel[grid[1]], sel["setting"], strict=True)
+        }
 
         def row_of(r):
-            return _grid_label(r[grid[0]], r[grid[1]])
+            return with_setting(_grid_label(r[grid[0]], r[grid[1]]), r.get("setting", ""))
 
         targets = (uadfv, celeb)
         fill(
@@ -184,7 +210,7 @@ def table_VI(ctx: Context) -> Table:
             se="auc_se",
         )
         untested = _indomain_columns(table, ctx, sel, row_of)
-    table.rows = [_grid_label(a, r) for a, r in sorted(points)]
+    table.rows = [with_setting(_grid_label(a, r), s) for a, r, s in sorted(points)]
     table.notes.append(
         INDOMAIN_NOTE.format(what="DF, F2F, FS, NT", targets=f"{uadfv} and {celeb}")
         + " The plain RoGA run is the grid point of its default α, ρ."
@@ -192,6 +218,8 @@ def table_VI(ctx: Context) -> Table:
     if untested:
         table.notes.append(NO_TEST_KEYS.format(what="their DF..NT cells are"))
     finish_notes(table, ctx, [ctx.cross], table.rows, "no RoGA cross-dataset runs with alpha/rho")
+    table.excluded += ctx.excluded([ctx.cross], algorithms=["RoGA"], variants=True)
+    note_excluded(table)
     return table
 
 

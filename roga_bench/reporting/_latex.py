@@ -1,7 +1,8 @@
 """Render a :class:`Table` as LaTeX (booktabs), optionally as a compilable standalone document.
 
 Labels are escaped (``\\ & % $ # _ { } ~ ^``) and the Unicode symbols used in labels and notes
-(α, ρ, →, ±, Δ, τ, ≥, ≤, ↔) become math, so pdflatex needs no Unicode font; nothing is truncated.
+(α, ρ, →, ±, Δ, τ, ≥, ≤, ↔, δ, ×) become math and — − dashes,
+so pdflatex needs no Unicode font; nothing is truncated.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ _SPECIAL = {
     "≥": r"$\geq$",
     "≤": r"$\leq$",
     "↔": r"$\leftrightarrow$",
+    "δ": r"$\delta$",
+    "×": r"$\times$",
+    "—": "---",
     "−": "-",
     "<": r"\textless{}",
     ">": r"\textgreater{}",

@@ -22,6 +22,7 @@ from roga_bench.reporting._names import ALGORITHM_ORDER, CROSS_ORDER, GID, UADFV
 from roga_bench.reporting._notes import finish_notes
 from roga_bench.reporting._records import ReportInputError
 from roga_bench.reporting._reported import PAPER_DIR, add_reported, load_reported
+from roga_bench.reporting._settings import with_setting
 from roga_bench.reporting._table import Column, Table
 
 __all__ = [
@@ -35,8 +36,13 @@ __all__ = [
 GID_ALGORITHMS = ["ERM", "SAM", "SAGM", "RoGA"]
 
 
-def _versus_erm(table: Table) -> None:
-    add_significance(table, {row: "ERM" for row in table.rows})
+def _versus_erm(table: Table, ctx: Context) -> None:
+    add_significance(table, {row: "ERM" for row in table.rows}, "ERM", ctx)
+
+
+def _label(r) -> str:
+    """The row of a selected record: its algorithm, plus its setting (``"RoGA [lr=0.01]"``)."""
+    return with_setting(r["algorithm"], r.get("setting", ""))
 
 
 def table_I(ctx: Context) -> Table:
@@ -51,11 +57,12 @@ def table_I(ctx: Context) -> Table:
         "Cross-dataset AUC (%), trained on FF++ (DF, F2F, FS, NT)",
         columns=[Column(e, e, "auc") for e in cols],
     )
-    fill(table, sel, lambda r: r["algorithm"], lambda r: r["env_name"], "auc", se="auc_se")
+    fill(table, sel, _label, lambda r: r["env_name"], "auc", se="auc_se")
     several_sets_note(sel, table)
     table.rows = order_rows(sorted({k[0] for k in table.cells}))
     finish_notes(table, ctx, [ctx.cross], ALGORITHM_ORDER, f"no {ctx.family}CrossDataset runs")
-    _versus_erm(table)
+    table.excluded += ctx.excluded([ctx.cross])
+    _versus_erm(table, ctx)
     return table
 
 
@@ -68,10 +75,11 @@ def table_II(ctx: Context) -> Table:
     sel = one_held_out(ctx.selected(ctx.lomo), table)
     for m in ("acc", "auc"):
         se = "auc_se" if m == "auc" else None
-        fill(table, sel, lambda r: r["algorithm"], lambda r, m=m: f"{r['env_name']}:{m}", m, se)
+        fill(table, sel, _label, lambda r, m=m: f"{r['env_name']}:{m}", m, se)
     table.rows = order_rows(sorted({k[0] for k in table.cells}))
     finish_notes(table, ctx, [ctx.lomo], GID_ALGORITHMS, f"no {ctx.family}LOMO runs")
-    _versus_erm(table)
+    table.excluded += ctx.excluded([ctx.lomo])
+    _versus_erm(table, ctx)
     return table
 
 
@@ -107,16 +115,25 @@ def table_IV(ctx: Context) -> Table:
             fill(
                 table,
                 sel,
-                lambda r: labels.get(r["algorithm"]),
+                lambda r: _optimizer_row(labels, r),
                 lambda r, m=m, env=env: f"{env}:{m}",
                 m,
                 "auc_se" if m == "auc" else None,
             )
-    table.rows = [row for row, _ in OPTIMIZERS]
+    plain = [row for row, _ in OPTIMIZERS]
+    settings = sorted({k[0] for k in table.cells} - set(plain))  # rows of other settings
+    table.rows = plain + settings
     table.row_header = "Optimizer"
-    finish_notes(table, ctx, [ctx.lomo, ctx.cross], table.rows, "no ERM/SAM/SAGM/RoGA runs")
-    add_significance(table, {row: "SGD" for row in table.rows}, "SGD (ERM)")
+    finish_notes(table, ctx, [ctx.lomo, ctx.cross], plain, "no ERM/SAM/SAGM/RoGA runs")
+    table.excluded += ctx.excluded([ctx.lomo, ctx.cross], algorithms=list(labels))
+    baselines = {row: "SGD" for row in table.rows}
+    add_significance(table, baselines, "SGD (ERM)", ctx)
     return table
+
+
+def _optimizer_row(labels: dict[str, str], r) -> str | None:
+    row = labels.get(r["algorithm"])
+    return None if row is None else with_setting(row, r.get("setting", ""))
 
 
 BUILDERS = {
@@ -141,6 +158,7 @@ def build_table(number: str, ctx: Context, paper_dir: Path | None = None) -> Tab
             f"unknown table {number!r}; valid tables: {', '.join(TABLE_NUMBERS)}"
         )
     table = BUILDERS[number](ctx)
+    table.rule = ctx.rule
     if ctx.oracle_on_test and ctx.selection == "oracle":
         table.title += " (oracle on test frames)"
     if ctx.family == "SynthFF":  # say what was measured: SynthFF stands in for FF++

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from roga_bench.reporting._aggregate import Cell
-from roga_bench.reporting._significance import PairedTest
+from roga_bench.stats import DecisionRule, PairedTest, Verdict
 
 __all__ = ["Column", "Table", "format_value", "LOWER_IS_BETTER"]
 
@@ -47,11 +47,15 @@ class Table:
         units: ``{(row, column key): {trial seed: unit}}``, the run(s) each value came from:
             ``(trial seed, held-out env sets)``; a paired test pairs equal units.
         test_se: ``{(row, column key): {trial seed: DeLong s.e.}}`` (NaN when unknown).
+        runs: ``{(row, column key): {trial seed: job folders}}``, the run(s) behind each value.
         significance: ``{row: PairedTest}`` against the row's baseline (ERM), the run as the
-            unit, with Holm's adjusted p-value.
+            unit (raw p; the Holm-adjusted one is in the verdict).
         column_tests: ``{row: {column key: PairedTest}}``, each AUC column on its own.
-        decisions: ``{row: (baseline row, decision)}``, decision = better / worse / equal within
-            ±MDE / undecided (...); :meth:`decision_lines` adds the numbers behind each.
+        decisions: ``{row: (baseline row, Verdict)}``: better / worse / equivalent within ±δ /
+            undecided under ``rule`` (``roga_bench.stats``); :meth:`decision_lines` prints them.
+        excluded: ``[(job folder, reason)]``: runs of this table's datasets left out of its
+            cells or tests (variants, other backbones, not selected, no pair), each with why.
+        rule: the decision rule the verdicts follow (α, margin δ).
         missing: set when nothing at all could be built; says what is missing.
     """
 
@@ -65,18 +69,17 @@ class Table:
     samples: dict[tuple[str, str], dict[object, float]] = field(default_factory=dict)
     units: dict[tuple[str, str], dict[object, object]] = field(default_factory=dict)
     test_se: dict[tuple[str, str], dict[object, float]] = field(default_factory=dict)
+    runs: dict[tuple[str, str], dict[object, tuple[str, ...]]] = field(default_factory=dict)
     significance: dict[str, PairedTest] = field(default_factory=dict)
     column_tests: dict[str, dict[str, PairedTest]] = field(default_factory=dict)
-    decisions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    decisions: dict[str, tuple[str, Verdict]] = field(default_factory=dict)
+    excluded: list[tuple[str, str]] = field(default_factory=list)
+    rule: DecisionRule = field(default_factory=DecisionRule)
     missing: str | None = None
 
     def decision_lines(self) -> list[str]:
-        """``RoGA vs ERM: better [n=12 run pairs, Δ=+3.1, p=0.002, Holm p=0.01, MDE 1.9]``."""
-        lines = []
-        for row, (base, decision) in self.decisions.items():
-            test = self.significance[row]
-            lines.append(f"{row} vs {base}: {decision} [{test.summary('run pairs')}]")
-        return lines
+        """``RoGA vs ERM: undecided — ... [n=12 run pairs (Wilcoxon), Δ=+3.1 [-0.4, +6.6] ...]``."""
+        return [verdict.line() for _, verdict in self.decisions.values()]
 
     def cell_test_se(self, row: str, col: str) -> float:
         """s.e. of the cell's mean from the finite test sets alone: sqrt(Σ se²) / n (NaN if a

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from roga_bench.reporting._context import Context
 from roga_bench.reporting._csv import to_csv
-from roga_bench.reporting._decisions import decisions_frame, decisions_text
-from roga_bench.reporting._figures import write_figures
+from roga_bench.reporting._decisions import decisions_frame, decisions_text, excluded_frame
+from roga_bench.reporting._figures import forest_plot, write_figures
 from roga_bench.reporting._latex import standalone as wrap_standalone
 from roga_bench.reporting._latex import to_latex
 from roga_bench.reporting._markdown import to_markdown
@@ -16,6 +16,7 @@ from roga_bench.reporting._paper_tables import TABLE_NUMBERS, build_table
 from roga_bench.reporting._records import Records, ReportInputError, load_records
 from roga_bench.reporting._reproduce import ReproduceReport, reproduce
 from roga_bench.reporting._table import Table
+from roga_bench.stats import DEFAULT_MARGIN, DecisionRule
 
 __all__ = [
     "FORMATS",
@@ -57,8 +58,12 @@ def build_tables(
     paper_dir: Path | None = None,
     with_reported: bool = False,
     oracle_on_test: bool = False,
+    margin: float = DEFAULT_MARGIN,
 ) -> tuple[dict[str, Table], Context]:
     """Build the requested tables from a sweep folder (or loaded records).
+
+    Each table's rows are decided against their baseline under ``DecisionRule(margin=margin)``
+    (α = 0.05, δ = ``margin`` AUC points, Holm across the table's rows; ``roga_bench.stats``).
 
     The paper's rows (``results/paper/reported.csv``, or ``paper_dir``) join the tables of FF++
     runs; on other datasets only with ``with_reported`` (and a note that they are not comparable).
@@ -72,11 +77,18 @@ def build_tables(
         RecordsError: the folder cannot be read or has no finished runs.
         UnknownNameError: unknown selection method.
         ReportInputError: unknown table, metric not ``auc``/``acc``, oracle on test frames
-            without ``oracle_on_test`` (``SelectionError``).
+            without ``oracle_on_test`` (``SelectionError``), a margin that is not a positive
+            number.
     """
     numbers = parse_tables(tables)
     if metric not in ("auc", "acc"):
         raise ReportInputError(f"metric {metric!r}: expected 'auc' or 'acc'")
+    try:
+        rule = DecisionRule(margin=float(margin))
+    except (TypeError, ValueError):
+        raise ReportInputError(
+            f"--margin {margin!r}: expected a positive number of AUC points"
+        ) from None
     recs = records if isinstance(records, Records) else load_records(records)
     ctx = Context(
         recs.df,
@@ -84,6 +96,7 @@ def build_tables(
         metric=metric,
         with_reported=with_reported,
         oracle_on_test=oracle_on_test,
+        rule=rule,
     )
     built = {n: build_table(n, ctx, paper_dir) for n in numbers}
     if recs.skipped:
@@ -110,14 +123,19 @@ def write_tables(
     formats: Sequence[str] = tuple(FORMATS),
     standalone: bool = False,
 ) -> list[Path]:
-    """Write ``table_<N>.<ext>`` per table and format, plus ``tables.md`` / ``tables.tex`` and
-    the decision lines of every table (``decisions.md``, ``decisions.csv``)."""
+    """Write ``table_<N>.<ext>`` per table and format, plus ``tables.md`` / ``tables.tex``, the
+    decision rule and lines of every table (``decisions.md``, ``decisions.csv``), the runs each
+    table left out with the reason (``excluded.csv``) and a forest plot per table with verdicts
+    (``forest_table_<N>.png`` / ``.pdf``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "decisions.md", out / "decisions.csv"]
+    paths = [out / "decisions.md", out / "decisions.csv", out / "excluded.csv"]
     paths[0].write_text(decisions_text(tables), encoding="utf-8")
     frame = decisions_frame(tables)
     paths[1].write_text(frame.to_csv(index=False, na_rep="NaN", lineterminator="\n"), "utf-8")
+    paths[2].write_text(excluded_frame(tables).to_csv(index=False, lineterminator="\n"), "utf-8")
+    for table in tables.values():
+        paths += forest_plot(table, out)
     for number, table in tables.items():
         for fmt in formats:
             path = out / f"table_{number}.{FORMATS[fmt]}"
@@ -137,7 +155,11 @@ def write_tables(
 
 
 def write_all(
-    input_dir: str | Path, out_dir: str | Path, selection: str = "iid", metric: str = "auc"
+    input_dir: str | Path,
+    out_dir: str | Path,
+    selection: str = "iid",
+    metric: str = "auc",
+    margin: float = DEFAULT_MARGIN,
 ) -> str:
     """Write every table in every format, every figure and the reproduce report into ``out_dir``.
 
@@ -150,19 +172,20 @@ def write_all(
         metric: selection metric, ``auc`` or ``acc``.
 
     Returns:
-        Table II as markdown (what the sweep prints at the end), or, when the records cannot
-        build it (a cross-dataset-only sweep), the first table they can build.
+        What the sweep prints at the end: the decision rule, then Table II as markdown (its
+        verdicts and left-out runs under it), or, when the records cannot build it (a
+        cross-dataset-only sweep), the first table they can build.
 
     Raises:
         RecordsError: no finished runs, or an unreadable results line.
     """
-    tables, ctx = build_tables(input_dir, "all", selection, metric)
+    tables, ctx = build_tables(input_dir, "all", selection, metric, margin=margin)
     write_tables(tables, out_dir)
     write_figures(ctx, tables, Path(out_dir) / "figures")
     write_reproduce(reproduce(tables, ctx.family), out_dir)
     built = [t for t in tables.values() if t.cells]
     shown = tables["II"] if tables["II"].cells or not built else built[0]
-    return to_markdown(shown)
+    return shown.rule.text() + "\n\n" + to_markdown(shown)
 
 
 def reproduce_report(

@@ -10,7 +10,10 @@ Registered in ``SELECTIONS`` (``roga_bench._registry.list_selections()``):
   training env v with test envs T + {v} and the same hparams; the validation score of a step is
   the mean over v of the extra runs' ``env{v}_out_<metric>``: env v's *validation* split, never
   its test split ``env{v}_in`` (which Tables III, V and VI report). A run whose extra runs are
-  missing is not selected, and a warning names it and the missing test-env sets.
+  missing is not selected, and a warning names it and the missing test-env sets. Extra runs
+  trained with ``--eval_targets selectable`` score env v only at some steps (their own
+  validation bests and the last), so LODO would rank on a few steps and NaN elsewhere: refused
+  with an error naming the runs (train the extra runs with ``--eval_targets all``).
 - ``oracle`` (test-domain validation): the last checkpoint of each run (no early stopping), runs
   ranked by the test env's ``env{t}_out_<metric>`` (the mean over the test envs for
   multi-test-env runs). A test env whose ``out`` is its ``in`` (a cross-dataset target's val
@@ -247,6 +250,7 @@ def _lodo(df: pd.DataFrame, metric: str, extra: Sequence[str], allow: bool) -> l
     by_id: dict[tuple, dict[tuple, list[dict[str, Any]]]] = {}
     for recs in runs.by_run.values():
         by_id.setdefault(_hparams_id(recs[0], extra), {})[recs[0]["test_envs"]] = recs
+    _refuse_selectable(by_id)
     candidates, unusable, helpers = [], [], set()
     for run in runs.primary:
         recs = runs.by_run[run]
@@ -264,6 +268,25 @@ def _lodo(df: pd.DataFrame, metric: str, extra: Sequence[str], allow: bool) -> l
         candidates.append(_candidate(runs, scored[best][0], scored[best][1], keys))
     _warn_unusable([u for u in unusable if u[0] not in helpers], helpers & {u[0] for u in unusable})
     return _best_per_group(candidates, keys)
+
+
+def _refuse_selectable(by_id: dict[tuple, dict[tuple, list[dict[str, Any]]]]) -> None:
+    """LODO scores a step by the extra runs' test-env validation: runs that scored their test
+    envs only at some steps (``--eval_targets selectable``) cannot give it."""
+    bad = sorted(
+        Path(str(recs[0]["run"])).name
+        for peers in by_id.values()
+        for envs, recs in peers.items()
+        if any(tuple(sorted((*envs[:i], *envs[i + 1 :]))) in peers for i in range(len(envs)))
+        and recs[0].get("args.eval_targets") == "selectable"
+    )
+    if bad:
+        raise SelectionError(
+            f"lodo selection refused: {len(bad)} of its validation runs ({', '.join(bad[:5])}"
+            f"{', ...' if len(bad) > 5 else ''}) were trained with --eval_targets selectable, "
+            "which scores their held-out envs only at some steps; LODO needs those envs scored "
+            "at every checkpoint: rerun them with --eval_targets all, or use --selection iid"
+        )
 
 
 def _lodo_scores(

@@ -1,0 +1,65 @@
+"""Statistics of the tables, sweeps and analysis: paired tests, Holm, TOST, power, decisions.
+
+One home for the numbers behind every decision line (``roga_bench.reporting`` keeps tables and
+words). Maintained libraries do the work where they can: scipy.stats (``wilcoxon``,
+``ttest_1samp``/``ttest_rel``), statsmodels (``multipletests(method="holm")``, ``ttost_paired``,
+``TTestPower``); what none provides (Wilcoxon's floor and power, TOST power, the trials to
+decide, the decision rule) is written here::
+
+    from roga_bench.stats import Comparison, DecisionRule, decide
+    rule = DecisionRule(alpha=0.05, margin=1.0)  # margin in AUC points
+    for v in decide([Comparison("RoGA vs ERM", roga_aucs, erm_aucs, trials_run=3)], rule):
+        print(v.line())
+"""
+
+from roga_bench.stats._decide import (
+    DEFAULT_MARGIN,
+    Comparison,
+    DecisionRule,
+    Verdict,
+    decide,
+)
+from roga_bench.stats._power import (
+    POWER,
+    Need,
+    floor_reason,
+    min_detectable_effect,
+    power_difference,
+    power_equivalence,
+    trials_to_decide,
+)
+from roga_bench.stats._tests import (
+    ALPHA,
+    MIN_WILCOXON_PAIRS,
+    PairedTest,
+    Tost,
+    holm,
+    holm_levels,
+    paired_test,
+    tost_paired,
+    wilcoxon_min_p,
+)
+
+__all__ = [
+    "ALPHA",
+    "DEFAULT_MARGIN",
+    "MIN_WILCOXON_PAIRS",
+    "POWER",
+    "Comparison",
+    "DecisionRule",
+    "Need",
+    "PairedTest",
+    "Tost",
+    "Verdict",
+    "decide",
+    "floor_reason",
+    "holm",
+    "holm_levels",
+    "min_detectable_effect",
+    "paired_test",
+    "power_difference",
+    "power_equivalence",
+    "tost_paired",
+    "trials_to_decide",
+    "wilcoxon_min_p",
+]
