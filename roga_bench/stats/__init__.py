@@ -5,7 +5,6 @@
 """
 
 from roga_bench.stats.sequential import (
-    DEFAULT_LOOKS,
     SequentialDesign,
     SequentialResult,
     default_looks,
@@ -17,7 +16,6 @@ from roga_bench.stats.sequential import (
 )
 
 __all__ = [
-    "DEFAULT_LOOKS",
     "SequentialDesign",
     "SequentialResult",
     "default_looks",

@@ -60,7 +60,6 @@ from scipy import stats
 
 __all__ = [
     "BETTER",
-    "DEFAULT_LOOKS",
     "EQUIVALENT",
     "SPENDING",
     "UNDECIDED",
@@ -82,17 +81,18 @@ __all__ = [
 UNDECIDED, BETTER, WORSE, EQUIVALENT = 0, 1, -1, 2
 VERDICTS = {UNDECIDED: "undecided", BETTER: "better", WORSE: "worse", EQUIVALENT: "equivalent"}
 SPENDING = ("obf", "pocock")
-DEFAULT_LOOKS = (3, 6, 12, 24, 48)
 N_SIM = 2**18  # null sequences of the calibration: MC s.e. of a 5 % level about 0.0004
 CALIBRATION_SEED = 20250601
 
 
 def default_looks(max_trials: int, first: int = 3) -> tuple[int, ...]:
-    """3, 6, 12, 24, ... (doubling) below ``max_trials``, then ``max_trials`` itself."""
+    """3, 6, 12, 24, ... (doubling), then ``max_trials``: a doubling look n is kept while
+    2n <= ``max_trials``, so the last look adds at least as many trials as the one before
+    (100 -> 3, 6, 12, 24, 48, 100; a look at 96 would leave almost nothing to spend at 100)."""
     if max_trials < 2:
         raise ValueError(f"max_trials must be >= 2 (a t statistic needs 2 pairs), got {max_trials}")
     looks, n = [], first
-    while n < max_trials:
+    while 2 * n <= max_trials:
         looks.append(n)
         n *= 2
     return (*looks, max_trials)
