@@ -2,8 +2,9 @@
 
 Jobs are "run" by a registered fake launcher that writes two checkpoints per job in a second:
 the first with the higher training-domain validation AUC (the one the tables select), the
-second with test AUC 0.5 for every algorithm (selecting it would hide every effect). A run's test AUC is 0.7 + the algorithm's effect + noise fixed
-by (algorithm, trial), so each comparison's verdict is known in advance.
+second with test AUC 0.5 for every algorithm (selecting it would hide every effect). A run's
+selected test AUC is 0.7 + the algorithm's effect + noise fixed by (algorithm, trial), so each
+comparison's verdict is known in advance.
 """
 
 from __future__ import annotations
