@@ -14,6 +14,7 @@ import json
 import math
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +202,69 @@ def test_first_trial_for_a_plain_launch(tmp_path: Path):
                           test_envs=[0], first_trial=7)  # fmt: skip
     assert [a["trial_seed"] for a in args] == [7, 8]
     shutil.rmtree(out, ignore_errors=True)
+
+
+def _wait_done(out: Path, n: int, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while sum(1 for _ in out.glob("*/done")) < n:
+        assert time.monotonic() < deadline, f"submitit local jobs did not finish ({n} expected)"
+        time.sleep(0.3)
+
+
+def _submitit_argv(data: Path, out: Path, cluster: str, *extra: str) -> list[str]:
+    """ERM vs RoGA (the stand-in: no effect), looks at 2 and 4 trials, through submitit."""
+    argv = _argv(data, out, "--looks", "2", "--timeout_min", "5", *extra)
+    at = argv.index("--command_launcher") + 1
+    argv[at : at + 1] = ["submitit", "--submitit_cluster", cluster]
+    argv += ["--train_module", "roga_train_sequential_standin"]
+    argv[argv.index("--max_trials") + 1] = "4"
+    argv[argv.index("--algorithms") + 1 : argv.index("--max_trials")] = ["ERM", "RoGA"]
+    return argv
+
+
+@pytest.mark.slow
+def test_submitit_no_wait_each_look_one_array_relaunch_moves_on(
+    tiny_synthff: Path, tmp_path: Path, monkeypatch, capsys
+):
+    fake = Path(__file__).parent / "fake_domainbed"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(fake), os.environ.get("PYTHONPATH", "")]))
+    out = tmp_path / "seq"
+    argv = _submitit_argv(tiny_synthff, out, "local", "--no_wait")
+    assert main(argv) == 0  # look 1 submitted: ERM and RoGA x 2 trials, one array
+    printed = capsys.readouterr().out
+    assert "submitit: 4 jobs in one array" in printed and "relaunch" in printed
+    assert (out / "design.json").exists() and not (out / "looks.csv").exists()
+    _wait_done(out, 4)
+    assert main(argv) == 0  # look 1 analysed, look 2 submitted
+    assert "submitit: 4 jobs in one array" in capsys.readouterr().out
+    assert {r["look"] for r in _rows(out / "looks.csv")} == {"1"}
+    assert not (out / "verdicts.csv").exists()
+    _wait_done(out, 8)
+    assert main(argv) == 0  # both looks analysed: the end
+    (row,) = _rows(out / "verdicts.csv")
+    assert row["comparison"] == "RoGA vs ERM" and row["trials"] == "4"
+    assert {r["look"] for r in _rows(out / "looks.csv")} == {"1", "2"}
+
+
+@pytest.mark.slurm
+def test_slurm_waits_between_looks_one_array_each(
+    tiny_synthff: Path, tmp_path: Path, monkeypatch, capsys
+):
+    from test_slurm import _unavailable
+
+    reason = _unavailable()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI: the Slurm test cluster is not up: {reason}", pytrace=False)
+        pytest.skip(f"no one-node Slurm test cluster: {reason}")
+    from roga_bench.sweep import _submitit as submitit_mod
+
+    monkeypatch.setattr(submitit_mod, "POLL_S", 1.0)
+    fake = Path(__file__).parent / "fake_domainbed"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(fake), os.environ.get("PYTHONPATH", "")]))
+    out = tmp_path / "seq"
+    assert main(_submitit_argv(tiny_synthff, out, "slurm")) == 0  # waits for each look
+    printed = capsys.readouterr().out
+    assert printed.count("submitit: 4 jobs in one array") == 2
+    (row,) = _rows(out / "verdicts.csv")
+    assert row["trials"] == "4" and {r["look"] for r in _rows(out / "looks.csv")} == {"1", "2"}
