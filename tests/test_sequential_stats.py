@@ -128,6 +128,7 @@ def test_default_looks_double_up_to_the_maximum():
     assert default_looks(100) == (3, 6, 12, 24, 48, 100)
     assert default_looks(48) == (3, 6, 12, 24, 48)
     assert default_looks(30) == (3, 6, 12, 30)
-    assert default_looks(4) == (4,)
+    assert default_looks(150) == (3, 6, 12, 24, 48, 96, 150)
+    assert default_looks(3) == (3,) and default_looks(4) == (3, 4)
     with pytest.raises(ValueError):
         default_looks(1)

@@ -87,12 +87,13 @@ CALIBRATION_SEED = 20250601
 
 def default_looks(max_trials: int, first: int = 3) -> tuple[int, ...]:
     """3, 6, 12, 24, ... (doubling), then ``max_trials``: a doubling look n is kept while
-    2n <= ``max_trials``, so the last look adds at least as many trials as the one before
-    (100 -> 3, 6, 12, 24, 48, 100; a look at 96 would leave almost nothing to spend at 100)."""
+    n <= 3/4 ``max_trials``, so the last look adds at least a quarter of the trials
+    (100 -> 3, 6, 12, 24, 48, 100: a look at 96 would leave almost nothing to spend at 100;
+    150 -> 3, ..., 96, 150)."""
     if max_trials < 2:
         raise ValueError(f"max_trials must be >= 2 (a t statistic needs 2 pairs), got {max_trials}")
     looks, n = [], first
-    while 2 * n <= max_trials:
+    while 4 * n <= 3 * max_trials:
         looks.append(n)
         n *= 2
     return (*looks, max_trials)
