@@ -21,7 +21,6 @@ on the machine.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 

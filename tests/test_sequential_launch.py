@@ -164,6 +164,16 @@ def test_another_design_in_the_folder_is_refused(tiny_synthff: Path, tmp_path: P
     assert (out / "design.json").read_bytes() == before
 
 
+def test_design_only_preregisters_then_the_same_command_runs_it(tiny_synthff: Path, tmp_path):
+    out = tmp_path / "seq"
+    assert main(_argv(tiny_synthff, out, "--looks", "3", "--design_only")) == 0
+    assert LAUNCHED == [] and [p.name for p in out.iterdir()] == ["design.json"]
+    registered = (out / "design.json").read_bytes()
+    assert main(_argv(tiny_synthff, out, "--looks", "3")) == 0
+    assert LAUNCHED and (out / "verdicts.csv").exists()
+    assert (out / "design.json").read_bytes() == registered
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
@@ -172,6 +182,8 @@ def test_another_design_in_the_folder_is_refused(tiny_synthff: Path, tmp_path: P
         (["--looks", "3,48"], "after --max_trials"),
         (["--margin", "0"], "--margin"),
         (["--n_trials", "3"], "--n_trials"),
+        (["--max_trials", "1"], "--max_trials"),
+        (["--budget_hours", "-1"], "--budget_hours"),
     ],
 )
 def test_bad_flags_one_line_exit_2(tiny_synthff: Path, tmp_path: Path, capsys, extra, message):

@@ -145,6 +145,12 @@ def _sequential_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--timings_from", nargs="+", default=None, help="sweep folders to measure job times in"
     )
+    s.add_argument(
+        "--design_only",
+        action="store_true",
+        default=None,
+        help="write design.json (the pre-registration) and the cost, run no job",
+    )
 
 
 def _slurm_arguments(lo: argparse._ArgumentGroup) -> None:
@@ -356,7 +362,7 @@ def _launch(args: argparse.Namespace) -> int:
 def _sequential_only(args: argparse.Namespace) -> None:
     given = [
         f"--{k}"
-        for k in ("max_trials", "looks", "budget_hours", "timings_from")
+        for k in ("max_trials", "looks", "budget_hours", "timings_from", "design_only")
         if getattr(args, k) is not None
     ]
     if given:

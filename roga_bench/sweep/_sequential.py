@@ -145,6 +145,7 @@ def run_until_decided(
     launch: Callable[[list[Job]], list[Any]],
     confirm: Callable[[str], bool],
     job_seconds: Mapping[str, float],
+    design_only: bool = False,
 ) -> int:
     """Run the design; returns the exit code (0: decided, ended, or a look's jobs submitted
     and not yet done, e.g. ``--no_wait``; 1: failed jobs).
@@ -155,6 +156,7 @@ def run_until_decided(
         launch: runs a list of jobs (the chosen launcher with its options) -> outcomes.
         confirm: asked once with the cost, before the first job of a new design.
         job_seconds: expected seconds per job by algorithm (for the cost and the budget).
+        design_only: write (or check) design.json, print the cost, run nothing.
 
     Raises:
         DesignError: design.json differs from this launch, or a pair cannot be formed.
@@ -170,6 +172,9 @@ def run_until_decided(
             return 0
         write_design(sweep_dir, plan.doc)
         print(f"wrote {sweep_dir / 'design.json'} (the pre-registered design; never changes)")
+    if design_only:
+        print("--design_only: no job run; the same command without it runs the design")
+        return 0
     looks = plan.design.looks
     open_ = list(plan.others)
     trials = dict.fromkeys(plan.others, 0)

@@ -232,4 +232,6 @@ def launch_until_decided(
     done = sum(j.state == DONE for j in every)
     if done:
         print(f"{done} of the design's jobs are already done in {out}")
-    return run_until_decided(plan, out, lambda jobs: launcher(jobs, **options), confirm, seconds)
+    return run_until_decided(
+        plan, out, lambda jobs: launcher(jobs, **options), confirm, seconds, bool(args.design_only)
+    )
