@@ -132,3 +132,13 @@ def test_default_looks_double_up_to_the_maximum():
     assert default_looks(3) == (3,) and default_looks(4) == (3, 4)
     with pytest.raises(ValueError):
         default_looks(1)
+
+
+def test_a_design_from_a_decision_rule_keeps_its_alpha_margin_and_verdict_kinds():
+    from types import SimpleNamespace
+
+    from roga_bench.stats.sequential import VERDICTS
+
+    design = SequentialDesign.from_rule(SimpleNamespace(alpha=0.1, margin=2.0), (3, 6), 2)
+    assert (design.alpha, design.margin, design.n_comparisons) == (0.1, 2.0, 2)
+    assert set(VERDICTS.values()) == {"better", "worse", "equivalent", "undecided"}

@@ -204,6 +204,12 @@ class SequentialDesign:
                 raise ValueError(f"spending {name!r}: expected one of {SPENDING}")
         self.efficacy(1)  # checks looks and alpha
 
+    @classmethod
+    def from_rule(cls, rule: Any, looks: Sequence[int], n_comparisons: int) -> SequentialDesign:
+        """The design of a decision rule (anything with ``alpha`` and ``margin`` in AUC points,
+        such as ``roga_bench.stats.DecisionRule``): the same α, δ and verdict kinds."""
+        return cls(tuple(looks), n_comparisons, float(rule.alpha), float(rule.margin))
+
     def efficacy(self, level_divisor: int) -> tuple[float, ...]:
         """Two-sided boundaries at level α / ``level_divisor`` (Holm: m − r open)."""
         return t_boundaries(self.looks, self.alpha / level_divisor, self.spending, True)
