@@ -50,7 +50,8 @@ def fake_launcher(jobs, device: str = "auto") -> list[JobOutcome]:
         (job.output_dir / ".lock").write_text("1")
         lines = []
         for step, val, test in ((0, 0.9, auc), (1, 0.5, 0.5)):  # the last: the same for all
-            rec = {"args": a, "hparams": {"backbone": "small_cnn", "optimizer": "sgd"},
+            hp = {"backbone": "small_cnn", "optimizer": "sgd", **json.loads(a.get("hparams", "{}"))}
+            rec = {"args": a, "hparams": hp,
                    "step": step, "dataset_environments": ENVS}  # fmt: skip
             for i in range(4):
                 rec[f"env{i}_out_auc"] = val
@@ -172,6 +173,22 @@ def test_design_only_preregisters_then_the_same_command_runs_it(tiny_synthff: Pa
     assert main(_argv(tiny_synthff, out, "--looks", "3")) == 0
     assert LAUNCHED and (out / "verdicts.csv").exists()
     assert (out / "design.json").read_bytes() == registered
+
+
+def test_runs_whose_table_label_adds_the_optimizer_still_pair(tiny_synthff: Path, tmp_path):
+    # with Adam the tables call the rows "ERM (Adam)", "RoGA (Adam)": pairs follow the jobs
+    out = tmp_path / "seq"
+    hp = '{"optimizer": "adam", "lr": 0.001}'
+    assert main(_argv(tiny_synthff, out, "--looks", "3", "--hparams", hp)) == 0
+    assert len(_rows(out / "verdicts.csv")) == 3
+
+
+def test_status_of_a_design_lists_its_worst_case_jobs(tiny_synthff: Path, tmp_path, capsys):
+    out = tmp_path / "seq"
+    argv = _argv(tiny_synthff, out)
+    argv[0] = "status"
+    assert main(argv) == 0
+    assert "96 jobs: 0 done, 0 incomplete, 96 not launched." in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

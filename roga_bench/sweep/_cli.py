@@ -416,6 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "launch":
             return _launch(args)
+        if args.until_decided and args.max_trials:  # the design's worst case: every trial
+            args.n_trials = args.max_trials
         if args.command == "delete_incomplete":
             return _delete_incomplete(args)
         jobs = _jobs(args, validate=False)

@@ -52,12 +52,11 @@ __all__ = ["DesignError", "Plan", "differences", "run_until_decided"]
 POINTS = 100.0  # AUC (0..1) -> AUC points
 
 
-def _run_value(selected: Any) -> dict[tuple[str, int, tuple], float]:
-    """(algorithm, trial, test envs) -> the run's selected AUC averaged over its test envs."""
-    out: dict[tuple[str, int, tuple], list[float]] = {}
+def _run_value(selected: Any) -> dict[str, float]:
+    """Run folder -> its selected AUC averaged over its test envs."""
+    out: dict[str, list[float]] = {}
     for row in selected.to_dict("records"):
-        key = (str(row["algorithm"]), int(row["trial_seed"]), tuple(row["test_envs"]))
-        out.setdefault(key, []).append(float(row["auc"]))
+        out.setdefault(str(row["run"]), []).append(float(row["auc"]))
     return {k: float(np.mean(v)) for k, v in out.items()}
 
 
@@ -82,20 +81,25 @@ def differences(plan: Plan, sweep_dir: Path, trials: Mapping[str, int]) -> np.nd
     wanted = {str(j.output_dir) for j in jobs if j.state == DONE}
     df = load_records(sweep_dir).df
     df = df[df["run"].astype(str).isin(wanted)]
-    values = _run_value(select(df, "iid", "auc"))
+    by_run = _run_value(select(df, "iid", "auc"))
+    values = {  # keyed by the job's own algorithm name (the tables' row label may add one)
+        (a["algorithm"], a["trial_seed"], tuple(a["test_envs"])): by_run.get(str(j.output_dir))
+        for j in jobs
+        for a in [j.train_args]
+    }
     first = plan.doc["first_trial"]
     envs = sorted({tuple(j.train_args["test_envs"]) for j in jobs})
     out = np.full((len(plan.others), n_max), np.nan)
     for i, alg in enumerate(plan.others):
         for n in range(trials[alg]):
-            trial = first + n
             pairs = []
             for e in envs:
-                a, b = values.get((alg, trial, e)), values.get((plan.baseline, trial, e))
+                a, b = values.get((alg, first + n, e)), values.get((plan.baseline, first + n, e))
                 if a is None or b is None or math.isnan(a) or math.isnan(b):
                     raise DesignError(
-                        f"{sweep_dir}: no selected AUC for {alg if a is None else plan.baseline}"
-                        f" trial {trial} test envs {list(e)}; the pair cannot be formed"
+                        f"{sweep_dir}: no selected AUC for "
+                        f"{alg if a is None or math.isnan(a) else plan.baseline} trial "
+                        f"{first + n} test envs {list(e)}; the pair cannot be formed"
                     )
                 pairs.append(a - b)
             out[i, n] = POINTS * float(np.mean(pairs))

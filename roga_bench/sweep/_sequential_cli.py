@@ -43,17 +43,21 @@ _REFUSED = {
 def code_version() -> str:
     """``git describe --always --dirty`` of the checkout that holds roga_bench, else the
     package version."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "describe", "--always", "--dirty", "--tags"],
-            capture_output=True, text=True, timeout=10, check=True,
-        )  # fmt: skip
-        return f"git {out.stdout.strip()}"
-    except (OSError, subprocess.SubprocessError):
-        from roga_bench import __version__
+    from roga_bench import __version__
 
-        return f"roga_bench {__version__}"
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*cmd: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(root), *cmd], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
+    try:  # only the checkout that holds this package, not a repository around a site-packages
+        if Path(git("rev-parse", "--show-toplevel")).resolve() == root:
+            return f"git {git('describe', '--always', '--dirty', '--tags')}"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return f"roga_bench {__version__}"
 
 
 def _parse_looks(text: str | None, max_trials: int) -> tuple[int, ...]:
