@@ -125,6 +125,15 @@ def test_delta_is_the_tables_selection_and_pairing(tiny_synthff: Path, tmp_path:
     # training-domain validation picks step 0 (val 0.9), whose test AUC is the run's value
     want = np.mean([_auc("RoGA", t) - _auc("ERM", t) for t in (1000, 1001, 1002)]) * 100
     assert by["RoGA vs ERM"] == pytest.approx(want, abs=1e-3)
+    # and Table I, built from the same folder (every comparison ran all 24 trials), reports the
+    # same paired differences as the last look
+    from roga_bench.reporting import build_tables
+
+    last = {r["comparison"]: float(r["delta"]) for r in _rows(out / "verdicts.csv")}
+    assert {r["trials"] for r in _rows(out / "verdicts.csv")} == {"24"}
+    tests = build_tables(out, "I")[0]["I"].significance
+    for name, delta in last.items():
+        assert 100 * tests[name.split(" vs ")[0]].diff == pytest.approx(delta, abs=1e-3)
 
 
 def test_killed_and_relaunched_ends_with_identical_files(tiny_synthff: Path, tmp_path: Path):
