@@ -52,11 +52,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from roga_bench.stats._spending import CALIBRATION_SEED, N_SIM, SPENDING, spent, t_boundaries
 
 __all__ = [
     "BETTER",
@@ -80,9 +80,6 @@ __all__ = [
 # verdict codes of the arrays; VERDICTS names them as the decision rule does
 UNDECIDED, BETTER, WORSE, EQUIVALENT = 0, 1, -1, 2
 VERDICTS = {UNDECIDED: "undecided", BETTER: "better", WORSE: "worse", EQUIVALENT: "equivalent"}
-SPENDING = ("obf", "pocock")
-N_SIM = 2**18  # null sequences of the calibration: MC s.e. of a 5 % level about 0.0004
-CALIBRATION_SEED = 20250601
 
 
 def default_looks(max_trials: int, first: int = 3) -> tuple[int, ...]:
@@ -97,80 +94,6 @@ def default_looks(max_trials: int, first: int = 3) -> tuple[int, ...]:
         looks.append(n)
         n *= 2
     return (*looks, max_trials)
-
-
-def spent(spending: str, fraction: np.ndarray | float, level: float) -> np.ndarray:
-    """Lan-DeMets cumulative α spent at information ``fraction`` (0..1) for total ``level``.
-
-    ``obf``: 2 − 2Φ(z_{1−γ/2}/√t) (O'Brien-Fleming-shaped); ``pocock``: γ·ln(1 + (e − 1)t).
-    """
-    t = np.clip(np.asarray(fraction, dtype=float), 1e-12, 1.0)
-    if spending == "obf":
-        return 2.0 - 2.0 * stats.norm.cdf(stats.norm.ppf(1 - level / 2) / np.sqrt(t))
-    if spending == "pocock":
-        return level * np.log1p((math.e - 1.0) * t)
-    raise ValueError(f"spending {spending!r}: expected one of {SPENDING}")
-
-
-@lru_cache(maxsize=8)
-def _null_t(looks: tuple[int, ...], n_sim: int, seed: int) -> np.ndarray:
-    """t_k of ``n_sim`` sequences of N(0, 1) differences at each look, shape (n_sim, K)."""
-    rng = np.random.default_rng(seed)
-    total = np.zeros(n_sim)
-    ss = np.zeros(n_sim)  # sum of squared deviations from the running mean
-    out = np.empty((n_sim, len(looks)))
-    prev = 0
-    for k, n in enumerate(looks):
-        m = n - prev
-        inc = rng.standard_normal(n_sim) * math.sqrt(m)  # sum of m new differences
-        within = rng.chisquare(m - 1, n_sim) if m > 1 else np.zeros(n_sim)
-        # pooled sum of squares: old + new within-look + the between-means term
-        ss = ss + within + prev * m / n * (total / prev - inc / m) ** 2 if prev else within
-        total = total + inc
-        out[:, k] = (total / n) / np.sqrt(ss / (n - 1) / n)
-        prev = n
-    return out
-
-
-@lru_cache(maxsize=64)
-def t_boundaries(
-    looks: tuple[int, ...],
-    level: float,
-    spending: str = "obf",
-    two_sided: bool = True,
-    n_sim: int = N_SIM,
-    seed: int = CALIBRATION_SEED,
-) -> tuple[float, ...]:
-    """Boundaries c_k for the paired t statistic (|t| if ``two_sided``) at ``looks`` pairs.
-
-    Calibrated on null sequences: among the sequences that crossed no earlier boundary, c_k
-    leaves at most the spent increment α(t_k) − α(t_{k−1}) of all sequences at or above it;
-    an increment below one sequence gives c_k = inf (no stopping at that look).
-
-    Raises:
-        ValueError: looks not increasing from at least 2 pairs, level outside (0, 1).
-    """
-    if not looks or looks[0] < 2 or any(b <= a for a, b in zip(looks, looks[1:], strict=False)):
-        raise ValueError(f"looks {list(looks)}: expected increasing trial counts from 2")
-    if not 0 < level < 1:
-        raise ValueError(f"level {level}: expected 0 < level < 1")
-    t = _null_t(looks, n_sim, seed)
-    stat = np.abs(t) if two_sided else t
-    cumulative = spent(spending, np.asarray(looks) / looks[-1], level)
-    alive = np.ones(n_sim, dtype=bool)
-    bounds, before = [], 0.0
-    for k in range(len(looks)):
-        need = int((cumulative[k] - before) * n_sim)  # sequences allowed to cross here
-        before = cumulative[k]
-        values = stat[alive, k]
-        if need < 1 or len(values) == 0:
-            bounds.append(math.inf)
-            continue
-        need = min(need, len(values))
-        c = float(np.partition(values, len(values) - need)[len(values) - need])
-        bounds.append(c)
-        alive &= stat[:, k] < c
-    return tuple(bounds)
 
 
 @dataclass(frozen=True)
@@ -295,9 +218,35 @@ class SequentialResult:
     mean: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
-def run_design(design: SequentialDesign, summary: LookStats, n_looks: int | None = None) -> (
-    SequentialResult
-):  # fmt: skip
+def _holm_step(
+    k: int, t: np.ndarray, mean: np.ndarray, eff: np.ndarray, verdict: np.ndarray,
+    stop: np.ndarray, rejected: np.ndarray,
+) -> None:  # fmt: skip
+    """Better/worse at look k, in place: Holm with α recycling (Maurer & Bretz 2013).
+
+    An open comparison is tested at α/(m − r), r = better/worse so far, against every look it
+    has been observed at (its earlier looks included); each new rejection lowers the boundaries
+    of the others, which are checked again until nothing changes.
+    """
+    S, m = verdict.shape
+    open_ = verdict == UNDECIDED
+    while True:
+        divisor = np.maximum(m - rejected, 1)  # (S,); all rejected: nothing open
+        cross = np.abs(t[..., : k + 1]) >= eff[divisor - 1][:, None, : k + 1]
+        new = open_ & cross.any(axis=-1)
+        if not new.any():
+            return
+        last = k - np.argmax(cross[..., ::-1], axis=-1)  # the latest look that crossed
+        sign = np.sign(mean[np.arange(S)[:, None], np.arange(m)[None, :], last])
+        verdict[new] = np.where(sign[new] > 0, BETTER, WORSE)
+        stop[new] = k
+        rejected += new.sum(axis=1)
+        open_ &= ~new
+
+
+def run_design(
+    design: SequentialDesign, summary: LookStats, n_looks: int | None = None
+) -> SequentialResult:
     """Replay the design over the looks of ``summary`` (the first ``n_looks`` of them).
 
     The same code decides a real sweep (S = 1) and the simulations (S sequences at once).
@@ -310,43 +259,26 @@ def run_design(design: SequentialDesign, summary: LookStats, n_looks: int | None
     if m_given != m:
         raise ValueError(f"{m_given} comparisons given, the design has {m}")
     K = min(K_have, len(design.looks) if n_looks is None else n_looks)
-    n = np.asarray(design.looks[:K], dtype=float)
     if list(summary.n[:K]) != list(design.looks[:K]):
         raise ValueError(f"looks at {list(summary.n[:K])} pairs, the design's at {design.looks}")
-    se = sd[..., :K] / np.sqrt(n)
+    se = sd[..., :K] / np.sqrt(np.asarray(design.looks[:K], dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(se > 0, mean[..., :K] / se, np.sign(mean[..., :K]) * np.inf)
     t = np.nan_to_num(t, nan=0.0)
     eff = np.array([design.efficacy(j) for j in range(1, m + 1)])  # (m, K) by divisor j
     eq = np.asarray(design.equivalence()[:K])
-    verdict = np.zeros((S, m), dtype=int)
-    stop = np.full((S, m), K - 1)
+    verdict, stop = np.zeros((S, m), dtype=int), np.full((S, m), K - 1)
     state = np.zeros((S, m, K), dtype=int)
-    boundary = np.zeros((S, m, K))
-    level = np.zeros((S, m, K))
+    boundary, level = np.zeros((S, m, K)), np.zeros((S, m, K))
     rejected = np.zeros(S, dtype=int)
-    rows = np.arange(S)
     for k in range(K):
-        open_ = verdict == UNDECIDED
-        while True:  # Holm with α recycling: re-check earlier looks at the new level
-            divisor = np.maximum(m - rejected, 1)  # (S,); all rejected: nothing open
-            past = eff[divisor - 1][:, None, : k + 1]  # (S, 1, k+1)
-            cross = np.abs(t[..., : k + 1]) >= past
-            new = open_ & cross.any(axis=-1)
-            if not new.any():
-                break
-            last = k - np.argmax(cross[..., ::-1], axis=-1)  # the latest look that crossed
-            sign = np.sign(mean[rows[:, None], np.arange(m)[None, :], last])
-            verdict[new] = np.where(sign[new] > 0, BETTER, WORSE)
-            stop[new] = k
-            rejected += new.sum(axis=1)
-            open_ = open_ & ~new
+        _holm_step(k, t, mean, eff, verdict, stop, rejected)
         divisor = np.maximum(m - rejected, 1)
         boundary[..., k] = eff[divisor - 1][:, k][:, None]
         level[..., k] = (alpha / divisor)[:, None]
-        half = eq[k] * se[..., k]
+        half = eq[k] * se[..., k]  # the TOST: the repeated (1 - 2α/m) interval inside ±δ
         inside = (mean[..., k] - half > -design.margin) & (mean[..., k] + half < design.margin)
-        eqv = open_ & inside & np.isfinite(half)
+        eqv = (verdict == UNDECIDED) & inside & np.isfinite(half)
         verdict[eqv] = EQUIVALENT
         stop[eqv] = k
         state[..., k] = verdict
