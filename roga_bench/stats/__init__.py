@@ -10,6 +10,9 @@ decide, the decision rule) is written here::
     rule = DecisionRule(alpha=0.05, margin=1.0)  # margin in AUC points
     for v in decide([Comparison("RoGA vs ERM", roga_aucs, erm_aucs, trials_run=3)], rule):
         print(v.line())
+
+``roga_bench.stats.sequential``: the group-sequential design of ``sweep launch --until_decided``
+(planned looks, α spent across them, Holm with α recycling, a sequential TOST).
 """
 
 from roga_bench.stats._decide import (
@@ -39,6 +42,16 @@ from roga_bench.stats._tests import (
     tost_paired,
     wilcoxon_min_p,
 )
+from roga_bench.stats.sequential import (
+    SequentialDesign,
+    SequentialResult,
+    default_looks,
+    fixed_design_trials,
+    look_stats,
+    run_design,
+    simulate_design,
+    t_boundaries,
+)
 
 __all__ = [
     "ALPHA",
@@ -62,4 +75,12 @@ __all__ = [
     "tost_paired",
     "trials_to_decide",
     "wilcoxon_min_p",
+    "SequentialDesign",
+    "SequentialResult",
+    "default_looks",
+    "fixed_design_trials",
+    "look_stats",
+    "run_design",
+    "simulate_design",
+    "t_boundaries",
 ]

@@ -23,6 +23,8 @@ from roga_bench.sweep._grid import SEED_POLICIES, TEST_ENVS_MODES, make_args_lis
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jobs
 from roga_bench.sweep._locks import JobLocked, job_lock
 from roga_bench.sweep._report import final_report, folder_size, state_counts, status_table
+from roga_bench.sweep._sequential_cli import launch_until_decided
+from roga_bench.sweep._sequential_plan import DesignError
 from roga_bench.sweep._slurm import SlurmError, parse_time_min
 from roga_bench.sweep._submitted import active_submission, cancel_active
 from roga_bench.sweep._suite import expand_suite
@@ -108,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--from_scratch", action="store_true", default=None, help="allow missing weights"
     )
     o.add_argument("--keep", default=None, help="what a Done job keeps: model,model_best|none")
+    o.add_argument(
+        "--first_trial", type=int, default=0, help="trial seeds start here (fresh trials)"
+    )
+    _sequential_arguments(p)
     lo = p.add_argument_group("launcher options")
     lo.add_argument("--n_workers", type=int, default=None, help="pool/parallel: slots")
     lo.add_argument("--worker_threads", type=int, default=None, help="pool: threads per slot")
@@ -124,6 +130,27 @@ def build_parser() -> argparse.ArgumentParser:
     _slurm_arguments(lo)
     lo.add_argument("--no_wait", dest="wait", action="store_false", default=None)
     return p
+
+
+def _sequential_arguments(p: argparse.ArgumentParser) -> None:
+    s = p.add_argument_group("sequential design (launch --until_decided; docs/sequential.md)")
+    s.add_argument(
+        "--until_decided", action="store_true", help="add trials in planned looks until decided"
+    )
+    s.add_argument("--max_trials", type=int, default=None, help="the last look's trials")
+    s.add_argument("--looks", default=None, help="trials at the looks: 3,6,12,24 (default)")
+    s.add_argument("--margin", type=float, default=1.0, help="equivalence margin δ, AUC points")
+    s.add_argument("--baseline", default="ERM", help="every other algorithm is compared with it")
+    s.add_argument("--budget_hours", type=float, default=None, help="stop starting looks after")
+    s.add_argument(
+        "--timings_from", nargs="+", default=None, help="sweep folders to measure job times in"
+    )
+    s.add_argument(
+        "--design_only",
+        action="store_true",
+        default=None,
+        help="write design.json (the pre-registration) and the cost, run no job",
+    )
 
 
 def _slurm_arguments(lo: argparse._ArgumentGroup) -> None:
@@ -238,6 +265,7 @@ def _suite_args_list(args: argparse.Namespace) -> list[dict[str, Any]]:
         task=args.task,
         holdout_fraction=args.holdout_fraction,
         seed_policy=args.seed_policy,
+        first_trial=args.first_trial,
     )
     print(expansion.summary(args.suite, family, trials))
     return expansion.args_list
@@ -264,6 +292,7 @@ def _grid_args_list(args: argparse.Namespace) -> list[dict[str, Any]]:
         test_envs_mode=args.test_envs_mode or "single",
         test_envs=args.test_envs,
         seed_policy=args.seed_policy,
+        first_trial=args.first_trial,
     )
 
 
@@ -275,6 +304,8 @@ def _jobs(args: argparse.Namespace, validate: bool) -> list[Job]:
     try:
         if args.n_trials is not None and args.n_trials < 1:
             raise SweepError(f"--n_trials must be >= 1, got {args.n_trials}")
+        if args.first_trial < 0:
+            raise SweepError(f"--first_trial must be >= 0, got {args.first_trial}")
         args_list = _suite_args_list(args) if args.suite else _grid_args_list(args)
         extra = {k: getattr(args, k) for k in _TRAIN_EXTRAS if getattr(args, k) is not None}
         args_list = [{**a, **extra} for a in args_list]
@@ -302,6 +333,14 @@ def _launch(args: argparse.Namespace) -> int:
     _check_output_dir(out)
     if args.data_dir is not None and not Path(args.data_dir).is_dir():
         raise SweepError(f"--data_dir {args.data_dir}: not a directory")
+    if args.until_decided:
+        try:
+            return launch_until_decided(
+                args, launcher, options, _jobs, lambda what: _confirm(args, what)
+            )
+        except SlurmError as exc:
+            raise SweepError(f"--command_launcher {args.command_launcher}: {exc}") from None
+    _sequential_only(args)
     jobs = _jobs(args, validate=True)
     print(state_counts(jobs))
     to_launch = [j for j in jobs if j.state != DONE]
@@ -318,6 +357,16 @@ def _launch(args: argparse.Namespace) -> int:
         raise SweepError(f"--command_launcher {args.command_launcher}: {exc}") from None
     print(f"Launched {len(to_launch)} jobs.")
     return _finish(out, jobs, outcomes)
+
+
+def _sequential_only(args: argparse.Namespace) -> None:
+    given = [
+        f"--{k}"
+        for k in ("max_trials", "looks", "budget_hours", "timings_from", "design_only")
+        if getattr(args, k) is not None
+    ]
+    if given:
+        raise SweepError(f"{', '.join(given)}: only with --until_decided")
 
 
 def _finish(out: Path, jobs: Sequence[Job], outcomes: Sequence[Any]) -> int:
@@ -367,6 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "launch":
             return _launch(args)
+        if args.until_decided and args.max_trials:  # the design's worst case: every trial
+            args.n_trials = args.max_trials
         if args.command == "delete_incomplete":
             return _delete_incomplete(args)
         jobs = _jobs(args, validate=False)
@@ -379,6 +430,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(folder_size(Path(args.output_dir)))
         print(state_counts(jobs))
         return 0
-    except (SweepError, SlurmError) as exc:
+    except (SweepError, SlurmError, DesignError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

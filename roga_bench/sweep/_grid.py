@@ -271,6 +271,7 @@ def make_args_list(
     test_envs_mode: str = "single",
     test_envs: Sequence[int] | None = None,
     seed_policy: str = "paired",
+    first_trial: int = 0,
 ) -> list[dict[str, Any]]:
     """DomainBed's ``make_args_list`` (same loop order, same keys), extended.
 
@@ -278,7 +279,8 @@ def make_args_list(
     ``hparams`` JSON (sorted keys), so it is part of the job hash. Cross-dataset jobs also carry
     the resolved ``targets`` (see :func:`pinned_targets`), so one hash always means the same
     targets. ``data_dir`` is only added when given, so the embedded default hashes the same on
-    every machine. ``seed_policy`` (:data:`SEED_POLICIES`): see the module docstring.
+    every machine. ``seed_policy`` (:data:`SEED_POLICIES`): see the module docstring. Trial
+    seeds are ``first_trial .. first_trial + n_trials - 1`` (a confirmatory run on fresh trials).
 
     Raises:
         ValueError / UnknownNameError: bad names, indices, JSON, or --grid combined with random
@@ -294,7 +296,7 @@ def make_args_list(
     user = json.loads(hparams) if hparams else {}
     pinned = {d: pinned_targets(d, data_dir, user) for d in dataset_names}
     args_list = []
-    for trial_seed in range(n_trials):
+    for trial_seed in range(first_trial, first_trial + n_trials):
         for dataset in dataset_names:
             env_hparams = {**user, **pinned[dataset]}
             for algorithm in algorithms:
