@@ -26,11 +26,9 @@ def decode_hparams(cls: type, image_size: int, overrides: Mapping[str, Any]) -> 
     """Hparams that build ``cls`` for reading frames as stored: its defaults (shared < class
     ``HPARAMS`` along the MRO) and ``overrides``, at ``image_size``, without augmentation or a
     frame cache."""
-    from roga_bench.hparams import SHARED_HPARAMS
+    from roga_bench.hparams import SHARED_HPARAMS, class_hparams
 
-    hparams = {n: hp.default for n, hp in SHARED_HPARAMS.items()}
-    for klass in reversed(cls.__mro__):  # dataset HPARAMS along the MRO, subclasses winning
-        hparams.update({n: hp.default for n, hp in vars(klass).get("HPARAMS", {}).items()})
+    hparams = {n: hp.default for n, hp in {**SHARED_HPARAMS, **class_hparams(cls)}.items()}
     hparams.update(overrides)
     hparams.update(image_size=image_size, data_augmentation=False, frame_cache="")
     return hparams
