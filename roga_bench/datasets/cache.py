@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from roga_bench._cores import available_cores
 from roga_bench.datasets.frame_cache import SPLITS, build_cache, cache_key
 
 __all__ = ["decode_hparams", "dataset_split_paths", "main"]
@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--hparams", default="{}", help="JSON dataset hparams (frames_per_video...)"
     )
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=available_cores())  # affinity, Slurm
     args = parser.parse_args(argv)
     try:
         overrides = json.loads(args.hparams)
