@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from roga_bench._cores import available_cores
+
 
 def _jobs(out: Path, n: int, steps: int) -> list:
     from roga_bench.sweep import make_args_list, make_jobs
@@ -49,7 +51,7 @@ def main() -> None:
                 assert all(o.status == "ok" for o in outcomes), outcomes
                 walls[(slots, threads)].append(time.time() - start)
     base = min(walls[layouts[0]])
-    print(f"{args.jobs} x ERM on SynthFFLOMO, {args.steps} steps, {os.cpu_count()} cores")
+    print(f"{args.jobs} x ERM on SynthFFLOMO, {args.steps} steps, {available_cores()} cores")
     for (slots, threads), w in walls.items():
         ratio = min(w) / base
         rounded = [round(x, 1) for x in w]

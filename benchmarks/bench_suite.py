@@ -26,6 +26,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from roga_bench._cores import available_cores
+
 PROXY = {"SAGM": "SAM", "GSAM": "SAM", "ASAM": "SAM", "RoGA_Robust": "RoGA", "RoGA_Align": "RoGA"}
 SAMPLE = re.compile(r"^(ERM|SAM|RoGA)\|")
 
@@ -97,7 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suites", nargs="+", default=["paper", "default"])
     parser.add_argument("--measure", choices=["sample", "all"], default="sample")
-    parser.add_argument("--slots", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--slots", type=int, default=available_cores())
     parser.add_argument("--json", default=None, help="write the measured costs here")
     parser.add_argument("--from_json", default=None, help="reuse costs measured before")
     args = parser.parse_args()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -26,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from roga_bench._cores import available_cores
+from roga_bench.training._speed import auto_num_workers
 
 ALGORITHMS = ["ERM", "SAM", "SAGM", "GSAM", "RoGA", "RoGA-batched"]
 K = 3
@@ -169,7 +171,7 @@ def _synthff(sizes: Sizes, out: Path, data_dir: str | None) -> Path:
 
     target = out / f"synthff-{sizes.synth['size']}"
     if not (target / "dataset_json").is_dir():
-        workers = max(1, (os.cpu_count() or 1) - 1)
+        workers = max(1, available_cores() - 1)
         generate(target, seed=0, workers=workers, progress=False, **sizes.synth)
     return target
 
@@ -186,8 +188,7 @@ def part_loader(sizes: Sizes, data: Path, erm: dict, report: Report) -> None:
     hp = {"image_size": sizes.synth["size"], "data_augmentation": True, "batch_size": sizes.batch}
     dataset = get_dataset_class("SynthFFLOMO")(str(data), [0], hp)
     split = dataset.split(1, "train")
-    cores = int(os.environ.get("ROGA_BENCH_SLOT_CORES") or os.cpu_count() or 1)
-    workers = 0 if sizes.device == "cpu" else max(0, min(8, cores - 1))
+    workers = 0 if sizes.device == "cpu" else auto_num_workers(torch.device(sizes.device))
     loader = DataLoader(
         split, batch_size=sizes.batch, shuffle=True, num_workers=workers,
         pin_memory=sizes.device == "cuda", drop_last=True,

@@ -5,7 +5,9 @@ t-SNE of a sweep's selected runs, as a table (markdown, LaTeX, CSV) and figures 
     python -m roga_bench.analyze --input_dir SWEEP --algorithms ERM RoGA --test_envs DF \\
         --analyses sharpness,cam --out DIR --device cuda
 
-Exit codes: 0 done, 1 the runs or data cannot be used, 2 bad arguments.
+Exit codes: 0 done, 1 the runs or data cannot be used (a missing or mismatched model file), 2 bad
+input: bad flags, an ``--input_dir`` that is missing, empty or holds no records, a ``--test_envs``
+or ``--algorithms`` name the sweep does not have; nothing is written then.
 """
 
 from __future__ import annotations
@@ -113,7 +115,12 @@ def _config(ns: argparse.Namespace):
 
 def _run(ns: argparse.Namespace, prog: str) -> int:
     from roga_bench._registry import UnknownNameError
-    from roga_bench.analysis import AnalysisError, analyze_sweep, parse_analyses
+    from roga_bench.analysis import (
+        AnalysisError,
+        AnalysisFlagError,
+        analyze_sweep,
+        parse_analyses,
+    )
     from roga_bench.reporting import RecordsError
 
     try:
@@ -136,7 +143,10 @@ def _run(ns: argparse.Namespace, prog: str) -> int:
     except UnknownNameError as exc:
         print(f"{prog}: error: --selection: {exc}", file=sys.stderr)
         return 2
-    except (AnalysisError, RecordsError) as exc:
+    except (AnalysisFlagError, RecordsError) as exc:  # bad input: the flag or folder named
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except AnalysisError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
     print((report.files[-1]).read_text(encoding="utf-8"))

@@ -21,6 +21,8 @@ on them. Every other dataset is split by DomainBed's own function, unchanged.
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
 import runpy
 import shlex
@@ -33,9 +35,17 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from roga_bench._registry import ALGORITHMS, DATASETS
-from roga_bench.hparams import SHARED_HPARAMS, HParam, seed_hash
+from roga_bench.hparams import SHARED_HPARAMS, HParam, class_hparams, seed_hash, validate_hparams
 
-__all__ = ["INSTALL_HINT", "PREFIX", "OfficialEnv", "register", "registered_names", "main"]
+__all__ = [
+    "INSTALL_HINT",
+    "PREFIX",
+    "OfficialEnv",
+    "check_train_hparams",
+    "register",
+    "registered_names",
+    "main",
+]
 
 INSTALL_HINT = (
     "roga_bench.domainbed_plugin needs DomainBed, which is not on PyPI. Install it with\n"
@@ -54,14 +64,6 @@ def _import_domainbed() -> tuple[ModuleType, ModuleType, ModuleType]:
     except ImportError as exc:
         raise ImportError(f"{INSTALL_HINT}\n(import failed: {exc})") from exc
     return algorithms, datasets, hparams_registry
-
-
-def _merged_space(cls: type) -> dict[str, HParam]:
-    """``HPARAMS`` along the MRO, subclasses winning (the same rule as roga_bench.hparams)."""
-    space: dict[str, HParam] = {}
-    for klass in reversed(cls.__mro__):
-        space.update(vars(klass).get("HPARAMS", {}))
-    return space
 
 
 def _add(module: ModuleType, names: list[str], ours: dict[str, type], replace: bool) -> dict:
@@ -122,6 +124,16 @@ def _official_split_dataset(original: Callable) -> Callable:
     return split_dataset
 
 
+def _space(alg_cls: type | None, ds_cls: type | None) -> dict[str, HParam]:
+    """Shared < dataset < algorithm, as in roga_bench (only the classes that are ours)."""
+    space = dict(SHARED_HPARAMS)
+    if ds_cls is not None:
+        space.update(class_hparams(ds_cls))
+    if alg_cls is not None:
+        space.update(class_hparams(alg_cls))
+    return space
+
+
 def _wrap_hparams(original: Callable, algorithms: dict, datasets: dict) -> Callable:
     """DomainBed's ``_hparams`` plus ours for our algorithms/datasets, seeded per name."""
 
@@ -130,11 +142,7 @@ def _wrap_hparams(original: Callable, algorithms: dict, datasets: dict) -> Calla
         alg_cls, ds_cls = algorithms.get(algorithm), datasets.get(dataset)
         if alg_cls is None and ds_cls is None:
             return hparams
-        space = dict(SHARED_HPARAMS)  # shared < dataset < algorithm, as in roga_bench
-        if ds_cls is not None:
-            space.update(_merged_space(ds_cls))
-        if alg_cls is not None:
-            space.update(_merged_space(alg_cls))
+        space = _space(alg_cls, ds_cls)
         for name, hp in space.items():
             # A DomainBed algorithm keeps DomainBed's lr/batch_size/...; ours replaces them.
             if name in hparams and alg_cls is None:
@@ -178,6 +186,47 @@ def register(replace: bool = False) -> dict[str, list[str]]:
     getattr(wrapped, _MARK).update(algorithms=list(alg_added), datasets=list(ds_added))
     hparams_registry._hparams = wrapped
     return registered_names()
+
+
+def _our_class(registry: Any, name: str) -> type | None:
+    """Our class behind a DomainBed name (``RoGA``, ``RB_ERM``), or None for DomainBed's own."""
+    names = registered_names()["algorithms" if registry is ALGORITHMS else "datasets"]
+    if name not in names:
+        return None
+    return registry.get(name[len(PREFIX) :] if name not in registry else name)
+
+
+def check_train_hparams(argv: Sequence[str]) -> None:
+    """Check a DomainBed ``train.py`` command line's ``--hparams`` against our declarations.
+
+    DomainBed's script creates ``--output_dir`` first and applies ``--hparams`` unchecked, so a
+    bad value would fail mid-run; this runs before it. Only hparams our classes declare are
+    checked (a DomainBed algorithm's own, ``irm_lambda``, pass through). Call after ``register``.
+
+    Raises:
+        ValueError: ``--hparams`` is not a JSON object, or one of ours is not of its declared
+            type and range (``HParamError``, naming ``--hparams``).
+    """
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--algorithm", default="ERM")  # DomainBed's train.py defaults
+    parser.add_argument("--dataset", default="RotatedMNIST")
+    parser.add_argument("--hparams", default=None)
+    args, _ = parser.parse_known_args(list(argv))
+    if not args.hparams:
+        return
+    alg_cls = _our_class(ALGORITHMS, args.algorithm)
+    ds_cls = _our_class(DATASETS, args.dataset)
+    if alg_cls is None and ds_cls is None:
+        return
+    try:
+        overrides = json.loads(args.hparams)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--hparams is not valid JSON ({exc}): {args.hparams!r}") from None
+    if not isinstance(overrides, dict):
+        raise ValueError(f"--hparams must be a JSON object, got {args.hparams!r}")
+    space = _space(alg_cls, ds_cls)
+    ours = {k: v for k, v in overrides.items() if k in space}
+    validate_hparams(ours, space, "--hparams")
 
 
 def registered_names() -> dict[str, list[str]]:

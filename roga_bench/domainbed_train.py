@@ -4,7 +4,9 @@
         --test_envs 0 --output_dir out/roga_df
 
 Every argument goes to ``domainbed.scripts.train`` unchanged; the script itself runs unchanged
-(as ``__main__``), so its results.jsonl is DomainBed's. One thing differs for our datasets: the
+(as ``__main__``), so its results.jsonl is DomainBed's. Before it runs, ``--hparams`` values of
+our hparams are checked against their declared type and range: a bad one exits 2 with one line,
+before DomainBed creates ``--output_dir``. One thing differs for our datasets: the
 in/out splits are the official video lists, not ``misc.split_dataset``'s random frame split
 (``register`` swaps that function; see :mod:`roga_bench.domainbed_plugin`), so
 ``--holdout_fraction`` is ignored for them and no video sits in both ``env{i}_in`` and
@@ -17,7 +19,7 @@ import runpy
 import sys
 from collections.abc import Sequence
 
-from roga_bench.domainbed_plugin import register
+from roga_bench.domainbed_plugin import check_train_hparams, register
 
 __all__ = ["main"]
 
@@ -29,9 +31,15 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     Raises:
         ImportError: DomainBed is not importable (the message says how to install it).
+        SystemExit: 2, after one line on stderr, for a bad ``--hparams`` value of ours.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     register()
+    try:
+        check_train_hparams(args)
+    except ValueError as exc:
+        print(f"python -m roga_bench.domainbed_train: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     sys.argv = [TRAIN_MODULE, *args]
     runpy.run_module(TRAIN_MODULE, run_name="__main__", alter_sys=True)
 

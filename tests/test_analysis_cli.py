@@ -107,8 +107,11 @@ def test_a_model_that_does_not_match_the_backbone_is_a_clear_error(sweep, tmp_pa
 
 def test_unknown_env_and_analysis_names_are_errors(sweep, tmp_path, capsys):
     out = str(tmp_path / "a")
-    assert main(["--input_dir", str(sweep), "--out", out, "--test_envs", "XX", *FAST]) == 1
+    assert main(["--input_dir", str(sweep), "--out", out, "--test_envs", "XX", *FAST]) == 2
     assert "no such environment" in capsys.readouterr().err
+    assert main(["--input_dir", str(sweep), "--out", out, "--algorithms", "NoAlg", *FAST]) == 2
+    assert "--algorithms ['NoAlg']: not in" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
     assert main(["--input_dir", str(sweep), "--out", out, "--analyses", "sharp", *FAST]) == 2
     assert "--analyses" in capsys.readouterr().err
 
@@ -138,3 +141,17 @@ def test_a_cross_dataset_run_scores_every_target_and_averages_them(tiny_synthff,
     assert runs["cam_energy[test]"] == pytest.approx(sum(per_target) / 3)
     for t in targets:  # one grid per target, titled with its name (no "GID-" prefix)
         assert (out / f"cam_gradcam_{t}.png").exists()
+
+
+def test_an_empty_or_missing_input_dir_exits_2_creating_nothing(tmp_path, capsys):
+    """Bad input, as for every other command: one line naming the folder, exit 2, nothing
+    written (it exited 1 before)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for input_dir in (empty, tmp_path / "missing"):
+        assert main(["--input_dir", str(input_dir), "--out", str(tmp_path / "out"), *FAST]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(
+            f"python -m roga_bench.analyze: error: {input_dir}"
+        )
+    assert [p.name for p in tmp_path.iterdir()] == ["empty"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from roga_bench.sweep import _pool
+from roga_bench.sweep import _devices, _pool
 from roga_bench.sweep._devices import SLOT_CORES_ENV, plan_slots
 
 
@@ -34,7 +34,8 @@ def test_device_cpu_ignores_gpus_and_cuda_requires_them():
 
 
 def test_pool_pins_each_worker_before_cuda(monkeypatch):
-    """pool with a faked count of 2 GPUs x 2 jobs: four spawned workers, GPU k % 2 each."""
+    """pool with a faked count of 2 GPUs x 2 jobs: four spawned workers, GPU k % 2 each
+    (``tests/test_shared_node.py``: the launcher's own CUDA_VISIBLE_DEVICES entries)."""
     started = []
 
     class FakePool:
@@ -44,11 +45,12 @@ def test_pool_pins_each_worker_before_cuda(monkeypatch):
         def run(self, jobs, progress):
             return []
 
-    monkeypatch.setattr(_pool, "n_gpus", lambda: 2)
+    monkeypatch.setattr(_devices, "n_gpus", lambda: 2)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.setattr(_pool, "cores", lambda: 8)
     monkeypatch.setattr(_pool, "_Pool", FakePool)
     _pool.pool([object()] * 5, jobs_per_gpu=2)
-    assert [s.gpu for s in started] == [0, 1, 0, 1] and {s.threads for s in started} == {2}
+    assert [s.gpu for s in started] == ["0", "1", "0", "1"] and {s.threads for s in started} == {2}
     started.clear()
     _pool.pool([object()] * 5, device="cpu")
     assert len(started) == 5 and {s.gpu for s in started} == {None}  # 8 cores, 5 jobs

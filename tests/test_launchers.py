@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from roga_bench._cores import available_cores
 from roga_bench._registry import ALGORITHMS, DATASETS, list_launchers
 from roga_bench.sweep import DONE, main, make_args_list, make_jobs
 
@@ -42,20 +43,21 @@ def test_registered_launchers():
 
 
 def test_parallel_slots_split_threads(standins, monkeypatch, capsys):
-    monkeypatch.setattr("roga_bench.sweep.launchers.n_gpus", lambda: 0)
+    monkeypatch.setattr("roga_bench.sweep._devices.n_gpus", lambda: 0)
     argv = ["launch", "--datasets", "SwDS", "--algorithms", "SwA", "--output_dir", str(standins)]
     argv += ["--command_launcher", "parallel", "--n_workers", "2", "--train_module"]
     assert main([*argv, "roga_train_standin", "--test_envs", "0", "1", "2"]) == 0
     jobs = [j for j in make_jobs(_args([0, 1, 2]), standins)]
     assert [j.state for j in jobs] == [DONE] * 3
     record = json.loads((jobs[0].output_dir / "results.jsonl").read_text())
-    assert record["omp_num_threads"] == str(max(1, (os.cpu_count() or 1) // 2))
+    assert record["omp_num_threads"] == str(max(1, available_cores() // 2))
     assert record["cuda_visible_devices"] is None
     assert (jobs[0].output_dir / "launcher.log").exists()
 
 
 def test_parallel_sets_cuda_visible_devices_per_slot(standins, monkeypatch):
-    monkeypatch.setattr("roga_bench.sweep.launchers.n_gpus", lambda: 2)
+    monkeypatch.setattr("roga_bench.sweep._devices.n_gpus", lambda: 2)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     argv = ["launch", "--datasets", "SwDS", "--algorithms", "SwA", "--output_dir", str(standins)]
     argv += ["--command_launcher", "parallel", "--train_module", "roga_train_standin"]
     assert main([*argv, "--test_envs", "0", "1"]) == 0

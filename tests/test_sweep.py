@@ -187,7 +187,7 @@ BAD_INPUT = [
     (["--hparams", "{rho: 1"], "--hparams is not valid JSON"),
     (["--hparams", "[1]"], "--hparams must be a JSON object"),
     (["--hparams", '{"nope": 1}'], "unknown hparam 'nope'"),
-    (["--hparams", '{"rho": -1}'], "'rho' = -1; must be >= 0"),
+    (["--hparams", '{"rho": -1}'], "--hparams: hparam 'rho' = -1 is out of range; expected"),
     (["--grid", "rho=0.1,-0.1"], "'rho' = -0.1"),
     (
         ["--command_launcher", "local", "--n_workers", "2"],

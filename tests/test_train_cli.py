@@ -81,7 +81,7 @@ def base(out: Path) -> list[str]:
         (["--hparams", "{lr: 1"], "--hparams is not valid JSON"),
         (["--hparams", "[1]"], "--hparams must be a JSON object"),
         (["--hparams", '{"lrr": 0.1}'], "unknown hparam 'lrr'; valid hparams: .*batch_size"),
-        (["--hparams", '{"lr": -1}'], "hparam 'lr' = -1; must be >= 0"),
+        (["--hparams", '{"lr": -1}'], "--hparams: hparam 'lr' = -1 is out of range; .* >= 0"),
         (["--steps", "0"], "--steps 0; expected a positive integer"),
         (["--data_dir", "/no/such/dir"], "--data_dir /no/such/dir is not a folder"),
         (["--task", "domain_adaptation"], "invalid choice: 'domain_adaptation'"),

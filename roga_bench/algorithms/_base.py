@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from roga_bench.hparams import SHARED_HPARAMS, HParam, validate_hparams
+from roga_bench.hparams import SHARED_HPARAMS, HParam, class_hparams, validate_hparams
 
 __all__ = ["Algorithm", "Minibatches", "build_base_optimizer"]
 
@@ -49,10 +49,7 @@ class Algorithm(nn.Module):
     @classmethod
     def space(cls) -> dict[str, HParam]:
         """Shared hparams plus every ``HPARAMS`` along the MRO (subclasses win)."""
-        space = dict(SHARED_HPARAMS)
-        for klass in reversed(cls.__mro__):
-            space.update(vars(klass).get("HPARAMS", {}))
-        return space
+        return {**SHARED_HPARAMS, **class_hparams(cls)}
 
     @classmethod
     def _complete(cls, hparams: Mapping[str, Any]) -> dict[str, Any]:

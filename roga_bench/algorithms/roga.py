@@ -26,7 +26,7 @@ class RoGA(ERM):
 
     HPARAMS = {
         "rho": rho_hparam(0.1),
-        "alpha": HParam(0.001, ALPHA_SPACE, minimum=0.0, doc="alignment weight alpha"),
+        "alpha": HParam(0.001, ALPHA_SPACE, minimum=0.0, doc="alignment weight alpha", kind=float),
         "roga_align_to": HParam(
             "domain", choices=optim.ALIGN_TARGETS, doc="alignment target: g_i or the global g"
         ),

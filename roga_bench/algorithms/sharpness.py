@@ -22,7 +22,7 @@ GSAM_ALPHA_SPACE = choice(0.01, 0.05, 0.1, 0.2, 0.4)
 
 
 def rho_hparam(default: float) -> HParam:
-    return HParam(default, RHO_SPACE, minimum=0.0, doc="perturbation radius rho")
+    return HParam(default, RHO_SPACE, minimum=0.0, doc="perturbation radius rho", kind=float)
 
 
 class _TwoPassERM(ERM):
@@ -73,7 +73,11 @@ class ASAM(_TwoPassERM):
     # shared space {0.01..0.2} would never reach the 0.5 default. DESIGN §4 deviation, on purpose.
     HPARAMS = {
         "rho": HParam(
-            optim.ASAM_RHO, choice(0.1, 0.2, 0.5, 1.0, 2.0), minimum=0.0, doc="adaptive radius rho"
+            optim.ASAM_RHO,
+            choice(0.1, 0.2, 0.5, 1.0, 2.0),
+            minimum=0.0,
+            doc="adaptive radius rho",
+            kind=float,
         )
     }
 
@@ -87,7 +91,9 @@ class SAGM(_TwoPassERM):
 
     HPARAMS = {
         "rho": rho_hparam(0.05),
-        "alpha": HParam(0.001, ALPHA_SPACE, minimum=0.0, doc="gradient-matching step alpha"),
+        "alpha": HParam(
+            0.001, ALPHA_SPACE, minimum=0.0, doc="gradient-matching step alpha", kind=float
+        ),
     }
 
     def make_wrapper(self) -> optim.TwoPassOptimizer:
@@ -102,7 +108,9 @@ class GSAM(_TwoPassERM):
     HPARAMS = {
         "rho": rho_hparam(0.05),
         # 0.1 as in the RoGA paper's runs (GSAM's own CIFAR default is 0.4).
-        "alpha": HParam(0.1, GSAM_ALPHA_SPACE, minimum=0.0, doc="surrogate-gap weight alpha"),
+        "alpha": HParam(
+            0.1, GSAM_ALPHA_SPACE, minimum=0.0, doc="surrogate-gap weight alpha", kind=float
+        ),
     }
 
     def make_wrapper(self) -> optim.TwoPassOptimizer:

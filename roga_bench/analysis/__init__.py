@@ -37,7 +37,7 @@ from roga_bench.analysis._flatness import (
 )
 from roga_bench.analysis._latent import latent_scores, penultimate_features, tsne_embedding
 from roga_bench.analysis._measure import ANALYSES
-from roga_bench.analysis._runs import AnalysisError, RunSpec, selected_runs
+from roga_bench.analysis._runs import AnalysisError, AnalysisFlagError, RunSpec, selected_runs
 from roga_bench.analysis._samples import describe, draw_batches
 from roga_bench.analysis._sweep import AnalysisReport, analyze_sweep, parse_analyses
 
@@ -46,6 +46,7 @@ __all__ = [
     "CAM_METHODS",
     "AnalysisConfig",
     "AnalysisError",
+    "AnalysisFlagError",
     "AnalysisReport",
     "RunSpec",
     "analyze_sweep",

@@ -16,11 +16,23 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["AnalysisError", "RunSpec", "selected_runs", "resolve_test_envs", "DatasetPool"]
+__all__ = [
+    "AnalysisError",
+    "AnalysisFlagError",
+    "RunSpec",
+    "selected_runs",
+    "resolve_test_envs",
+    "DatasetPool",
+]
 
 
 class AnalysisError(ValueError):
     """Input the analysis cannot use (the message names the run or file and what is wrong)."""
+
+
+class AnalysisFlagError(AnalysisError):
+    """A flag naming what the sweep does not hold (``--test_envs``, ``--algorithms``): bad
+    input, exit 2 like every command's."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ def resolve_test_envs(wanted: Sequence[str], environments: Sequence[str]) -> set
     """Env names or indices -> indices into ``environments``.
 
     Raises:
-        AnalysisError: a name that is not an env of the sweep (the message lists them).
+        AnalysisFlagError: a name that is not an env of the sweep (the message lists them).
     """
     out = set()
     listing = ", ".join(f"{i}={e}" for i, e in enumerate(environments))
@@ -76,7 +88,9 @@ def resolve_test_envs(wanted: Sequence[str], environments: Sequence[str]) -> set
         elif w in environments:
             out.add(list(environments).index(w))
         else:
-            raise AnalysisError(f"--test_envs {w!r}: no such environment (the sweep has {listing})")
+            raise AnalysisFlagError(
+                f"--test_envs {w!r}: no such environment (the sweep has {listing})"
+            )
     return out
 
 
@@ -90,8 +104,9 @@ def selected_runs(
     """The runs the selection method picks, one per (group, test envs), filtered.
 
     Raises:
-        RecordsError: the sweep folder cannot be read.
-        AnalysisError: an unknown algorithm or env name, nothing left, or a missing model file.
+        RecordsError: the sweep folder cannot be read (missing, empty, no records).
+        AnalysisFlagError: an unknown algorithm or env name.
+        AnalysisError: nothing left after the filters, or a missing model file.
     """
     from roga_bench.reporting import load_records, select
 
@@ -102,7 +117,7 @@ def selected_runs(
         unknown = sorted(set(algorithms) - set(sel["algorithm"]))
         if unknown:
             known = ", ".join(sorted(set(sel["algorithm"])))
-            raise AnalysisError(f"--algorithms {unknown}: not in {input_dir} (it has {known})")
+            raise AnalysisFlagError(f"--algorithms {unknown}: not in {input_dir} (it has {known})")
         sel = sel[sel["algorithm"].isin(list(algorithms))]
     last = df.groupby("run")["step"].max().to_dict()
     names = _environments(df)
@@ -164,6 +179,7 @@ class DatasetPool:
             AnalysisError: the model file cannot be loaded or does not fit the run's backbone.
         """
         from roga_bench.datasets import DatasetError
+        from roga_bench.hparams import class_hparams
         from roga_bench.training import (
             ConfigError,
             SavedModelError,
@@ -179,7 +195,7 @@ class DatasetPool:
             args = payload["args"]
             hparams = saved_hparams(payload, spec.dataset, None)
             cls = saved_dataset_class(spec.dataset)
-            keys = sorted(set(getattr(cls, "HPARAMS", {})) | {"image_size"})
+            keys = sorted(set(class_hparams(cls)) | {"image_size"})
             key = json.dumps(
                 [spec.dataset, args.get("data_dir")] + [[k, hparams.get(k)] for k in keys],
                 default=str,

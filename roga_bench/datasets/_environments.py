@@ -30,7 +30,7 @@ from roga_bench.datasets._index import (
 from roga_bench.datasets._labels import FAKE, REAL
 from roga_bench.datasets._split import FrameSplit, MemoryBudget
 from roga_bench.datasets._transforms import build_transform
-from roga_bench.hparams import SHARED_HPARAMS, HParam
+from roga_bench.hparams import SHARED_HPARAMS, HParam, class_hparams
 from roga_bench.metrics import METRIC_FLAVOURS
 
 __all__ = ["DeepfakeBenchEnvironments", "warn_missing"]
@@ -38,7 +38,7 @@ __all__ = ["DeepfakeBenchEnvironments", "warn_missing"]
 log = logging.getLogger(__name__)
 
 _ENV_HPARAMS: dict[str, HParam] = {
-    "frames_per_video": HParam(32, minimum=0, doc="frames sampled per video; 0 = all"),
+    "frames_per_video": HParam(32, minimum=0, doc="frames sampled per video; 0 = all", kind=int),
     "frame_sampling": HParam(
         "even",
         choices=FRAME_SAMPLING,
@@ -56,11 +56,15 @@ _ENV_HPARAMS: dict[str, HParam] = {
         doc="FF-real videos: in every method env (shared) or split disjointly among them",
     ),
     "json_dir": HParam(
-        "", doc="folder of the dataset_json/*.json files; empty: <data_dir>/dataset_json"
+        "", doc="folder of the dataset_json/*.json files; empty: <data_dir>/dataset_json", kind=str
     ),
     "skip_missing_frames": HParam(False, choices=(True, False), doc="count+warn instead of error"),
-    "frame_cache": HParam("", doc="folder of a decoded-frame cache (datasets.cache); empty: off"),
-    "memory_cache_mb": HParam(0, minimum=0, doc="keep decoded frames in memory up to this many MB"),
+    "frame_cache": HParam(
+        "", doc="folder of a decoded-frame cache (datasets.cache); empty: off", kind=str
+    ),
+    "memory_cache_mb": HParam(
+        0, minimum=0, doc="keep decoded frames in memory up to this many MB", kind=float
+    ),
 }
 
 
@@ -163,9 +167,7 @@ class DeepfakeBenchEnvironments:
     @classmethod
     def resolve_hparams(cls, hparams: Mapping[str, Any] | None) -> dict[str, Any]:
         """Shared < class ``HPARAMS`` defaults, updated with the given hparams."""
-        merged = {n: h.default for n, h in SHARED_HPARAMS.items()}
-        for klass in reversed(cls.__mro__):
-            merged.update({n: h.default for n, h in vars(klass).get("HPARAMS", {}).items()})
+        merged = {n: h.default for n, h in {**SHARED_HPARAMS, **class_hparams(cls)}.items()}
         merged.update(hparams or {})
         return merged
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from roga_bench._cores import available_cores
 from roga_bench.datasets.frame_cache import SPLITS, build_cache, cache_key
 
 __all__ = ["decode_hparams", "dataset_split_paths", "main"]
@@ -26,11 +26,9 @@ def decode_hparams(cls: type, image_size: int, overrides: Mapping[str, Any]) -> 
     """Hparams that build ``cls`` for reading frames as stored: its defaults (shared < class
     ``HPARAMS`` along the MRO) and ``overrides``, at ``image_size``, without augmentation or a
     frame cache."""
-    from roga_bench.hparams import SHARED_HPARAMS
+    from roga_bench.hparams import SHARED_HPARAMS, class_hparams
 
-    hparams = {n: hp.default for n, hp in SHARED_HPARAMS.items()}
-    for klass in reversed(cls.__mro__):  # dataset HPARAMS along the MRO, subclasses winning
-        hparams.update({n: hp.default for n, hp in vars(klass).get("HPARAMS", {}).items()})
+    hparams = {n: hp.default for n, hp in {**SHARED_HPARAMS, **class_hparams(cls)}.items()}
     hparams.update(overrides)
     hparams.update(image_size=image_size, data_augmentation=False, frame_cache="")
     return hparams
@@ -63,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--hparams", default="{}", help="JSON dataset hparams (frames_per_video...)"
     )
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=available_cores())  # affinity, Slurm
     args = parser.parse_args(argv)
     try:
         overrides = json.loads(args.hparams)

@@ -116,7 +116,9 @@ def check_frames(
 
 def _dataset_keys(cls: type) -> list[str]:
     """The hparams that shape ``cls``'s splits: its own ``HPARAMS`` along the MRO, image_size."""
-    names = {n for klass in cls.__mro__ for n in vars(klass).get("HPARAMS", {})}
+    from roga_bench.hparams import class_hparams
+
+    names = set(class_hparams(cls))
     return sorted(names | {"image_size"})
 
 

@@ -57,7 +57,9 @@ class FFppCrossDataset(FFppLOMO):
     }
     HPARAMS: ClassVar[dict[str, HParam]] = {
         "targets": HParam(
-            "", doc="comma-separated target environments to require; empty: every one on disk"
+            "",
+            doc="comma-separated target environments to require; empty: every one on disk",
+            kind=str,
         ),
     }
 

@@ -11,24 +11,32 @@ from typing import ClassVar
 
 from roga_bench._registry import register_dataset
 from roga_bench.datasets.ffpp import FFppCrossDataset, FFppLOMO
-from roga_bench.hparams import HParam, log_uniform, pow2_int
+from roga_bench.hparams import MAX_IMAGE_SIZE, HParam, log_uniform, pow2_int, registered_backbone
 
 __all__ = ["SynthFFLOMO", "SynthFFCrossDataset"]
 
 _SYNTH_HPARAMS: dict[str, HParam] = {
-    "image_size": HParam(64, minimum=8, doc="SynthFF frames are drawn at 64 px"),
-    "backbone": HParam("small_cnn", doc="registered backbone name"),
-    "batch_size": HParam(16, pow2_int(3, 5), minimum=1, doc="minibatch size per domain"),
+    "image_size": HParam(
+        64, minimum=8, doc="SynthFF frames are drawn at 64 px", kind=int, maximum=MAX_IMAGE_SIZE
+    ),
+    "backbone": HParam(
+        "small_cnn", doc="registered backbone name", kind=str, check=registered_backbone
+    ),
+    "batch_size": HParam(16, pow2_int(3, 5), minimum=1, doc="minibatch size per domain", kind=int),
     # The paper's lr 0.005 assumes an ImageNet-pretrained backbone; the small CNN starts from
     # scratch and barely moves in 300 steps at 0.005 (ERM GID-DF loss 0.69 -> 0.69).
-    "lr": HParam(0.05, log_uniform(-2.0, -1.0), minimum=0.0, doc="base optimizer learning rate"),
+    "lr": HParam(
+        0.05, log_uniform(-2.0, -1.0), minimum=0.0, doc="base optimizer learning rate", kind=float
+    ),
     # Frames already pass through a randomised camera pipeline (blur, noise, JPEG). The
     # augmentation cost ~2/3 of a CPU step and, at 300 steps, lowered ERM's GID-DF AUC
     # (0.73 with, 0.87 without), so it is off by default here; on for FF++.
     "data_augmentation": HParam(False, choices=(True, False), doc="training-split augmentation"),
-    "frames_per_video": HParam(8, minimum=0, doc="frames sampled per video; 0 = all"),
+    "frames_per_video": HParam(8, minimum=0, doc="frames sampled per video; 0 = all", kind=int),
     # SynthFF is small: decoded 64 px frames (12 KiB each) fit in memory, saving PNG decodes.
-    "memory_cache_mb": HParam(256, minimum=0, doc="keep decoded frames in memory up to this"),
+    "memory_cache_mb": HParam(
+        256, minimum=0, doc="keep decoded frames in memory up to this", kind=float
+    ),
 }
 
 

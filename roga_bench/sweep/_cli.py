@@ -19,7 +19,13 @@ from typing import Any
 
 from roga_bench._registry import ALGORITHMS, LAUNCHERS, UnknownNameError
 from roga_bench.sweep._devices import n_gpus
-from roga_bench.sweep._grid import SEED_POLICIES, TEST_ENVS_MODES, make_args_list, parse_grid
+from roga_bench.sweep._grid import (
+    SEED_POLICIES,
+    TEST_ENVS_MODES,
+    hparam_sources,
+    make_args_list,
+    parse_grid,
+)
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jobs
 from roga_bench.sweep._locks import JobLocked, job_lock
 from roga_bench.sweep._report import final_report, folder_size, state_counts, status_table
@@ -312,7 +318,7 @@ def _jobs(args: argparse.Namespace, validate: bool) -> list[Job]:
         # absolute, so a job finds its folder from any working directory (cluster nodes)
         jobs = make_jobs(args_list, Path(args.output_dir).absolute())
         if validate:
-            validate_jobs(jobs)
+            validate_jobs(jobs, hparam_sources(args.hparams, args.grid, args.backbones))
     except (ValueError, UnknownNameError) as exc:
         raise SweepError(str(exc)) from None
     if not jobs:

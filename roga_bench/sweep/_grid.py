@@ -27,6 +27,7 @@ __all__ = [
     "SEED_POLICIES",
     "N_SOURCE_ENVS",
     "parse_grid",
+    "hparam_sources",
     "select_test_envs",
     "make_args_list",
     "pinned_targets",
@@ -87,6 +88,22 @@ def parse_grid(text: str | Sequence[str] | None) -> list[dict[str, Any]]:
     if not names:
         raise ValueError("--grid is empty; expected 'name=value1,value2 ...'")
     return [dict(zip(names, point, strict=True)) for point in itertools.product(*axes)]
+
+
+def hparam_sources(
+    hparams: str | None, grid: Sequence[str] | None, backbones: Sequence[str] | None
+) -> dict[str, str]:
+    """The flag each job hparam a user set came from: ``--hparams``, ``--grid`` or
+    ``--backbones`` (so a bad value's error line names it; a suite block's own are unnamed)."""
+    sources: dict[str, str] = {}
+    if hparams and hparams.strip():
+        user = json.loads(hparams)  # already checked to be a JSON object
+        sources.update(dict.fromkeys(user if isinstance(user, dict) else (), "--hparams"))
+    if grid:
+        sources.update(dict.fromkeys(parse_grid(grid)[0], "--grid"))
+    if backbones:
+        sources["backbone"] = "--backbones"
+    return sources
 
 
 def _environments(

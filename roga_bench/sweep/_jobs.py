@@ -119,8 +119,10 @@ def make_jobs(args_list: Sequence[Mapping[str, Any]], sweep_dir: Path | str) -> 
     return list(jobs.values())
 
 
-def validate_jobs(jobs: Sequence[Job]) -> None:
+def validate_jobs(jobs: Sequence[Job], sources: Mapping[str, str] | None = None) -> None:
     """Build every job's hparams as training will, so a bad name fails before any folder exists.
+
+    ``sources`` names the flag each hparam came from (``grid.hparam_sources``) in error lines.
 
     Raises:
         ValueError: an unknown hparam or a value out of range, naming the job; a batch larger
@@ -134,7 +136,7 @@ def validate_jobs(jobs: Sequence[Job]) -> None:
         if key in seen:  # the hparams do not depend on the test envs
             continue
         try:
-            hp = make_hparams(*key[:4], key[4])
+            hp = make_hparams(*key[:4], key[4], sources or {})
             seen[key] = hp
             if a.get("pretrained_dir") and not a.get("from_scratch") and not hp["pretrained"]:
                 from roga_bench.backbones.pretrained_dir import resolve_pretrained  # torch: lazy

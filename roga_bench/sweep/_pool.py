@@ -41,8 +41,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from roga_bench._cores import available_cores
 from roga_bench._registry import register_launcher
-from roga_bench.sweep._devices import Slot, cores, n_gpus, plan_slots
+from roga_bench.sweep._devices import Slot, cores, plan_slots, visible_gpus
 from roga_bench.sweep._jobs import Job
 from roga_bench.sweep._progress import Progress
 from roga_bench.sweep._run import JobOutcome, err_tail, run_and_record
@@ -61,8 +62,7 @@ def default_slots(cores: int | None = None) -> tuple[int, int]:
     Small SynthFF jobs (batch 16 per domain, 64 px) scale better over jobs than over threads
     (docs/performance.md measures it on 2 cores).
     """
-    cores = cores or os.cpu_count() or 1
-    return cores, 1
+    return cores or available_cores(), 1
 
 
 def _die_with_parent(parent: int) -> None:
@@ -268,7 +268,7 @@ def pool(
     Returns:
         One outcome per job, in the order given.
     """
-    slots = plan_slots(n_gpus(), cores(), device, jobs_per_gpu, n_workers, worker_threads)
+    slots = plan_slots(visible_gpus(), cores(), device, jobs_per_gpu, n_workers, worker_threads)
     if not jobs:
         return []
     slots = slots[: len(jobs)]

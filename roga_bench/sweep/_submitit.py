@@ -4,8 +4,16 @@ On Slurm every job of a launch needs the same resources (the ``--slurm_*`` flags
 is one job array (``--slurm_array_parallelism`` = Slurm's ``%N``). Each array task runs
 :class:`TrainTask`, a submitit ``Checkpointable``: when Slurm signals the time limit or a
 preemption (``USR2``, after ``SIGTERM`` for a preemption) submitit requeues the task and the
-requeued task resumes the job from its last ``checkpoint.pt`` (``roga_bench.training`` resumes
-exactly, so results and weights equal an uninterrupted run's).
+requeued task resumes the job from its last ``checkpoint.pt``.
+
+When the resumed job equals an uninterrupted one: ``roga_bench.training`` restores weights,
+optimizer, loader positions and every RNG, so on the CPU results and weights are bit for bit an
+uninterrupted run's (given the same torch thread count, i.e. the same ``--slurm_cpus_per_job``).
+On a GPU that holds only with hparam ``deterministic`` true: by default (``auto``) a GPU run uses
+cudnn.benchmark and TF32, whose kernels are picked by timing, so the steps after the resume may
+differ in the last bits, as two uninterrupted GPU runs may. Such a requeued job says so in its
+err.txt and lists the checkpoint step under ``nondeterministic_resumes`` in each later
+results.jsonl line.
 
 Waiting on Slurm reads ``squeue`` (``sweep._slurm``), not submitit's ``sacct`` watcher: without
 Slurm accounting a cancelled or killed job would otherwise be waited on forever.

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from roga_bench._registry import register_launcher
-from roga_bench.sweep._devices import cores, n_gpus, plan_slots
+from roga_bench.sweep._devices import cores, n_gpus, plan_slots, visible_gpus
 from roga_bench.sweep._jobs import Job
 from roga_bench.sweep._pool import pool
 from roga_bench.sweep._run import DEFAULT_TRAIN_MODULE, JobOutcome, job_command, run_and_record
@@ -55,13 +55,14 @@ def local(
         train_module: module run as ``python -m <train_module>`` for each job.
         in_process: call ``roga_bench.training.train`` in this process instead (faster start,
             but a crash stops the sweep's process).
-        device: ``auto``: a child sees GPU 0 only when there are GPUs; ``cpu``: it sees none
+        device: ``auto``: a child sees this process's first GPU only when there are GPUs (its
+            first ``CUDA_VISIBLE_DEVICES`` entry when set); ``cpu``: it sees none
             (``CUDA_VISIBLE_DEVICES=""``); ``cuda``: GPUs are required.
     """
-    (slot,) = plan_slots(n_gpus(), cores(), device, n_workers=1)
+    (slot,) = plan_slots(visible_gpus(), cores(), device, n_workers=1)
     env = None
     if slot.gpu is not None:
-        env = {"CUDA_VISIBLE_DEVICES": str(slot.gpu)}
+        env = {"CUDA_VISIBLE_DEVICES": slot.gpu}
     elif device == "cpu":
         env = {"CUDA_VISIBLE_DEVICES": ""}
     outcomes = []
@@ -89,14 +90,15 @@ def parallel(
     Args:
         jobs: the jobs to run.
         n_workers: slots; default GPUs x ``jobs_per_gpu``, else one per CPU core. With GPUs,
-            slot k sees GPU ``k % n_gpus`` only; each child gets ``cores // n_workers`` threads.
+            slot k sees this process's GPU ``k % n_gpus`` only (``sweep._devices``); each child
+            gets ``cores // n_workers`` threads.
         train_module: module run as ``python -m <train_module>`` for each job.
         device: ``auto`` (GPUs when present), ``cpu`` or ``cuda``.
         jobs_per_gpu: concurrent jobs per GPU.
 
     Each child's output goes to ``<job>/launcher.log`` (slots would interleave on a terminal).
     """
-    plan = plan_slots(n_gpus(), cores(), device, jobs_per_gpu, n_workers)
+    plan = plan_slots(visible_gpus(), cores(), device, jobs_per_gpu, n_workers)
     slots: queue.Queue = queue.Queue()
     for slot in plan:
         slots.put(slot)

@@ -28,7 +28,13 @@ _SEED_BOUND = 2**62  # per-sample augmentation seeds are drawn from [0, 2**62)
 
 
 class _SeededSamples(Dataset):
-    """``dataset[(index, seed)]``: ``dataset[index]`` loaded with torch's RNG seeded by ``seed``."""
+    """``dataset[(index, seed)]``: ``dataset[index]`` loaded with the CPU RNG seeded by ``seed``.
+
+    Only the CPU generator is seeded (and restored after): ``torch.manual_seed`` would also
+    reseed every CUDA generator, which ``fork_rng(devices=[])`` does not restore, so loading in
+    the main process of a GPU run would reset the CUDA RNG at every sample (and the checkpoint
+    would save that state). The CPU numbers are the same as with ``torch.manual_seed``.
+    """
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
@@ -38,8 +44,8 @@ class _SeededSamples(Dataset):
 
     def __getitem__(self, key: tuple[int, int]) -> Any:
         index, seed = key
-        with torch.random.fork_rng(devices=[]):  # the caller's RNG stream is left untouched
-            torch.manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):  # the caller's CPU stream is left untouched
+            torch.default_generator.manual_seed(seed)  # CPU only; CUDA generators untouched
             return self.dataset[index]
 
 

@@ -6,6 +6,12 @@ checkpoint with the best training-domain validation AUC, its step in each line's
 ``model.pkl`` (the last step), then ``done``. ``checkpoint.pt`` is removed only after ``done``
 exists. Starting ``train`` again on a folder without ``done`` resumes from ``checkpoint.pt``.
 
+A resumed run equals an uninterrupted one bit for bit where the run is deterministic: on the CPU
+(with the same number of torch threads), and on a GPU only with hparam ``deterministic`` true
+(cudnn.benchmark and TF32 are on by default there, and pick kernels by timing). A GPU run resumed
+without it says so on stderr (err.txt) and lists the step it resumed from in every later
+results.jsonl line (``nondeterministic_resumes``).
+
     python -m roga_bench.train --dataset SynthFFLOMO --algorithm RoGA --test_envs 0
 """
 
@@ -133,6 +139,12 @@ def _check_finite(values: dict[str, float], step: int) -> None:
         )
 
 
+def exact_resume(device: torch.device, deterministic: bool) -> bool:
+    """Whether a run resumed on ``device`` continues exactly as an uninterrupted one: on the CPU,
+    or on a GPU with cudnn deterministic and no TF32/benchmark (hparam ``deterministic``)."""
+    return device.type == "cpu" or deterministic
+
+
 class _Run:
     """The live objects of one run: dataset, algorithm, loaders and the metric accumulator."""
 
@@ -179,6 +191,9 @@ class _Run:
         )
         self.accumulator = Accumulator()
         self.best = BestCheckpoint(self.train_envs)
+        # checkpoint steps this run resumed from where the resume is not exact (GPU, not
+        # deterministic): recorded in every later results.jsonl line
+        self.inexact_resumes: list[int] = []
 
     def restore(self, checkpoint: dict[str, Any]) -> int:
         """Load model, optimizer, metric sums and RNG states; return the next step."""
@@ -188,6 +203,15 @@ class _Run:
         set_rng_state(checkpoint["rng"])
         self.best.replay(read_records(self.out / "results.jsonl"))
         self._repair_best_model(checkpoint["step"])
+        self.inexact_resumes = [int(s) for s in checkpoint.get("nondeterministic_resumes", [])]
+        if not exact_resume(self.plan.device, self.plan.speed.deterministic):
+            self.inexact_resumes.append(int(checkpoint["step"]))
+            print(
+                f"warning: resuming on {self.plan.device.type} without hparam deterministic "
+                "(cudnn.benchmark, TF32): the steps after the checkpoint may differ from an "
+                "uninterrupted run's; results.jsonl lists it under nondeterministic_resumes",
+                file=sys.stderr,
+            )
         return checkpoint["step"] + 1
 
     def _repair_best_model(self, step: int) -> None:
@@ -219,6 +243,8 @@ class _Run:
         # env{i} indexes the environments present on disk (cross-dataset targets may be absent),
         # so the names are recorded for the tables.
         record["dataset_environments"] = list(self.dataset.ENVIRONMENTS)
+        if self.inexact_resumes:
+            record["nondeterministic_resumes"] = list(self.inexact_resumes)
         is_best = self.best.offer(record)
         record["best_step"] = self.best.step
         append_record(self.out / "results.jsonl", record)
@@ -255,6 +281,7 @@ class _Run:
             "loaders": [loader.state_dict() for loader in self.loaders],
             "accumulator": self.accumulator.state_dict(),
             "rng": get_rng_state(),
+            "nondeterministic_resumes": list(self.inexact_resumes),
         }
         atomic_save(state, self.out / CHECKPOINT_NAME)
 

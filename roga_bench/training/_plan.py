@@ -38,8 +38,9 @@ class RunPlan:
     keep: frozenset[str]  # of "model", "model_best"
 
 
-def _overrides(config: TrainConfig) -> dict[str, Any]:
-    """--hparams JSON, then the --frames_per_video / --compression flags on top."""
+def _overrides(config: TrainConfig) -> tuple[dict[str, Any], dict[str, str]]:
+    """--hparams JSON, then the --frames_per_video / --compression flags on top; and the flag
+    each value came from (it starts the error line of a bad one)."""
     overrides: dict[str, Any] = {}
     if config.hparams is not None and config.hparams.strip():
         try:
@@ -48,11 +49,12 @@ def _overrides(config: TrainConfig) -> dict[str, Any]:
             raise ConfigError(f"--hparams is not valid JSON ({exc}): {config.hparams!r}") from None
         if not isinstance(overrides, dict):
             raise ConfigError(f"--hparams must be a JSON object, got {config.hparams!r}")
-    if config.frames_per_video is not None:
-        overrides["frames_per_video"] = config.frames_per_video
-    if config.compression is not None:
-        overrides["compression"] = config.compression
-    return overrides
+    sources = dict.fromkeys(overrides, "--hparams")
+    for flag in ("frames_per_video", "compression"):
+        if getattr(config, flag) is not None:
+            overrides[flag] = getattr(config, flag)
+            sources[flag] = f"--{flag}"
+    return overrides, sources
 
 
 def _check_output_dir(path: Path) -> None:
@@ -145,13 +147,15 @@ def make_plan(config: TrainConfig) -> RunPlan:
     except UnknownNameError as exc:
         raise ConfigError(str(exc)) from None
     _check_test_envs(config, list(dataset_class.ENVIRONMENTS))
+    overrides, sources = _overrides(config)
     try:
         hparams = make_hparams(
             config.algorithm,
             config.dataset,
             config.hparams_seed,
             config.trial_seed,
-            _overrides(config),
+            overrides,
+            sources,
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

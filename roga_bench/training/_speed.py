@@ -6,8 +6,9 @@ hparams ``deterministic`` and ``channels_last`` are ``auto`` by default:
   (the main-process augmentation stream, bit-exact with earlier results and resumes);
 * CUDA: ``cudnn.benchmark`` and TF32 on, channels_last for networks with 2-d convolutions,
   pinned memory and ``non_blocking`` copies, DataLoader workers from the slot's cores (the
-  launcher's ``ROGA_BENCH_SLOT_CORES``, else the machine's), each sample augmented from its own
-  seed so results do not depend on the number of workers.
+  launcher's ``ROGA_BENCH_SLOT_CORES``, else the cores this process may use: its affinity mask
+  capped by Slurm's ``SLURM_CPUS_PER_TASK``), each sample augmented from its own seed so results
+  do not depend on the number of workers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+from roga_bench._cores import available_cores
 
 __all__ = ["SLOT_CORES_ENV", "Speed", "auto_num_workers", "configure_backends", "resolve_speed"]
 
@@ -42,7 +45,7 @@ def auto_num_workers(device: torch.device, cores: int | None = None) -> int:
     if device.type == "cpu":
         return 0
     if cores is None:
-        cores = int(os.environ.get(SLOT_CORES_ENV) or os.cpu_count() or 1)
+        cores = int(os.environ.get(SLOT_CORES_ENV) or available_cores())
     return max(0, min(MAX_AUTO_WORKERS, cores - 1))
 
 
