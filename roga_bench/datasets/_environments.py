@@ -28,8 +28,8 @@ from roga_bench.datasets._index import (
     index_labels,
     read_videos,
 )
-from roga_bench.datasets._lmdb import register_lmdb_dir
 from roga_bench.datasets._labels import FAKE, REAL
+from roga_bench.datasets._lmdb import register_lmdb_dir
 from roga_bench.datasets._split import FrameSplit, MemoryBudget
 from roga_bench.datasets._transforms import build_transform
 from roga_bench.hparams import SHARED_HPARAMS, HParam

@@ -205,7 +205,7 @@ def decode_landmarks(raw: bytes, where: str = "") -> np.ndarray:
         arr = np.frombuffer(raw, dtype=np.int64)
     else:
         raise DatasetError(
-            f"{where}: landmark entry of {len(raw)} bytes; expected {4 * n} (uint32 {LANDMARK_SHAPE})"
-            f" or {8 * n} (int64 {LANDMARK_SHAPE})"
+            f"{where}: landmark entry of {len(raw)} bytes; expected {4 * n} (uint32 "
+            f"{LANDMARK_SHAPE}) or {8 * n} (int64 {LANDMARK_SHAPE})"
         )
     return arr.reshape(LANDMARK_SHAPE).astype(np.int64)
