@@ -54,8 +54,10 @@ LANDMARK_SHAPE = (81, 2)  # DeepfakeBench's dlib 81-point landmarks
 INSTALL_HINT = "pip install 'roga_bench[lmdb]' (or pip install lmdb)"
 
 _ROOTS: set[str] = set()  # registered lmdb_dir folders (absolute, normalised)
-_ENVS: dict[str, Any] = {}  # db folder -> open lmdb.Environment, in this process
-_ENVS_PID = os.getpid()
+# db folder -> open lmdb.Environment. A forked loader worker keeps using its parent's: LMDB
+# refuses a second open of the same files in one process, and a read-only, lock-free
+# environment's memory map is valid in the child (DeepfakeBench's loader relies on this too).
+_ENVS: dict[str, Any] = {}
 _SHAPE: dict[str, int] = {}  # db folder -> key shape that hit last (0: Windows, 1: Linux)
 _LOCK = threading.Lock()
 
@@ -123,11 +125,7 @@ def lmdb_location(path: str | os.PathLike[str]) -> tuple[str, str, list[str]] | 
 
 
 def _env(db: str) -> Any:
-    global _ENVS_PID
     with _LOCK:
-        if os.getpid() != _ENVS_PID:  # a forked worker: the parent's handles are not usable
-            _ENVS.clear()
-            _ENVS_PID = os.getpid()
         env = _ENVS.get(db)
         if env is None:
             if not os.path.isdir(db):

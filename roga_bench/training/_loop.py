@@ -219,6 +219,9 @@ class _Run:
         # env{i} indexes the environments present on disk (cross-dataset targets may be absent),
         # so the names are recorded for the tables.
         record["dataset_environments"] = list(self.dataset.ENVIRONMENTS)
+        notes = getattr(self.dataset, "notes", None)
+        if notes:  # what reading the index worked around (short videos, skipped frames)
+            record["dataset_notes"] = dict(notes)
         is_best = self.best.offer(record)
         record["best_step"] = self.best.step
         append_record(self.out / "results.jsonl", record)
