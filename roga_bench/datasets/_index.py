@@ -184,7 +184,9 @@ def _reroot(raw: str, data_dir: str, roots: frozenset[str]) -> str:
     norm = raw.replace("\\", "/")
     parts = [p for p in norm.split("/") if p not in ("", ".")]
     for i in range(len(parts) - 1, -1, -1):
-        if parts[i] in roots:
+        # DFD and FaceShifter are FF++ method folders (``FaceForensics++/manipulated_sequences/
+        # DeepFakeDetection/...``): there the dataset folder is the FaceForensics++ above.
+        if parts[i] in roots and (i == 0 or parts[i - 1] not in _FF_SEQUENCES):
             return os.path.join(data_dir, *parts[i:])
     if "rgb" in parts:
         cut = len(parts) - 1 - parts[::-1].index("rgb")
@@ -195,6 +197,9 @@ def _reroot(raw: str, data_dir: str, roots: frozenset[str]) -> str:
         f"frame path {raw!r} names no dataset folder (one of {sorted(roots)}); cannot re-root "
         f"it under {data_dir}"
     )
+
+
+_FF_SEQUENCES = frozenset({"manipulated_sequences", "original_sequences"})
 
 
 def _frame_number(path: str) -> tuple[int, str]:
