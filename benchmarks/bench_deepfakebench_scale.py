@@ -81,8 +81,11 @@ def write_index_tree(root: Path, scale: float) -> dict[str, int]:
         nonlocal linked
         folder = root / rel_video.replace("\\", "/")
         folder.mkdir(parents=True, exist_ok=True)
+        source = root / f"tiny{linked // 60000}.png"  # ext4 allows 65000 links to one file
+        if not source.exists():
+            shutil.copy(tiny, source)
         for k in range(FRAMES):
-            os.link(tiny, folder / f"{k:03d}.png")
+            os.link(source, folder / f"{k:03d}.png")
         linked += FRAMES
 
     blocks: dict = {}
