@@ -127,11 +127,14 @@ def write_index_tree(root: Path, scale: float) -> dict[str, int]:
 
 
 BUILD = r"""
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
+def hwm():  # peak RSS of this process image (ru_maxrss would keep the parent's across exec)
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
 t0 = time.perf_counter()
 import torch  # noqa: F401  (what a run imports anyway; excluded from the build time)
 from roga_bench.datasets import get_dataset_class
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss0 = hwm()
 t1 = time.perf_counter()
 name, root, envs, hp = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
 with warnings.catch_warnings():
@@ -140,8 +143,7 @@ with warnings.catch_warnings():
 t2 = time.perf_counter()
 items = sum(len(ds.split(i, s)) for i in range(len(ds)) for s in ("train", "val", "test"))
 print(json.dumps({"build_s": t2 - t1, "import_s": t1 - t0, "envs": len(ds), "items": items,
-                  "rss_after_import_mb": rss0 / 1024,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_after_import_mb": rss0, "peak_rss_mb": hwm()}))
 """
 
 
