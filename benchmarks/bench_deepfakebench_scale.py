@@ -255,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loader_frames", type=int, default=600, help="frames timed per row")
     parser.add_argument("--keep", action="store_true", help="keep --work")
     parser.add_argument("--skip_index", action="store_true", help="loader rows only")
+    parser.add_argument("--skip_loader", action="store_true", help="index rows only")
     args = parser.parse_args(argv)
     from roga_bench.datasets.testing import write_deepfakebench_lmdb
 
@@ -283,11 +284,13 @@ def main(argv: list[str] | None = None) -> int:
                 results[case] = {"cold": cold, "warm": warm}
                 print(case, results[case], flush=True)
             shutil.rmtree(idx)
-        real = work / "real"
-        write_real_frames(real, n_videos=8, frames=16)
-        write_deepfakebench_lmdb(real, "FaceForensics++", work / "lmdb")
-        results["loader"] = loader_rates(real, work / "lmdb", work / "cache", args.loader_frames)
-        print(results["loader"], flush=True)
+        if not args.skip_loader:
+            real = work / "real"
+            write_real_frames(real, n_videos=8, frames=16)
+            write_deepfakebench_lmdb(real, "FaceForensics++", work / "lmdb")
+            loader = loader_rates(real, work / "lmdb", work / "cache", args.loader_frames)
+            results["loader"] = loader
+            print(loader, flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

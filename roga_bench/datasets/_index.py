@@ -202,10 +202,60 @@ def _reroot(raw: str, data_dir: str, roots: frozenset[str]) -> str:
 _FF_SEQUENCES = frozenset({"manipulated_sequences", "original_sequences"})
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def _frame_number(path: str) -> tuple[int, str]:
     name = path.replace("\\", "/").rsplit("/", 1)[-1]
-    digits = re.findall(r"\d+", name)
+    digits = _DIGITS.findall(name)
     return (int(digits[-1]) if digits else -1, name)
+
+
+class _Rerooter:
+    """:func:`_reroot` of one index's frame paths, computed once per video folder (a video's
+    frames share it): the folder part is re-rooted, the file name appended. Gives exactly what
+    ``_reroot`` gives; paths whose file name could itself be the cut point (a dataset or ``rgb``
+    name) or that have no folder part go through ``_reroot`` whole."""
+
+    def __init__(self, data_dir: str, roots: frozenset[str]) -> None:
+        self.data_dir, self.roots = data_dir, roots
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, raw: str) -> str:
+        cut = max(raw.rfind("/"), raw.rfind("\\"))
+        name = raw[cut + 1 :]
+        folder = raw[:cut]
+        if cut <= 0 or name in self.roots or name in ("rgb", "", "."):
+            return _reroot(raw, self.data_dir, self.roots)
+        done = self._folders.get(folder)
+        if done is None:
+            try:
+                done = _reroot(folder, self.data_dir, self.roots)
+            except DatasetError:  # e.g. "./000.png": let the whole path decide (or raise)
+                return _reroot(raw, self.data_dir, self.roots)
+            self._folders[folder] = done
+        return done + name if done.endswith(os.sep) else done + os.sep + name
+
+
+class _Listing:
+    """``os.path.exists`` of frame files with one directory listing per video folder instead of
+    one ``stat`` per frame (NFS-friendly); a name the listing lacks, or lists as a symlink, is
+    checked with ``os.path.exists`` itself, so the answer is always exactly its answer."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, frozenset[str]] = {}
+
+    def __call__(self, path: str) -> bool:
+        folder, _, name = path.rpartition(os.sep)
+        names = self._names.get(folder)
+        if names is None:
+            try:
+                with os.scandir(folder) as it:
+                    names = frozenset(e.name for e in it if not e.is_symlink())
+            except OSError:
+                names = frozenset()
+            self._names[folder] = names
+        return name in names or os.path.exists(path)
 
 
 def sort_frames(frames: Sequence[str]) -> list[str]:
@@ -337,6 +387,7 @@ def read_videos(
     videos = _videos_block(labels[label_name], path, label_name, split, compression)
     roots = DATASET_ROOTS | {dataset}
     root_dir = lmdb_dir or str(data_dir)
+    reroot = _Rerooter(root_dir, roots)
     if lmdb_dir:
 
         def locate(rerooted: str) -> str:
@@ -348,7 +399,7 @@ def read_videos(
         def locate(rerooted: str) -> str:
             return rerooted
 
-        exists = os.path.exists
+        exists = _Listing()
     report = report if report is not None else ReadReport()
     out, missing, short = [], 0, 0
     for video_id in sorted(videos):
@@ -363,7 +414,7 @@ def read_videos(
             report.short_frames += frames_per_video - len(listed)
         frames, kept = [], []
         for raw in sample_frames(sort_frames(listed), frames_per_video, frame_sampling):
-            frame = locate(_reroot(str(raw), root_dir, roots))
+            frame = locate(reroot(str(raw)))
             if exists(frame):
                 frames.append(frame)
                 kept.append(str(raw))
