@@ -67,8 +67,9 @@ def _frames(rel_video: str) -> list[str]:
     return [f"{rel_video}\\{k:03d}.png" for k in range(FRAMES)]
 
 
-def write_index_tree(root: Path, scale: float) -> dict[str, int]:
-    """The index files and hard-linked frames; returns counts."""
+def write_index_tree(root: Path, scale: float, dfdc_train: int = 0) -> dict[str, int]:
+    """The index files and hard-linked frames; returns counts. ``dfdc_train``: videos in DFDC's
+    train list (never read by a run; DeepfakeBench's DFDC.json holds ~119k)."""
     from PIL import Image
 
     json_dir = root / "dataset_json"
@@ -104,12 +105,16 @@ def write_index_tree(root: Path, scale: float) -> dict[str, int]:
             start += n
         blocks[label] = block
     (json_dir / "FaceForensics++.json").write_text(json.dumps({"FaceForensics++": blocks}))
-    for name, labels in SIZES.items():
+    sizes = dict(SIZES)
+    if dfdc_train:
+        half = dfdc_train // 2
+        sizes["DFDC"] = [("DFDC_Real", 0, (half, 0, 2500)), ("DFDC_Fake", 0, (half, 0, 2500))]
+    for name, labels in sizes.items():
         doc: dict = {}
         for label, _, splits in labels:
             doc[label] = {}
             for split, n in zip(("train", "val", "test"), splits, strict=True):
-                n = max(1, round(n * scale)) if n else 0
+                n = max(1, round(n * scale)) if n and not (name == "DFDC" and dfdc_train) else n
                 videos = {}
                 for j in range(n):
                     vid = f"{label}_{split}_{j:05d}"
@@ -256,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep --work")
     parser.add_argument("--skip_index", action="store_true", help="loader rows only")
     parser.add_argument("--skip_loader", action="store_true", help="index rows only")
+    parser.add_argument(
+        "--dfdc_train", type=int, default=0, help="videos in DFDC.json's train list (~119154)"
+    )
     args = parser.parse_args(argv)
     from roga_bench.datasets.testing import write_deepfakebench_lmdb
 
@@ -266,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_index:
             idx = work / "index"
             start = time.perf_counter()
-            results["tree"] = write_index_tree(idx, args.scale)
+            results["tree"] = write_index_tree(idx, args.scale, args.dfdc_train)
             results["tree"]["write_s"] = round(time.perf_counter() - start, 1)
             print(results["tree"], flush=True)
             base = {"frames_per_video": 32, "backbone": "small_cnn", "memory_cache_mb": 0}
