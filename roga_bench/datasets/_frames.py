@@ -18,7 +18,7 @@ from PIL import Image
 
 from roga_bench.datasets._errors import DatasetError
 from roga_bench.datasets._lmdb import lmdb_bytes as _lmdb_bytes
-from roga_bench.datasets._lmdb import lmdb_location, lmdb_stamp
+from roga_bench.datasets._lmdb import lmdb_exists, lmdb_location, lmdb_stamp
 
 __all__ = [
     "Decoder",
@@ -49,7 +49,7 @@ def frame_exists(path: str | Path) -> bool:
     """Whether a frame (a file, or an LMDB path's entry) exists."""
     if lmdb_location(path) is None:
         return os.path.exists(path)
-    return _lmdb_bytes(path) is not None
+    return lmdb_exists(path)
 
 
 def frame_stamp(path: str | Path) -> tuple[int, int]:

@@ -152,16 +152,18 @@ def _keys(dataset: str, parts: list[str]) -> tuple[bytes, bytes]:
     )
 
 
-def _get(location: tuple[str, str, list[str]]) -> bytes | None:
+def _get(location: tuple[str, str, list[str]], what: str = "bytes") -> Any:
+    """The entry's bytes (``what="bytes"``) or its length (``"len"``, nothing copied out of the
+    map: existence checks of a whole index); None when neither key shape has an entry."""
     db, dataset, parts = location
     keys = _keys(dataset, parts)
     first = _SHAPE.get(db, 0)
-    with _env(db).begin(buffers=False) as txn:
+    with _env(db).begin(buffers=True) as txn:
         for shape in (first, 1 - first):
             value = txn.get(keys[shape])
             if value is not None:
                 _SHAPE[db] = shape
-                return bytes(value)
+                return len(value) if what == "len" else bytes(value)
     return None
 
 
@@ -173,7 +175,8 @@ def lmdb_bytes(path: str | os.PathLike[str]) -> bytes | None:
 
 def lmdb_exists(path: str | os.PathLike[str]) -> bool:
     """Whether an LMDB path has an entry (in either key shape)."""
-    return lmdb_bytes(path) is not None
+    location = lmdb_location(path)
+    return location is not None and _get(location, "len") is not None
 
 
 def lmdb_stamp(path: str | os.PathLike[str]) -> tuple[int, int] | None:
@@ -182,10 +185,10 @@ def lmdb_stamp(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     location = lmdb_location(path)
     if location is None:
         return None
-    value = _get(location)
-    if value is None:
+    length = _get(location, "len")
+    if length is None:
         return None
-    return len(value), os.stat(os.path.join(location[0], "data.mdb")).st_mtime_ns
+    return length, os.stat(os.path.join(location[0], "data.mdb")).st_mtime_ns
 
 
 def decode_landmarks(raw: bytes, where: str = "") -> np.ndarray:
