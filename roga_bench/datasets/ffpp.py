@@ -162,7 +162,9 @@ class FFppCrossDataset(FFppLOMO):
             index_name = indexes[env]
             folder = known[env][1] if env in known else ""
             index = json_dir / f"{index_name}.json"
-            frames = Path(lmdb_dir) / f"{folder}_lmdb" if lmdb_dir else data_dir / folder
+            frames = (
+                Path(lmdb_dir).expanduser() / f"{folder}_lmdb" if lmdb_dir else data_dir / folder
+            )
             problem = (
                 f"{index} not found"
                 if not index.is_file()
