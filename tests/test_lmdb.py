@@ -10,6 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import lmdb  # in the `test` extra (pip install -e '.[test]'): never skipped
 import numpy as np
 import pytest
 
@@ -24,8 +25,6 @@ from roga_bench.datasets.__main__ import main as datasets_main
 from roga_bench.datasets.frame_cache import build_cache, open_frame_cache
 from roga_bench.datasets.frame_memo import DecodedFrameMemo
 from roga_bench.datasets.testing import write_deepfakebench_lmdb, write_tree
-
-lmdb = pytest.importorskip("lmdb")  # in the `test` extra: CI installs it
 
 HP = {"image_size": 16, "frames_per_video": 2, "backbone": "small_cnn", "memory_cache_mb": 0}
 
