@@ -140,7 +140,7 @@ def test_empty_or_truncated_index_exits_2_naming_file_env_split(small, tmp_path,
     assert train_main(_train(small, out)) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert str(index) in line and "environment 'DF'" in line and "split 'train'" in line
-    assert ("empty file" if damage == "empty" else "malformed or truncated JSON") in line
+    assert ("empty file" if damage == "empty" else "malformed JSON at line ") in line
     assert not (tmp_path / "runs").exists()
     sweep = tmp_path / "sweep"
     argv = ["launch", "--datasets", "FFppLOMO", "--algorithms", "ERM", "--data_dir", str(small),

@@ -136,8 +136,7 @@ def _load_cached(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
             doc = json.load(f)
     except json.JSONDecodeError as exc:
         raise BadIndexError(
-            f"{path}: malformed or truncated JSON at line {exc.lineno}, column {exc.colno}: "
-            f"{exc.msg}"
+            f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadIndexError(f"{path}: cannot read dataset index ({exc})") from None
