@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,8 @@ from roga_bench.datasets._errors import BadIndexError, DatasetError, warn_once
 from roga_bench.datasets._frames import frame_exists
 from roga_bench.datasets._labels import label_of
 from roga_bench.datasets._lmdb import lmdb_frame_path
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "SPLITS",
@@ -432,9 +435,14 @@ def read_videos(
     report.short_videos += short
     if missing:
         warn_once(f"{path}: [{label_name!r}][{split!r}]: skipped {missing} missing frames")
-    if short:
-        warn_once(
-            f"{path}: [{label_name!r}][{split!r}]: {short} videos list fewer than "
-            f"frames_per_video={frames_per_video} frames; all of their frames are read"
+    if short:  # counted in the run's records (dataset_notes); no warning: stderr stays quiet
+        log.info(
+            "%s: [%r][%r]: %d videos list fewer than frames_per_video=%d frames; all of their "
+            "frames are read",
+            path,
+            label_name,
+            split,
+            short,
+            frames_per_video,
         )
     return out
