@@ -23,13 +23,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         namespace = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a malformed command line (2), already printed
         return int(exc.code or 0)
-    from roga_bench.datasets import DatasetError  # torch loads here, after argument parsing
+    from roga_bench.datasets import BadIndexError, DatasetError  # torch loads here
     from roga_bench.training import train
 
     try:
         config = TrainConfig.from_args(vars(namespace))
         out = train(config)
-    except ConfigError as exc:
+    except (ConfigError, BadIndexError) as exc:  # bad input (an index file): nothing created
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     except DatasetError as exc:  # bad data on disk: the message names the file

@@ -14,8 +14,8 @@ from typing import Any
 
 from roga_bench._registry import DATASETS, list_datasets
 from roga_bench.datasets._environments import DeepfakeBenchEnvironments
-from roga_bench.datasets._errors import DatasetError, DatasetWarning
-from roga_bench.datasets._frames import decode_and_resize
+from roga_bench.datasets._errors import BadIndexError, DatasetError, DatasetWarning
+from roga_bench.datasets._frames import decode_and_resize, landmark_path, read_landmarks
 from roga_bench.datasets._index import Video, read_videos, resolve_frame_path
 from roga_bench.datasets._labels import LABELS, label_of
 from roga_bench.datasets._masks import (
@@ -30,6 +30,7 @@ from roga_bench.datasets.ffpp import FFppCrossDataset, FFppLOMO
 from roga_bench.datasets.synthff_envs import SynthFFCrossDataset, SynthFFLOMO
 
 __all__ = [
+    "BadIndexError",
     "DatasetError",
     "DatasetWarning",
     "DeepfakeBenchEnvironments",
@@ -42,6 +43,8 @@ __all__ = [
     "decode_and_resize",
     "get_dataset_class",
     "label_of",
+    "landmark_path",
+    "read_landmarks",
     "load_mask",
     "mask_path",
     "read_mask",

@@ -1,7 +1,9 @@
 """``python -m roga_bench.datasets check --dataset NAME --data_dir D``: decode every frame.
 
-Prints the frames per environment and split and every file that does not decode; exit 0 when
-all decode, 1 when any does not (or the index names a missing frame), 2 on bad arguments.
+Prints the frames per environment and split, then every frame the index lists that is missing
+(on disk, or in the LMDB with hparam ``lmdb_dir``) and every file that does not decode; exit 0
+when all decode, 1 when any is missing or does not decode (or the data cannot be read), 2 on bad
+arguments.
 """
 
 from __future__ import annotations
@@ -52,8 +54,13 @@ def _dataset(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
     hparams = decode_hparams(cls, 8, {**overrides, "memory_cache_mb": 0})
     if args.all_frames:
         hparams["frames_per_video"] = 0
+    hparams["skip_missing_frames"] = True  # every missing frame listed, not the first raised
     present = cls.present_environments(args.data_dir or None, hparams)
-    targets = [i for i, env in enumerate(present) if env in getattr(cls, "TARGETS", {})]
+    if hasattr(cls, "target_indexes"):
+        target_envs = cls.target_indexes(hparams)
+    else:
+        target_envs = getattr(cls, "TARGETS", {})
+    targets = [i for i, env in enumerate(present) if env in target_envs]
     with warnings.catch_warnings():  # no model is trained here: the backbone is irrelevant
         warnings.simplefilter("ignore", UntrainedBackboneWarning)
         return cls(args.data_dir or None, targets, hparams)
@@ -61,24 +68,32 @@ def _dataset(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code."""
-    from roga_bench.datasets import DatasetError
+    from roga_bench.datasets import DatasetError, DatasetWarning
     from roga_bench.datasets.check import check_frames
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        ds = _dataset(args, parser)
+        with warnings.catch_warnings():  # the missing frames are listed below, one per line
+            warnings.simplefilter("ignore", DatasetWarning)
+            ds = _dataset(args, parser)
         report = check_frames(ds, progress=lambda line: print(line, file=sys.stderr, flush=True))
     except DatasetError as exc:
         print(f"{PROG} check: bad data: {exc}", file=sys.stderr)
         return 1
+    missing = list(getattr(getattr(ds, "read_report", None), "missing", []))
     print(f"{'env':<16} {'split':<6} {'frames':>8}")
     for (env, split), n in report.counts.items():
         print(f"{env:<16} {split:<6} {n:>8}")
+    for line in missing:
+        print(f"missing frame: {line}")
     for line in report.bad:
         print(f"bad frame: {line}")
-    print(f"{args.dataset}: {report.decoded} frames decoded, {len(report.bad)} bad")
-    return 1 if report.bad else 0
+    print(
+        f"{args.dataset}: {report.decoded} frames decoded, {len(report.bad)} bad, "
+        f"{len(missing)} missing"
+    )
+    return 1 if report.bad or missing else 0
 
 
 if __name__ == "__main__":

@@ -18,16 +18,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from roga_bench.datasets._errors import DatasetError, warn_once
+from roga_bench.datasets._errors import BadIndexError, DatasetError, warn_once
 from roga_bench.datasets._index import (
     FRAME_SAMPLING,
     SPLITS,
+    ReadReport,
     Video,
     clear_index_cache,
     index_labels,
     read_videos,
 )
 from roga_bench.datasets._labels import FAKE, REAL
+from roga_bench.datasets._lmdb import register_lmdb_dir
 from roga_bench.datasets._split import FrameSplit, MemoryBudget
 from roga_bench.datasets._transforms import build_transform
 from roga_bench.hparams import SHARED_HPARAMS, HParam, class_hparams
@@ -57,6 +59,12 @@ _ENV_HPARAMS: dict[str, HParam] = {
     ),
     "json_dir": HParam(
         "", doc="folder of the dataset_json/*.json files; empty: <data_dir>/dataset_json", kind=str
+    ),
+    "lmdb_dir": HParam(
+        "",
+        doc="folder of DeepfakeBench's <dataset>_lmdb databases: frames read from them; "
+        "empty: from the frame folders under data_dir",
+        kind=str,
     ),
     "skip_missing_frames": HParam(False, choices=(True, False), doc="count+warn instead of error"),
     "frame_cache": HParam(
@@ -98,8 +106,14 @@ class DeepfakeBenchEnvironments:
         self, data_dir: str | Path | None, test_envs: Sequence[int], hparams: Mapping[str, Any]
     ) -> None:
         self.hparams = self.resolve_hparams(hparams)
+        lmdb_dir = str(self.hparams.get("lmdb_dir") or "")
+        # Frames read from LMDB: registered in this process (and by each split in its workers).
+        self.lmdb_dir = register_lmdb_dir(lmdb_dir) if lmdb_dir else ""
+        if not data_dir and self.lmdb_dir:  # the index files may sit anywhere (json_dir)
+            data_dir = self.lmdb_dir
         self.data_dir = Path(data_dir).expanduser() if data_dir else self.default_data_dir()
         self.json_dir = _json_dir(self.data_dir, self.hparams)
+        self.TARGETS = self.target_indexes(self.hparams)
         self.ENVIRONMENTS = self.present_environments(self.data_dir, self.hparams)
         self.test_envs = _check_test_envs(test_envs, self.ENVIRONMENTS, type(self).ENVIRONMENTS)
         if self.INDEX == "FaceForensics++":  # real FF++ data (SynthFF trains from scratch)
@@ -112,6 +126,8 @@ class DeepfakeBenchEnvironments:
         self.num_classes = 2
         budget = MemoryBudget(float(self.hparams["memory_cache_mb"]))
         self._read_cache: dict[tuple[Path, str, str], list[Video]] = {}  # FF-real read once
+        # Frames skipped as missing (skip_missing_frames), short videos: see ``notes``.
+        self.read_report = ReadReport()
         self._splits: list[dict[str, FrameSplit]] = []
         # Cross-dataset targets are test-only: their val (and train) are never read, val mirrors
         # test (DeepfakeBench's val *is* test for CDF/UADFV/DFDCP, and is train for DFDC).
@@ -130,6 +146,7 @@ class DeepfakeBenchEnvironments:
                     build_transform(augment),
                     str(self.hparams["frame_cache"] or ""),
                     budget,
+                    lmdb_dir=self.lmdb_dir,
                 )
             if i in self.test_only_envs:
                 splits["val"] = splits["test"]  # the same object: evaluated once per checkpoint
@@ -140,6 +157,20 @@ class DeepfakeBenchEnvironments:
         self._read_cache.clear()
         clear_index_cache()
         log.info("%s environments: %s", type(self).__name__, dict(enumerate(self.ENVIRONMENTS)))
+
+    @property
+    def notes(self) -> dict[str, int]:
+        """What reading the index worked around, for the run's records (empty when nothing):
+        ``short_videos`` (videos listing fewer than ``frames_per_video`` frames; all of their
+        frames are read), ``short_video_frames_lacking`` (frames they lack to reach it),
+        ``missing_frames_skipped`` (with ``skip_missing_frames``)."""
+        r = self.read_report
+        notes = {
+            "short_videos": r.short_videos,
+            "short_video_frames_lacking": r.short_frames,
+            "missing_frames_skipped": len(r.missing),
+        }
+        return {k: v for k, v in notes.items() if v}
 
     # ----- DomainBed access ---------------------------------------------------------------
     def __len__(self) -> int:
@@ -187,6 +218,13 @@ class DeepfakeBenchEnvironments:
         del data_dir, hparams  # the method environments are always required
         return list(cls.METHODS)
 
+    @classmethod
+    def target_indexes(cls, hparams: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """Cross-dataset target environment name -> index name (``<json_dir>/<name>.json``): the
+        class's ``TARGETS``; classes that take targets by name add those named in ``hparams``."""
+        del hparams
+        return dict(cls.TARGETS)
+
     def _source(self, env: str) -> Path:
         """The index file an environment is read from."""
         if env in self.TARGETS:
@@ -202,10 +240,13 @@ class DeepfakeBenchEnvironments:
             return whole
         return per_method
 
-    def _read(self, path: Path, label: str, split: str) -> list[Video]:
+    def _read(self, path: Path, label: str, split: str, env: str = "") -> list[Video]:
         key = (path, label, split)
         if key not in self._read_cache:
-            self._read_cache[key] = self._read_uncached(path, label, split)
+            try:
+                self._read_cache[key] = self._read_uncached(path, label, split)
+            except BadIndexError as exc:  # name the data set and split the file was read for
+                raise BadIndexError(f"{exc} (environment {env!r}, split {split!r})") from None
         return self._read_cache[key]
 
     def _read_uncached(self, path: Path, label: str, split: str) -> list[Video]:
@@ -218,6 +259,8 @@ class DeepfakeBenchEnvironments:
             frames_per_video=int(self.hparams["frames_per_video"]),
             skip_missing_frames=bool(self.hparams["skip_missing_frames"]),
             frame_sampling=str(self.hparams["frame_sampling"]),
+            lmdb_dir=self.lmdb_dir,
+            report=self.read_report,
         )
 
     def _environment_videos(
@@ -225,16 +268,19 @@ class DeepfakeBenchEnvironments:
     ) -> dict[str, list[Video]]:
         path = self._source(env)
         if env in self.TARGETS:
-            labels = index_labels(path)
-            return {s: [v for lab in labels for v in self._read(path, lab, s)] for s in splits}
+            try:
+                labels = index_labels(path)
+            except BadIndexError as exc:
+                raise BadIndexError(f"{exc} (environment {env!r}, split {splits[0]!r})") from None
+            return {s: [v for lab in labels for v in self._read(path, lab, s, env)] for s in splits}
         out = {}
         methods = list(self.METHODS)
         for split in splits:
-            reals = self._read(path, self.REAL_LABEL, split)
+            reals = self._read(path, self.REAL_LABEL, split, env)
             if self.hparams["real_assignment"] == "partition":
                 k = methods.index(env)  # video j of the sorted list goes to env j mod K
                 reals = reals[k :: len(methods)]
-            out[split] = reals + self._read(path, self.METHODS[env], split)
+            out[split] = reals + self._read(path, self.METHODS[env], split, env)
         return out
 
 
@@ -275,12 +321,12 @@ def _check_targets_are_test_envs(
 def _check_classes(env: str, split: str, videos: list[Video], source: Path) -> None:
     where = f"{source}: environment {env!r}, split {split!r}"
     if not videos:
-        raise DatasetError(f"{where} is empty (no videos with frames)")
+        raise BadIndexError(f"{where} is empty (no videos with frames)")
     labels = {v.label for v in videos}
     if labels != {REAL, FAKE}:
         only = "real" if labels == {REAL} else "fake"
         names = sorted({v.label_name for v in videos})
-        raise DatasetError(f"{where} has only {only} videos ({', '.join(names)}); needs both")
+        raise BadIndexError(f"{where} has only {only} videos ({', '.join(names)}); needs both")
 
 
 def warn_missing(cls_name: str, env: str, what: str) -> None:

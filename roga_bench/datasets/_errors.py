@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import warnings
 
-__all__ = ["DatasetError", "DatasetWarning", "warn_once"]
+__all__ = ["BadIndexError", "DatasetError", "DatasetWarning", "warn_once"]
 
 
 class DatasetError(ValueError):
     """Bad dataset input; the message names the file, the key and what was expected."""
+
+
+class BadIndexError(DatasetError):
+    """An index file (``dataset_json/*.json``) that is missing, empty, truncated or malformed, or
+    gives an environment split no usable videos: bad input (commands exit 2 before writing)."""
 
 
 class DatasetWarning(UserWarning):

@@ -13,17 +13,22 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from roga_bench.datasets._errors import DatasetError, warn_once
+from roga_bench.datasets._errors import BadIndexError, DatasetError, warn_once
+from roga_bench.datasets._frames import frame_exists
 from roga_bench.datasets._labels import label_of
+from roga_bench.datasets._lmdb import lmdb_frame_path
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "SPLITS",
@@ -39,6 +44,7 @@ __all__ = [
     "sample_frames",
     "FRAME_SAMPLING",
     "read_videos",
+    "ReadReport",
 ]
 
 SPLITS = ("train", "val", "test")
@@ -61,6 +67,7 @@ DATASET_ROOTS = frozenset(
         "DFDC",
         "DFDCP",
         "DeeperForensics-1.0",
+        "DF40",
         "SynthFF",
         "SynthCDF",
         "SynthUADFV",
@@ -89,17 +96,34 @@ class Video:
         return f"{self.label_name}/{self.video_id}"
 
 
+@dataclass
+class ReadReport:
+    """What :func:`read_videos` worked around, for the run's notes and the ``check`` command.
+
+    ``missing``: one line per frame listed but absent (with ``skip_missing_frames``);
+    ``short_videos``: videos listing fewer frames than ``frames_per_video`` (all read);
+    ``short_frames``: the frames those videos lack to reach ``frames_per_video``.
+    """
+
+    missing: list[str] = field(default_factory=list)
+    short_videos: int = 0
+    short_frames: int = 0
+
+
 def load_index(path: Path) -> dict[str, Any]:
     """Parse one index file (cached while the file is unchanged).
 
     Raises:
-        DatasetError: the file is missing, not valid JSON (with line and column) or not an object.
+        BadIndexError: the file is missing, empty, not valid JSON (with line and column: a
+            truncated file) or not an object.
     """
     path = Path(path)
     try:
         stat = path.stat()
     except OSError as exc:
-        raise DatasetError(f"{path}: cannot read dataset index ({exc.strerror})") from None
+        raise BadIndexError(f"{path}: cannot read dataset index ({exc.strerror})") from None
+    if stat.st_size == 0:
+        raise BadIndexError(f"{path}: empty file (0 bytes), not a dataset index")
     return _load_cached(str(path), stat.st_mtime_ns, stat.st_size)
 
 
@@ -114,13 +138,13 @@ def _load_cached(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
     except json.JSONDecodeError as exc:
-        raise DatasetError(
+        raise BadIndexError(
             f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read dataset index ({exc})") from None
+        raise BadIndexError(f"{path}: cannot read dataset index ({exc})") from None
     if not isinstance(doc, dict) or not doc:
-        raise DatasetError(f"{path}: expected a JSON object {{dataset: {{label: ...}}}}")
+        raise BadIndexError(f"{path}: expected a JSON object {{dataset: {{label: ...}}}}")
     return doc
 
 
@@ -128,12 +152,12 @@ def _dataset_block(doc: dict[str, Any], path: Path) -> tuple[str, dict[str, Any]
     """The ``{label: ...}`` block: the key named like the file, else the only top-level key."""
     name = path.stem if path.stem in doc else (next(iter(doc)) if len(doc) == 1 else None)
     if name is None:
-        raise DatasetError(
+        raise BadIndexError(
             f"{path}: expected the top-level key {path.stem!r} or a single key, got {sorted(doc)}"
         )
     block = doc[name]
-    if not isinstance(block, dict):
-        raise DatasetError(f"{path}: [{name!r}] must be an object of label blocks")
+    if not isinstance(block, dict) or not block:
+        raise BadIndexError(f"{path}: [{name!r}] must be a non-empty object of label blocks")
     return name, block
 
 
@@ -162,7 +186,9 @@ def _reroot(raw: str, data_dir: str, roots: frozenset[str]) -> str:
     norm = raw.replace("\\", "/")
     parts = [p for p in norm.split("/") if p not in ("", ".")]
     for i in range(len(parts) - 1, -1, -1):
-        if parts[i] in roots:
+        # DFD and FaceShifter are FF++ method folders (``FaceForensics++/manipulated_sequences/
+        # DeepFakeDetection/...``): there the dataset folder is the FaceForensics++ above.
+        if parts[i] in roots and (i == 0 or parts[i - 1] not in _FF_SEQUENCES):
             return os.path.join(data_dir, *parts[i:])
     if "rgb" in parts:
         cut = len(parts) - 1 - parts[::-1].index("rgb")
@@ -175,10 +201,63 @@ def _reroot(raw: str, data_dir: str, roots: frozenset[str]) -> str:
     )
 
 
+_FF_SEQUENCES = frozenset({"manipulated_sequences", "original_sequences"})
+
+
+_DIGITS = re.compile(r"\d+")
+
+
 def _frame_number(path: str) -> tuple[int, str]:
     name = path.replace("\\", "/").rsplit("/", 1)[-1]
-    digits = re.findall(r"\d+", name)
+    digits = _DIGITS.findall(name)
     return (int(digits[-1]) if digits else -1, name)
+
+
+class _Rerooter:
+    """:func:`_reroot` of one index's frame paths, computed once per video folder (a video's
+    frames share it): the folder part is re-rooted, the file name appended. Gives exactly what
+    ``_reroot`` gives; paths whose file name could itself be the cut point (a dataset or ``rgb``
+    name) or that have no folder part go through ``_reroot`` whole."""
+
+    def __init__(self, data_dir: str, roots: frozenset[str]) -> None:
+        self.data_dir, self.roots = data_dir, roots
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, raw: str) -> str:
+        cut = max(raw.rfind("/"), raw.rfind("\\"))
+        name = raw[cut + 1 :]
+        folder = raw[:cut]
+        if cut <= 0 or name in self.roots or name in ("rgb", "", "."):
+            return _reroot(raw, self.data_dir, self.roots)
+        done = self._folders.get(folder)
+        if done is None:
+            try:
+                done = _reroot(folder, self.data_dir, self.roots)
+            except DatasetError:  # e.g. "./000.png": let the whole path decide (or raise)
+                return _reroot(raw, self.data_dir, self.roots)
+            self._folders[folder] = done
+        return done + name if done.endswith(os.sep) else done + os.sep + name
+
+
+class _Listing:
+    """``os.path.exists`` of frame files with one directory listing per video folder instead of
+    one ``stat`` per frame (NFS-friendly); a name the listing lacks, or lists as a symlink, is
+    checked with ``os.path.exists`` itself, so the answer is always exactly its answer."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, frozenset[str]] = {}
+
+    def __call__(self, path: str) -> bool:
+        folder, _, name = path.rpartition(os.sep)
+        names = self._names.get(folder)
+        if names is None:
+            try:
+                with os.scandir(folder) as it:
+                    names = frozenset(e.name for e in it if not e.is_symlink())
+            except OSError:
+                names = frozenset()
+            self._names[folder] = names
+        return name in names or os.path.exists(path)
 
 
 def sort_frames(frames: Sequence[str]) -> list[str]:
@@ -216,7 +295,12 @@ def _file_name(raw: str) -> str:
 
 
 def _mask_paths(
-    entry: dict[str, Any], frames: list[str], root_dir: str, roots: frozenset[str], where: str
+    entry: dict[str, Any],
+    frames: list[str],
+    root_dir: str,
+    roots: frozenset[str],
+    where: str,
+    locate: Any,
 ) -> tuple[str, ...] | None:
     """The re-rooted mask of each (raw) frame from the entry's ``masks`` list, matched by file
     name ("" if none matches); None when the entry has no ``masks`` key. DeepfakeBench's
@@ -225,30 +309,32 @@ def _mask_paths(
     if listed is None:
         return None
     if not isinstance(listed, list):
-        raise DatasetError(f"{where}: 'masks' must be a list of paths")
+        raise BadIndexError(f"{where}: 'masks' must be a list of paths")
     by_name = {_file_name(str(m)): str(m) for m in listed}
     found = (by_name.get(_file_name(f)) for f in frames)
-    return tuple("" if m is None else _reroot(m, root_dir, roots) for m in found)
+    return tuple("" if m is None else locate(_reroot(m, root_dir, roots)) for m in found)
 
 
 def _videos_block(
     block: dict[str, Any], path: Path, label_name: str, split: str, compression: str
 ) -> dict[str, Any]:
     where = f"{path}: [{label_name!r}]"
+    if not isinstance(block, dict):
+        raise BadIndexError(f"{where} must be an object of splits")
     if split not in block:
-        raise DatasetError(f"{where} has no {split!r} split; found {sorted(block)}")
+        raise BadIndexError(f"{where} has no {split!r} split; found {sorted(block)}")
     videos = block[split]
     if not isinstance(videos, dict):
-        raise DatasetError(f"{where}[{split!r}] must be an object")
+        raise BadIndexError(f"{where}[{split!r}] must be an object")
     if videos and set(videos) <= set(COMPRESSIONS):  # FF++ nesting with a compression level
         if compression not in videos:
-            raise DatasetError(
+            raise BadIndexError(
                 f"{where}[{split!r}] has compression levels {sorted(videos)}, "
                 f"not the requested {compression!r} (hparam compression)"
             )
         videos = videos[compression]
         if not isinstance(videos, dict):
-            raise DatasetError(f"{where}[{split!r}][{compression!r}] must be an object")
+            raise BadIndexError(f"{where}[{split!r}][{compression!r}] must be an object")
     # DeepfakeBench's rearrange.py assigns one video's {"label", "frames"} to DFDC's val split
     # itself; those two keys are not videos.
     stray = [k for k in ("label", "frames") if k in videos and not isinstance(videos[k], dict)]
@@ -267,6 +353,8 @@ def read_videos(
     frames_per_video: int = 32,
     skip_missing_frames: bool = False,
     frame_sampling: str = "even",
+    lmdb_dir: str = "",
+    report: ReadReport | None = None,
 ) -> list[Video]:
     """The videos of one label block and split, with sampled, re-rooted, existing frame paths.
 
@@ -276,47 +364,85 @@ def read_videos(
         label_name: the label block, e.g. ``"FF-DF"``.
         split: ``train``, ``val`` or ``test``.
         compression: used when the block is nested by compression level.
-        frames_per_video: frames sampled per video (0 = all).
+        frames_per_video: frames sampled per video (0 = all); a video listing fewer has all of
+            its frames read (counted in ``report``).
         skip_missing_frames: drop (and count, and warn about) frames absent on disk instead of
             raising; a video left without frames is dropped.
         frame_sampling: ``"even"`` or ``"first"`` (see :data:`FRAME_SAMPLING`).
+        lmdb_dir: read frames (and masks) from the ``<dataset>_lmdb`` databases in this folder
+            (registered with ``_lmdb.register_lmdb_dir``) instead of ``data_dir``: the paths are
+            ``<lmdb_dir>/<dataset>_lmdb/...``.
+        report: where skipped frames and short videos are recorded, if given.
 
     Returns:
         The videos sorted by video id.
 
     Raises:
-        DatasetError: a missing label block or split, a malformed entry, an unknown label name, a
-            frame absent on disk (unless ``skip_missing_frames``).
+        BadIndexError: a missing, empty or malformed index, label block, split or entry.
+        DatasetError: an unknown label name, a frame absent on disk (unless
+            ``skip_missing_frames``).
     """
     path = Path(path)
     dataset, labels = _dataset_block(load_index(path), path)
     if label_name not in labels:
-        raise DatasetError(f"{path}: no label block {label_name!r}; found {sorted(labels)}")
+        raise BadIndexError(f"{path}: no label block {label_name!r}; found {sorted(labels)}")
     videos = _videos_block(labels[label_name], path, label_name, split, compression)
-    roots, root_dir = DATASET_ROOTS | {dataset}, str(data_dir)
-    out, missing = [], 0
+    roots = DATASET_ROOTS | {dataset}
+    root_dir = lmdb_dir or str(data_dir)
+    reroot = _Rerooter(root_dir, roots)
+    if lmdb_dir:
+
+        def locate(rerooted: str) -> str:
+            return lmdb_frame_path(rerooted, lmdb_dir)
+
+        exists = frame_exists
+    else:
+
+        def locate(rerooted: str) -> str:
+            return rerooted
+
+        exists = _Listing()
+    report = report if report is not None else ReadReport()
+    out, missing, short = [], 0, 0
     for video_id in sorted(videos):
         entry = videos[video_id]
         where = f"{path}: [{label_name!r}][{split!r}][{video_id!r}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("frames"), list):
-            raise DatasetError(f"{where} must be an object with a 'frames' list")
+            raise BadIndexError(f"{where} must be an object with a 'frames' list")
         label = label_of(entry.get("label", label_name), where)
+        listed = entry["frames"]
+        if 0 < len(listed) < frames_per_video:  # all its frames are read (DeepfakeBench #66)
+            short += 1
+            report.short_frames += frames_per_video - len(listed)
         frames, kept = [], []
-        for raw in sample_frames(sort_frames(entry["frames"]), frames_per_video, frame_sampling):
-            frame = _reroot(str(raw), root_dir, roots)
-            if os.path.exists(frame):
+        for raw in sample_frames(sort_frames(listed), frames_per_video, frame_sampling):
+            frame = locate(reroot(str(raw)))
+            if exists(frame):
                 frames.append(frame)
                 kept.append(str(raw))
             elif skip_missing_frames:
                 missing += 1
+                report.missing.append(f"{frame}: listed in {where} but not found")
             else:
+                where_from = "in the LMDB (hparam lmdb_dir)" if lmdb_dir else "under data_dir"
                 raise DatasetError(
-                    f"{where}: frame {raw!r} not found under data_dir (re-rooted to {frame}); "
+                    f"{where}: frame {raw!r} not found {where_from} (re-rooted to {frame}); "
                     "check --data_dir, or set hparam skip_missing_frames=true"
                 )
         if frames:
-            masks = _mask_paths(entry, kept, root_dir, roots, where)
+            masks = _mask_paths(entry, kept, root_dir, roots, where, locate)
             out.append(Video(label_name, str(video_id), label, tuple(frames), masks))
+    report.short_videos += short
     if missing:
         warn_once(f"{path}: [{label_name!r}][{split!r}]: skipped {missing} missing frames")
+    if short:  # counted in the run's records (dataset_notes); no warning: stderr stays quiet
+        log.info(
+            "%s: [%r][%r]: %d videos list fewer than frames_per_video=%d frames; all of their "
+            "frames are read",
+            path,
+            label_name,
+            split,
+            short,
+            frames_per_video,
+        )
     return out

@@ -1,7 +1,9 @@
 """DeepfakeBench label names and their real (0) / fake (1) labels.
 
 Names follow DeepfakeBench's ``training/config/train_config.yaml`` (``label_dict``), plus the
-labels of the SynthFF embedded benchmark.
+labels of the SynthFF embedded benchmark. DF40 (DeepfakeBench-v2) extends that ``label_dict``
+with one pair per forgery method, ``<method>_Real: 0`` and ``<method>_Fake: 1`` (``simswap_Fake``,
+``FSAll_Real``...): names of that pattern map the same way here.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ LABELS: dict[str, int] = {
     # DeeperForensics-1.0
     "DF_real": REAL,
     "DF_fake": FAKE,
+    # Roop (in DeepfakeBench's label_dict)
+    "roop_Real": REAL,
+    "roop_Fake": FAKE,
     # SynthFF cross-dataset targets (its FF++ part reuses the FF-* names)
     "SynthCDF_real": REAL,
     "SynthCDF_fake": FAKE,
@@ -60,9 +65,18 @@ def label_of(name: str, where: str = "") -> int:
     Raises:
         DatasetError: for an unknown name; the message lists the known names.
     """
-    try:
+    if name in LABELS:
         return LABELS[name]
-    except KeyError:
-        known = ", ".join(sorted(LABELS))
-        prefix = f"{where}: " if where else ""
-        raise DatasetError(f"{prefix}unknown label name {name!r}; known: {known}") from None
+    if isinstance(name, str):
+        method, _, kind = name.rpartition("_")
+        if method and kind in _DF40_SUFFIX:  # DF40's <method>_Real / <method>_Fake
+            return _DF40_SUFFIX[kind]
+    known = ", ".join(sorted(LABELS))
+    prefix = f"{where}: " if where else ""
+    raise DatasetError(
+        f"{prefix}unknown label name {name!r}; known: {known}, and DF40's <method>_Real / "
+        "<method>_Fake"
+    )
+
+
+_DF40_SUFFIX = {"Real": REAL, "Fake": FAKE}

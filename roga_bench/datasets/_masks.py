@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from roga_bench.datasets._errors import DatasetError
+from roga_bench.datasets._frames import frame_exists, open_source
 
 __all__ = ["mask_path", "load_mask", "read_mask", "split_mask", "has_masks", "split_masks"]
 
@@ -61,10 +62,11 @@ def read_mask(path: str | Path, size: int | None = None) -> np.ndarray | None:
         DatasetError: the mask exists but cannot be decoded (the message names the file).
     """
     path = Path(path)
-    if not path.exists():
+    source = open_source(path)  # the file, or its LMDB entry (hparam lmdb_dir)
+    if source is None or (source is path and not path.exists()):
         return None
     try:
-        with Image.open(path) as img:
+        with Image.open(source) as img:
             img.load()
             img = img.convert("L")
     except (OSError, SyntaxError, ValueError) as exc:
@@ -106,7 +108,7 @@ def has_masks(ds: Any, env: int, split: str = "test") -> bool:
     part = ds.split(env, split)
     masks = _split_mask_paths(part)
     fakes = [m for m, y in zip(masks, part.labels, strict=True) if int(y) == 1]
-    return bool(fakes) and all(m is not None and m.is_file() for m in fakes)
+    return bool(fakes) and all(m is not None and frame_exists(m) for m in fakes)
 
 
 def split_masks(ds: Any, env: int, split: str = "test", size: int | None = None) -> np.ndarray:

@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 
 from roga_bench.datasets._frames import decode_frame
 from roga_bench.datasets._index import Video
+from roga_bench.datasets._lmdb import register_lmdb_dir
 
 __all__ = ["MemoryBudget", "FrameSplit"]
 
@@ -37,6 +38,8 @@ class FrameSplit(Dataset):
         transform: decoded ``uint8 [S,S,3]`` frame -> ``float32 [3,S,S]`` tensor.
         frame_cache: folder of a decoded-frame cache (``datasets.frame_cache``); empty: decode.
         budget: memory budget for keeping decoded frames (bounded, opt-in via hparam).
+        lmdb_dir: the frames are LMDB paths under this folder (``datasets._lmdb``); registered
+            here and again wherever the split is unpickled (a spawned loader worker).
     """
 
     def __init__(
@@ -46,7 +49,11 @@ class FrameSplit(Dataset):
         transform: Callable[[np.ndarray], torch.Tensor],
         frame_cache: str = "",
         budget: MemoryBudget | None = None,
+        lmdb_dir: str = "",
     ) -> None:
+        self.lmdb_dir = lmdb_dir
+        if lmdb_dir:
+            register_lmdb_dir(lmdb_dir)
         self.paths: list[str] = [f for v in videos for f in v.frames]
         self.labels: list[int] = [v.label for v in videos for _ in v.frames]
         self.video_ids: list[str] = [v.key for v in videos for _ in v.frames]
@@ -67,6 +74,11 @@ class FrameSplit(Dataset):
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.__dict__.get("lmdb_dir"):
+            register_lmdb_dir(self.lmdb_dir)
 
     def frame(self, i: int) -> np.ndarray:
         """The decoded ``uint8 [S,S,3]`` frame ``i`` (before the transform)."""

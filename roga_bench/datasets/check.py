@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from roga_bench.datasets._errors import DatasetError
+from roga_bench.datasets._errors import BadIndexError, DatasetError
 from roga_bench.datasets._frames import decode_and_resize
 from roga_bench.datasets._index import SPLITS
 
@@ -128,10 +128,12 @@ def check_runs_batch_size(runs: Iterable[tuple[str, str | None, Sequence[int], M
     first such run's test envs (``sweep launch`` calls it before writing anything).
 
     A dataset that cannot be built (``DatasetError``: bad data on disk) is skipped here: its runs
-    report that themselves, as before.
+    report that themselves, as before; a bad index file (``BadIndexError``: missing, empty,
+    truncated, an empty split) is bad input and raised.
 
     Raises:
         BatchSizeError: the first run whose batch does not fit, naming its dataset and test envs.
+        BadIndexError: an index file the runs would read is unusable.
     """
     from roga_bench._registry import DATASETS
     from roga_bench.backbones import UntrainedBackboneWarning
@@ -149,6 +151,8 @@ def check_runs_batch_size(runs: Iterable[tuple[str, str | None, Sequence[int], M
                 with warnings.catch_warnings():  # one per job later, not here
                     warnings.simplefilter("ignore", UntrainedBackboneWarning)
                     built[key] = cls(data_dir, list(test_envs), dict(hparams))
+            except BadIndexError:
+                raise
             except DatasetError:
                 built[key] = None
         ds = built[key]

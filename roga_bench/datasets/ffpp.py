@@ -16,7 +16,13 @@ from roga_bench.datasets._environments import DeepfakeBenchEnvironments, _json_d
 from roga_bench.datasets._errors import DatasetError
 from roga_bench.hparams import HParam
 
-__all__ = ["FFppLOMO", "FFppCrossDataset"]
+__all__ = [
+    "FFppLOMO",
+    "FFppCrossDataset",
+    "KNOWN_TARGETS",
+    "requested_targets",
+    "target_env_name",
+]
 
 _FF_METHODS = {"DF": "FF-DF", "F2F": "FF-F2F", "FS": "FF-FS", "NT": "FF-NT"}
 
@@ -36,18 +42,66 @@ class FFppLOMO(DeepfakeBenchEnvironments):
     METHOD_FILES: ClassVar[dict[str, str]] = dict(_FF_METHODS)
 
 
+# Every DeepfakeBench dataset as a cross-dataset target: env name -> (index name, frame folder).
+# The index is <json_dir>/<index name>.json; its frames live under <data_dir>/<frame folder>/
+# (DFD and FaceShifter sit inside FaceForensics++, as DeepfakeBench's rearrange.py lists them;
+# with hparam lmdb_dir, in <lmdb_dir>/<frame folder>_lmdb).
+KNOWN_TARGETS: dict[str, tuple[str, str]] = {
+    "CDF-v1": ("Celeb-DF-v1", "Celeb-DF-v1"),
+    "CDF-v2": ("Celeb-DF-v2", "Celeb-DF-v2"),
+    "UADFV": ("UADFV", "UADFV"),
+    "DFDC": ("DFDC", "DFDC"),
+    "DFDCP": ("DFDCP", "DFDCP"),
+    "DFD": ("DeepFakeDetection", "FaceForensics++"),
+    "DF-1.0": ("DeeperForensics-1.0", "DeeperForensics-1.0"),
+    "FaceShifter": ("FaceShifter", "FaceForensics++"),
+}
+_BY_INDEX = {index: env for env, (index, _) in KNOWN_TARGETS.items()}
+
+
+def requested_targets(value: Any) -> list[str]:
+    """The names in hparam ``targets`` (a comma-separated string or a list of names), each as
+    given: an environment name (``CDF-v2``, ``DFD``), a DeepfakeBench index name
+    (``Celeb-DF-v2``, ``DeepFakeDetection``) or any index file's name (``simswap_ff``).
+
+    Raises:
+        DatasetError: neither a string nor a list of strings.
+    """
+    if isinstance(value, str):
+        names = value.split(",")
+    elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        names = list(value)
+    else:
+        raise DatasetError(
+            f"hparam targets: expected a comma-separated string or a list of names, got {value!r}"
+        )
+    return list(dict.fromkeys(n.strip() for n in names if n.strip()))
+
+
+def target_env_name(name: str) -> str:
+    """The environment name of a requested target: ``Celeb-DF-v2`` -> ``CDF-v2``; a name that is
+    no known DeepfakeBench dataset (a DF40 index such as ``simswap_ff``) stays itself."""
+    return _BY_INDEX.get(name, name)
+
+
 @register_dataset("FFppCrossDataset")
 class FFppCrossDataset(FFppLOMO):
     """The four FF++ method environments plus the external test sets (the paper's Table I).
 
-    ENVIRONMENTS lists every environment the class knows; an instance keeps only those present on
-    disk (an index file ``<json_dir>/<Name>.json`` and a frame folder ``<data_dir>/<Name>/``),
-    in the same order, so indices stay contiguous: the four FF++ environments are always 0-3 and
-    the targets found follow from 4. Absent targets are reported once and left out, unless named
-    in the hparam ``targets`` (then they are an error).
+    ENVIRONMENTS lists every environment the class finds by itself; an instance keeps only those
+    present on disk (an index file ``<json_dir>/<Name>.json`` and a frame folder
+    ``<data_dir>/<Name>/``), in the same order, so indices stay contiguous: the four FF++
+    environments are always 0-3 and the targets found follow from 4. Absent targets are reported
+    once and left out, unless named in the hparam ``targets`` (then they are an error).
+
+    Named in ``targets``, every DeepfakeBench dataset (:data:`KNOWN_TARGETS`: also DFD,
+    DeeperForensics-1.0, FaceShifter) and any DeepfakeBench-format index in ``json_dir`` (DF40's
+    ``simswap_ff``, ``FSAll_cdf``...) is a target; then exactly the named ones are built, the
+    known ones in :data:`KNOWN_TARGETS` order, then the others in the order named.
     """
 
     ENVIRONMENTS: ClassVar[list[str]] = [*_FF_METHODS, "CDF-v1", "CDF-v2", "UADFV", "DFDC", "DFDCP"]
+    # The targets found on disk without being named (Table I's five).
     TARGETS: ClassVar[dict[str, str]] = {
         "CDF-v1": "Celeb-DF-v1",
         "CDF-v2": "Celeb-DF-v2",
@@ -58,10 +112,21 @@ class FFppCrossDataset(FFppLOMO):
     HPARAMS: ClassVar[dict[str, HParam]] = {
         "targets": HParam(
             "",
-            doc="comma-separated target environments to require; empty: every one on disk",
-            kind=str,
+            doc="targets to require (comma-separated string or list): environment, DeepfakeBench "
+            "or index-file names; empty: the five of Table I found on disk",
+            kind=(str, list[str]),
         ),
     }
+
+    @classmethod
+    def target_indexes(cls, hparams: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """Env name -> index name of the class's targets and of those named in ``targets``."""
+        hp = cls.resolve_hparams(hparams)
+        out = dict(cls.TARGETS)
+        for name in requested_targets(hp.get("targets", "")):
+            env = target_env_name(name)
+            out.setdefault(env, KNOWN_TARGETS[env][0] if env in KNOWN_TARGETS else env)
+        return out
 
     @classmethod
     def present_environments(
@@ -73,23 +138,38 @@ class FFppCrossDataset(FFppLOMO):
             DatasetError: a target named in hparam ``targets`` is unknown or missing on disk.
         """
         hp = cls.resolve_hparams(hparams)
+        lmdb_dir = str(hp.get("lmdb_dir") or "")
+        if not data_dir and lmdb_dir:
+            data_dir = lmdb_dir
         data_dir = Path(data_dir).expanduser() if data_dir else cls.default_data_dir()
         json_dir = _json_dir(data_dir, hp)
-        wanted = [t.strip() for t in str(hp["targets"]).split(",") if t.strip()]
-        unknown = [t for t in wanted if t not in cls.TARGETS]
+        wanted = [target_env_name(t) for t in requested_targets(hp["targets"])]
+        indexes = cls.target_indexes(hp)
+        known = {**{e: (i, i) for e, i in cls.TARGETS.items()}, **KNOWN_TARGETS}
+        unknown = [t for t in wanted if t not in known and not (json_dir / f"{t}.json").is_file()]
         if unknown:
+            found = sorted(p.stem for p in json_dir.glob("*.json")) if json_dir.is_dir() else []
             raise DatasetError(
-                f"hparam targets: unknown {unknown}; known targets: {list(cls.TARGETS)}"
+                f"hparam targets: unknown {unknown}: not a DeepfakeBench dataset (known targets: "
+                f"{', '.join(f'{e} ({i})' for e, (i, _) in known.items())}) and no such index "
+                f"in {json_dir} (index files there: {', '.join(found) or 'none'})"
             )
         present = list(cls.METHODS)
-        for env, name in cls.TARGETS.items():
-            if wanted and env not in wanted:
-                continue
-            index, frames = json_dir / f"{name}.json", data_dir / name
+        order = [e for e in known if not wanted or e in wanted]
+        order += [e for e in wanted if e not in known]
+        for env in order:
+            if not wanted and env not in cls.TARGETS:
+                continue  # found by name only
+            index_name = indexes[env]
+            folder = known[env][1] if env in known else ""
+            index = json_dir / f"{index_name}.json"
+            frames = (
+                Path(lmdb_dir).expanduser() / f"{folder}_lmdb" if lmdb_dir else data_dir / folder
+            )
             problem = (
                 f"{index} not found"
                 if not index.is_file()
-                else (f"frame folder {frames} not found" if not frames.is_dir() else "")
+                else (f"frame folder {frames} not found" if folder and not frames.is_dir() else "")
             )
             if not problem:
                 present.append(env)

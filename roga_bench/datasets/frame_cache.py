@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from roga_bench.datasets._frames import Decoder, decode_and_resize
+from roga_bench.datasets._frames import Decoder, decode_and_resize, frame_stamp
 
 __all__ = [
     "CACHE_VERSION",
@@ -112,7 +112,8 @@ def _build_split(
     progress: bool,
 ) -> None:
     keys = list(dict.fromkeys(cache_key(p) for p in paths))  # unique, order kept
-    stats = [os.stat(k) for k in keys]  # before decoding: a later edit then reads as stale
+    # before decoding: a later edit then reads as stale; (size, mtime_ns), LMDB entries included
+    stats = [frame_stamp(k) for k in keys]
     array_name = f"{split}-{uuid.uuid4().hex[:8]}.npy"
     tmp = out_dir / f".{array_name}.tmp"
     shape = (len(keys), image_size, image_size, 3)
@@ -133,8 +134,8 @@ def _build_split(
         "split": split,
         "array": array_name,
         "paths": keys,
-        "sizes": [s.st_size for s in stats],
-        "mtimes": [s.st_mtime_ns for s in stats],
+        "sizes": [s[0] for s in stats],
+        "mtimes": [s[1] for s in stats],
     }
     _atomic_json(index_path, index)  # the commit point: readers see old or new, never half
     if old is not None and old.get("array") != array_name:
@@ -212,13 +213,13 @@ def open_frame_cache(
             raise StaleCacheError(f"{k}: frame not in the cache {cache_dir}; rebuild it")
         a, row, size, mtime = lookup[k]
         try:
-            st = os.stat(k)
+            st_size, st_mtime = frame_stamp(k)
         except OSError as exc:
             raise StaleCacheError(f"{k}: cached source frame is unreadable ({exc})") from None
-        if st.st_size != size or st.st_mtime_ns != mtime:
+        if st_size != size or st_mtime != mtime:
             raise StaleCacheError(
                 f"{k}: source frame changed since the cache was built (size {size} -> "
-                f"{st.st_size}, mtime_ns {mtime} -> {st.st_mtime_ns}); rebuild {cache_dir}"
+                f"{st_size}, mtime_ns {mtime} -> {st_mtime}); rebuild {cache_dir}"
             )
         which.append(a)
         rows.append(row)

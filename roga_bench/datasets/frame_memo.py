@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from roga_bench.datasets._frames import Decoder, frame_decoder, set_frame_decoder
+from roga_bench.datasets._frames import Decoder, frame_decoder, frame_stamp, set_frame_decoder
 from roga_bench.datasets.frame_cache import cache_key
 
 __all__ = ["DecodedFrameMemo", "install_frame_memo"]
@@ -39,10 +39,9 @@ class DecodedFrameMemo:
     def __call__(self, path: str | os.PathLike[str], size: int) -> np.ndarray:
         key = (cache_key(path), int(size))
         try:
-            st = os.stat(key[0])
+            stamp = frame_stamp(key[0])  # a file's (size, mtime), or an LMDB entry's
         except OSError:
             return self.decoder(path, size)  # the decoder's own error names the file
-        stamp = (st.st_size, st.st_mtime_ns)
         hit = self._frames.get(key)
         if hit is not None and hit[0] == stamp:
             self.hits += 1

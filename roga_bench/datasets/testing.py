@@ -21,7 +21,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-__all__ = ["FF_FOLDERS", "TARGET_LAYOUT", "write_tree", "frame_path_string"]
+__all__ = [
+    "FF_FOLDERS",
+    "TARGET_LAYOUT",
+    "write_tree",
+    "write_index",
+    "write_deepfakebench_lmdb",
+    "frame_path_string",
+]
 
 FF_FOLDERS = {
     "FF-real": "original_sequences/youtube",
@@ -202,3 +209,82 @@ def _rearranged_val(name: str, block: dict) -> dict:
 
 def _dump(path: Path, doc: dict) -> None:
     path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+
+
+def write_index(
+    root: Path,
+    name: str,
+    labels: Mapping[str, str],
+    *,
+    counts: Mapping[str, int] = DEFAULT_COUNTS,
+    frames: int = 4,
+    size: int = 16,
+    compressions: Iterable[str] | None = None,
+    shape: str = "backslash",
+    seed: int = 0,
+) -> Path:
+    """Write one more DeepfakeBench-format index ``<root>/dataset_json/<name>.json`` and its frames;
+    returns the index file. For targets beyond :data:`TARGET_LAYOUT`: DFD, DeeperForensics-1.0,
+    FaceShifter, DF40's ``simswap_ff``...
+
+    Args:
+        labels: label name -> the folder (relative to ``root``) its videos go under, e.g.
+            ``{"simswap_Real": "DF40/simswap/ff/real", "simswap_Fake": "DF40/simswap/ff/fake"}``;
+            each video is ``<folder>[/<compression>]/frames/<split><j>/``.
+        compressions: nest the index by these levels (the FF++ family: DFD, FaceShifter); None:
+            flat (Celeb-DF, DF40...).
+    """
+    root = Path(root)
+    doc: dict = {}
+    for i, (label, folder) in enumerate(labels.items()):
+        block: dict = {}
+        for split, n in counts.items():
+            per_comp = {}
+            for comp in compressions or [None]:
+                videos = {}
+                for j in range(n):
+                    vid = f"{split}{j}"
+                    rel = f"{folder}/{comp}/frames/{vid}" if comp else f"{folder}/frames/{vid}"
+                    paths = _write_video(
+                        root, rel, frames, size, seed + 131 * i + 31 * j, shape, True
+                    )
+                    videos[vid] = {"label": label, "frames": paths}
+                per_comp[comp] = videos
+            block[split] = per_comp if compressions else per_comp[None]
+        doc[label] = block
+    (root / "dataset_json").mkdir(parents=True, exist_ok=True)
+    path = root / "dataset_json" / f"{name}.json"
+    _dump(path, {name: doc})
+    return path
+
+
+def write_deepfakebench_lmdb(
+    data_dir: Path, dataset: str, lmdb_dir: Path, separator: str = "/"
+) -> Path:
+    """Write ``<lmdb_dir>/<dataset>_lmdb`` from the folder ``<data_dir>/<dataset>`` as
+    DeepfakeBench's ``preprocessing/dataset2lmdb_test.py`` does: key ``f"{dataset}\\"`` + the
+    file's path relative to that folder with ``separator`` between parts (``"/"``: written on
+    Linux; ``"\\"``: on Windows), value the file's bytes, ``.npy`` files as their array's raw
+    bytes (no header); folders whose path (below ``data_dir`` here; the whole path there)
+    contains ``video`` are skipped, as there. Needs
+    ``lmdb``. Returns the database folder."""
+    import os
+
+    import lmdb
+
+    source = Path(data_dir) / dataset
+    db = Path(lmdb_dir) / f"{dataset}_lmdb"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    env = lmdb.open(str(db), map_size=1 << 30)
+    with env.begin(write=True) as txn:
+        for folder, _, files in os.walk(source, followlinks=True):
+            if "video" in os.path.relpath(folder, data_dir):
+                continue
+            for name in files:
+                file = Path(folder) / name
+                rel = file.relative_to(source).parts
+                key = f"{dataset}\\" + separator.join(rel)
+                value = np.load(file).tobytes() if name.endswith(".npy") else file.read_bytes()
+                txn.put(key.encode("utf-8"), value)
+    env.close()
+    return db

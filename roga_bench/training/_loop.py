@@ -245,6 +245,9 @@ class _Run:
         record["dataset_environments"] = list(self.dataset.ENVIRONMENTS)
         if self.inexact_resumes:
             record["nondeterministic_resumes"] = list(self.inexact_resumes)
+        notes = getattr(self.dataset, "notes", None)
+        if notes:  # what reading the index worked around (short videos, skipped frames)
+            record["dataset_notes"] = dict(notes)
         is_best = self.best.offer(record)
         record["best_step"] = self.best.step
         append_record(self.out / "results.jsonl", record)
