@@ -303,3 +303,25 @@ def test_domainbed_train_refuses_bad_hparams_before_domainbed_makes_the_folder(
     with pytest.raises(HParamError, match="'batch_size' = 0 is out of range"):
         check_train_hparams(["--algorithm", "IRM", "--dataset", "SynthFFLOMO",
                              "--hparams", '{"batch_size": 0}'])  # fmt: skip
+
+
+@pytest.mark.parametrize("module", ["check", "cache"])
+def test_datasets_commands_refuse_bad_hparams_in_one_line_exit_2(tmp_path, capsys, module):
+    from roga_bench.datasets import __main__ as datasets_main
+    from roga_bench.datasets import cache
+
+    out = tmp_path / "cache"
+    bad = json.dumps({"frames_per_video": "many"})
+    if module == "check":
+        argv = ["check", "--dataset", "SynthFFLOMO", "--data_dir", str(tmp_path), "--hparams", bad]
+        run = datasets_main.main
+    else:
+        argv = ["--dataset", "SynthFFLOMO", "--image_size", "32", "--out", str(out)]
+        argv += ["--data_dir", str(tmp_path), "--hparams", bad]
+        run = cache.main
+    with pytest.raises(SystemExit) as exc:
+        sys.exit(run(argv))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "hparam 'frames_per_video' = 'many'" in err[-1]
+    assert not out.exists()

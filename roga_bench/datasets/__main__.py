@@ -51,7 +51,12 @@ def _dataset(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
         cls = get_dataset_class(args.dataset)
     except UnknownNameError as exc:
         parser.error(f"--dataset: {exc}")
-    hparams = decode_hparams(cls, 8, {**overrides, "memory_cache_mb": 0})
+    from roga_bench.hparams import HParamError
+
+    try:
+        hparams = decode_hparams(cls, 8, {**overrides, "memory_cache_mb": 0})
+    except HParamError as exc:
+        parser.error(str(exc))
     if args.all_frames:
         hparams["frames_per_video"] = 0
     hparams["skip_missing_frames"] = True  # every missing frame listed, not the first raised

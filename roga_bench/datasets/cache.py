@@ -26,9 +26,11 @@ def decode_hparams(cls: type, image_size: int, overrides: Mapping[str, Any]) -> 
     """Hparams that build ``cls`` for reading frames as stored: its defaults (shared < class
     ``HPARAMS`` along the MRO) and ``overrides``, at ``image_size``, without augmentation or a
     frame cache."""
-    from roga_bench.hparams import SHARED_HPARAMS, class_hparams
+    from roga_bench.hparams import SHARED_HPARAMS, class_hparams, validate_hparams
 
-    hparams = {n: hp.default for n, hp in {**SHARED_HPARAMS, **class_hparams(cls)}.items()}
+    space = {**SHARED_HPARAMS, **class_hparams(cls)}
+    validate_hparams(overrides, space, "--hparams")  # HParamError (a ValueError): one line
+    hparams = {n: hp.default for n, hp in space.items()}
     hparams.update(overrides)
     hparams.update(image_size=image_size, data_augmentation=False, frame_cache="")
     return hparams
