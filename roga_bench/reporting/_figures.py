@@ -4,6 +4,7 @@
   algorithm (LOMO runs of the default backbone).
 - ``sensitivity_heatmap``: Table VI as an α × ρ grid of RoGA's mean AUC over its columns.
 - ``gid_bars``: Table II's AUC per GID env and algorithm, error bars = standard error.
+- ``cost_auc``: AUC pooled over targets against measured step cost (``_cost_figure``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from roga_bench.reporting._context import Context, order_rows
+from roga_bench.reporting._cost_figure import write_cost_figure
 from roga_bench.reporting._table import Table
 from roga_bench.reporting.plotting import pyplot as _plt
 from roga_bench.reporting.plotting import save_figure as _save
@@ -120,4 +122,5 @@ def write_figures(ctx: Context, tables: dict[str, Table], out_dir: str | Path) -
         paths += sensitivity_heatmap(tables["VI"], out)
     if "II" in tables:
         paths += gid_bars(tables["II"], out)
+    paths += write_cost_figure(ctx, out)  # when the records carry step_time (issue 26)
     return paths

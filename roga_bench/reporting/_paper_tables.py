@@ -84,6 +84,12 @@ OPTIMIZERS = [
     ("GSAM", "GSAM"),
     ("RoGA", "RoGA"),
 ]
+# Extra rows, ours and not in the paper (issue 26): shown only when their runs exist, and never
+# given paper numbers (``_reported`` has none for them).
+OURS_OPTIMIZERS = [
+    ("LookSAM (ours)", "LookSAM"),
+    ("RoGA_Look (ours)", "RoGA_Look"),
+]
 
 
 def table_IV(ctx: Context) -> Table:
@@ -97,7 +103,7 @@ def table_IV(ctx: Context) -> Table:
             Column(f"{env}:{m}", m.upper(), m, g) for g, env, _ in groups for m in ("auc", "acc")
         ],
     )
-    labels = {alg: row for row, alg in OPTIMIZERS}
+    labels = {alg: row for row, alg in OPTIMIZERS + OURS_OPTIMIZERS}
     for _, env, dataset in groups:
         sel = ctx.selected(dataset)
         if dataset == ctx.lomo:
@@ -113,8 +119,16 @@ def table_IV(ctx: Context) -> Table:
                 "auc_se" if m == "auc" else None,
             )
     table.rows = [row for row, _ in OPTIMIZERS]
+    ours = [row for row, _ in OURS_OPTIMIZERS if any(k[0] == row for k in table.cells)]
     table.row_header = "Optimizer"
     finish_notes(table, ctx, [ctx.lomo, ctx.cross], table.rows, "no ERM/SAM/SAGM/RoGA runs")
+    if ours:
+        table.rows += ours
+        table.notes.append(
+            f"Rows marked (ours) are not in the paper: {', '.join(ours)}, the cheap "
+            "sharpness-aware optimizers (a full two-pass step every k steps, k = 5 by default); "
+            "the paper has no numbers for them."
+        )
     add_significance(table, {row: "SGD" for row in table.rows}, "SGD (ERM)")
     return table
 
