@@ -131,6 +131,13 @@ def _parser() -> argparse.ArgumentParser:
         "k when they are measured, else 1)",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    p.add_argument(
+        "--clock",
+        default="wall",
+        choices=["wall", "cpu"],
+        help="wall time, or the process's CPU time (CPU only; with --threads 1 it leaves out "
+        "the time other processes held the core on a shared machine)",
+    )
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     p.add_argument(
         "--phases",
@@ -151,6 +158,8 @@ def _check(args: argparse.Namespace, p: argparse.ArgumentParser) -> list[tuple[s
     for key in ("num_domains", "batch", "repeats", "warmup", "frames"):
         if getattr(args, key) < 1:
             p.error(f"--{key} {getattr(args, key)}: expected >= 1")
+    if args.clock == "cpu" and not args.device.startswith("cpu"):
+        p.error(f"--clock cpu: CPU time measures the host, not --device {args.device}; use wall")
     if args.cycle < 0:
         p.error(f"--cycle {args.cycle}: expected >= 0 (0: automatic)")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -193,11 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.warmup,
                 args.device,
                 cycle,
+                args.clock,
             )
         out["updates"] = [r.as_dict() for r in results]
         print(
             f"K={args.num_domains}, batch {args.batch}/domain, median of {args.repeats} "
-            f"samples of {cycle} update(s), "
+            f"samples of {cycle} update(s), {args.clock} clock, "
             f"device {args.device}, {out['machine']}\n"
         )
         print(update_table(results, args.num_domains))
