@@ -99,9 +99,23 @@ def test_table_iv_shows_our_rows_only_when_they_ran_and_without_paper_numbers(tm
     assert re.search(r"\| LookSAM \(ours\) +\| 75\.0 ± 0\.6 ", md)
     assert "Rows marked (ours) are not in the paper" in md
     assert not any(r.startswith(("LookSAM", "RoGA_Look")) and "reported" in r for r in table.rows)
+    # outside the paired tests' family: the paper rows' Holm-adjusted tests do not move
+    assert set(table.decisions) == {"SAM", "RoGA"}
     # without their runs the table is the paper's, as before
-    tables, _ = build_tables(
-        _sweep(tmp_path / "t", algorithms=["ERM", "SAM", "RoGA"]), ["IV"], with_reported=True
+    others, _ = build_tables(
+        _sweep(tmp_path / "t", algorithms=["ERM", "SAM", "RoGA"]), ["I", "IV"], with_reported=True
     )
-    measured = [r for r in tables["IV"].rows if not r.endswith("(reported)")]
-    assert measured == paper_rows and "(ours)" not in render(tables["IV"], "markdown")
+    measured = [r for r in others["IV"].rows if not r.endswith("(reported)")]
+    assert measured == paper_rows and "(ours)" not in render(others["IV"], "markdown")
+    assert others["IV"].decisions == table.decisions
+
+
+def test_tables_i_and_ii_keep_the_paper_algorithms_only(tmp_path):
+    """Table I's and II's rows and Holm families are the paper's whether or not ours ran."""
+    with_ours, _ = build_tables(_sweep(tmp_path / "s"), ["I", "II"])
+    without, _ = build_tables(
+        _sweep(tmp_path / "t", algorithms=["ERM", "SAM", "RoGA"]), ["I", "II"]
+    )
+    for n in ("I", "II"):
+        assert with_ours[n].rows == without[n].rows == ["ERM", "SAM", "RoGA"]
+        assert render(with_ours[n], "markdown") == render(without[n], "markdown")
