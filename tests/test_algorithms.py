@@ -264,7 +264,7 @@ def test_look_algorithms_resume_mid_cycle(name):
     hp = {"k": 3, "optimizer": "adam", "weight_decay": 1e-3}
     alg = _train(_build(name, **hp), steps=2)
     saved = copy.deepcopy((alg.state_dict(), alg.optimizer.state_dict()))
-    assert saved[1]["state"]["look"]["step"] == 2  # the cycle's position travels
+    assert saved[1]["param_groups"][0]["look_step"] == 2  # the cycle's position travels
     stats = [alg.update(_minibatches(seed=10 + s)) for s in range(4)]
     assert [s["look_full"] for s in stats] == [0.0, 1.0, 0.0, 0.0]
     resumed = _build(name, seed=123, **hp)

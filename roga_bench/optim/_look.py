@@ -2,9 +2,11 @@
 
 Step t of the cycle is a *full* step (both passes, store the reusable component) when
 t mod k = 0, a *reuse* step (one forward-backward plus the stored component) otherwise. The
-counter t lives in the optimizer's ``state`` under the key ``"look"`` (a non-tensor key, which
-``Optimizer.state_dict``/``load_state_dict`` carry as is), so a checkpoint taken mid-cycle resumes
-the cycle where it stopped; the stored component is per-parameter state and travels the same way.
+counter t lives in every param group as ``look_step`` (beside ``rho``/``alpha``), so
+``Optimizer.state_dict``/``load_state_dict`` carry it and a checkpoint taken mid-cycle resumes the
+cycle where it stopped; the stored component is per-parameter state and travels the same way.
+``state`` itself keeps only per-parameter dicts (code that iterates ``state.values()`` expecting
+them, e.g. reading momentum buffers, keeps working).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["LOOK_KEY", "check_k", "look_state", "component_buffers", "store_buffers"]
+__all__ = ["STEP_KEY", "check_k", "look_step", "advance", "component_buffers", "store_buffers"]
 
-LOOK_KEY = "look"
+STEP_KEY = "look_step"
 
 
 def check_k(name: str, k: Any) -> int:
@@ -26,12 +28,17 @@ def check_k(name: str, k: Any) -> int:
     return k
 
 
-def look_state(state: Any) -> dict[str, Any]:
-    """The cycle's own entry of ``state`` (created on first use): ``{"step": t, ...}``."""
-    entry = state.get(LOOK_KEY)
-    if entry is None:
-        entry = state[LOOK_KEY] = {"step": 0}
-    return entry
+def look_step(groups: list[dict[str, Any]]) -> int:
+    """t, the steps taken so far (0 before the first, or for groups saved without it)."""
+    return int(groups[0].get(STEP_KEY, 0)) if groups else 0
+
+
+def advance(groups: list[dict[str, Any]], **values: Any) -> None:
+    """t <- t + 1 in every group, plus any other per-cycle ``values`` (same in every group)."""
+    t = look_step(groups) + 1
+    for group in groups:
+        group[STEP_KEY] = t
+        group.update(values)
 
 
 def component_buffers(state: Any, params: list[Tensor], key: str) -> list[Tensor]:

@@ -13,8 +13,9 @@ at the other steps (reuse step, one forward-backward pass)::
 
 ‖·‖ and ⟨·,·⟩ run over all parameters as one vector (pytorch-optimizer's LookSAM projects tensor
 by tensor, and its ``step(closure)`` calls the closure every step). ρ and α are param-group keys
-(``rho``, ``alpha``); the step counter t and ‖g_v‖ live in ``state["look"]``, g_v per parameter in
-``state[p]["looksam_gv"]``: all travel with ``state_dict()``, so a resume mid-cycle continues it.
+(``rho``, ``alpha``), as are the step counter t (``look_step``) and ‖g_v‖ (``look_gv_norm``); g_v
+lives per parameter in ``state[p]["looksam_gv"]``: all travel with ``state_dict()``, so a resume
+mid-cycle continues the cycle.
 With k = 1 every step is a full step: SAM exactly.
 
 Usage (the closure is called twice on full steps, once on reuse steps)::
@@ -34,7 +35,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from roga_bench.optim._foreach import ETA, flat, global_dot, global_norm
-from roga_bench.optim._look import check_k, component_buffers, look_state, store_buffers
+from roga_bench.optim._look import advance, check_k, component_buffers, look_step, store_buffers
 from roga_bench.optim._two_pass import TwoPassOptimizer
 from roga_bench.optim.sam import SAM_RHO
 
@@ -74,7 +75,7 @@ class LookSAM(TwoPassOptimizer):
     @property
     def look_step(self) -> int:
         """t: the number of steps taken so far (saved with ``state_dict``)."""
-        return int(look_state(self.state)["step"])
+        return look_step(self.param_groups)
 
     def is_full_step(self) -> bool:
         """Whether the next ``step`` runs both passes (t mod k = 0)."""
@@ -105,9 +106,12 @@ class LookSAM(TwoPassOptimizer):
     def second_step(self, zero_grad: bool = False) -> None:
         super().second_step(zero_grad)
         if self._pending is not None:  # new g_v buffers join the state after the base step
-            store_buffers(self.state, *self._pending, _GV)
+            params, gv = self._pending
+            store_buffers(self.state, params, gv, _GV)
             self._pending = None
-        look_state(self.state)["step"] += 1
+            advance(self.param_groups, look_gv_norm=float(global_norm(gv)))  # one sync per cycle
+        else:
+            advance(self.param_groups)
         self.stats["look_full"] = torch.ones(())
 
     def _combine(self, g_p: list[list[Tensor]], g: list[list[Tensor]] | None) -> None:
@@ -123,7 +127,6 @@ class LookSAM(TwoPassOptimizer):
         torch._foreach_copy_(gv, flat_gp)
         torch._foreach_addcmul_(gv, flat_g, [-coef] * len(gv))  # g_v = g_s − coef g
         self._pending = (params, gv)
-        look_state(self.state)["gv_norm"] = global_norm(gv)
 
     @torch.no_grad()
     def reuse_step(self, zero_grad: bool = False) -> None:
@@ -137,11 +140,10 @@ class LookSAM(TwoPassOptimizer):
         groups = self._params_with_grad()
         if not flat(groups):
             raise RuntimeError("LookSAM.reuse_step: no parameter has a gradient")
-        entry = look_state(self.state)
         g_norm = global_norm([p.grad for p in flat(groups)])  # type: ignore[misc]
-        gv_norm = entry.get("gv_norm")
+        gv_norm = self.param_groups[0].get("look_gv_norm")
         if gv_norm is not None:
-            ratio = g_norm / (gv_norm.to(g_norm.device) + ETA)
+            ratio = g_norm / (gv_norm + ETA)
             for group, ps in zip(self.param_groups, groups, strict=True):
                 pairs = [(p.grad, self.state[p][_GV]) for p in ps if _GV in self.state.get(p, {})]
                 if pairs:
@@ -149,6 +151,6 @@ class LookSAM(TwoPassOptimizer):
                     torch._foreach_addcmul_(grads, gvs, [group["alpha"] * ratio] * len(grads))
         self.stats = {"grad_norm": g_norm, "look_full": torch.zeros(())}
         self.base_optimizer.step()
-        entry["step"] += 1
+        advance(self.param_groups)
         if zero_grad:
             self.zero_grad()

@@ -21,10 +21,10 @@ vector, so u is long when the domains agree on it and short when they do not: th
 push only along what the domains share, RoGA's alignment idea. With K = 1 the reuse step is
 LookSAM's rule applied to SAGM's ½(g + g_s); with k = 1 every step is a full step: RoGA exactly.
 
-State: the step counter in ``state["look"]``, u per parameter in ``state[p]["roga_look_u"]``, so a
-resume mid-cycle continues the cycle. The reuse step's closure is the ``joint`` argument of
-``step`` (one pass on all domains' data); without it the K domain closures run once each (one
-pass over the same data, K calls) and g = (1/K) Σ g_i.
+State: the step counter in every param group (``look_step``), u per parameter in
+``state[p]["roga_look_u"]``, so a resume mid-cycle continues the cycle. The reuse step's
+closure is the ``joint`` argument of ``step`` (one pass on all domains' data); without it the K
+domain closures run once each (one pass over the same data, K calls) and g = (1/K) Σ g_i.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from roga_bench.optim._foreach import ETA, flat, global_dot, global_norm
-from roga_bench.optim._look import check_k, component_buffers, look_state, store_buffers
+from roga_bench.optim._look import advance, check_k, component_buffers, look_step, store_buffers
 from roga_bench.optim.looksam import LOOKSAM_ALPHA, LOOKSAM_K
 from roga_bench.optim.roga import RoGA
 
@@ -87,7 +87,7 @@ class RoGALook(RoGA):
     @property
     def look_step(self) -> int:
         """t: the number of steps taken so far (saved with ``state_dict``)."""
-        return int(look_state(self.state)["step"])
+        return look_step(self.param_groups)
 
     def is_full_step(self) -> bool:
         """Whether the next ``step`` runs the full RoGA step (t mod k = 0)."""
@@ -161,7 +161,7 @@ class RoGALook(RoGA):
                 torch._foreach_addcmul_(grads, us, [scale] * len(grads))
         self.stats = {"grad_norm": g_norm, "look_full": torch.zeros(())}
         self.base_optimizer.step()
-        look_state(self.state)["step"] += 1
+        advance(self.param_groups)
         if zero_grad:
             self.zero_grad()
 
@@ -201,5 +201,5 @@ class RoGALook(RoGA):
         torch._foreach_mul_(u, 1.0 / count)
         super()._apply(direction)  # base step, then _reset
         store_buffers(self.state, params, u, _U)
-        look_state(self.state)["step"] += 1
+        advance(self.param_groups)
         self.stats["look_full"] = torch.ones(())
