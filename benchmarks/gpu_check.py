@@ -1,8 +1,9 @@
 """The GPU check of docs/performance.md (run through ``benchmarks/gpu_check.sh OUT_DIR``).
 
-1. ms/step, img/s and peak memory of ERM, SAM, SAGM, GSAM, RoGA (loop and batched) on resnet34,
-   xception and efficientnet_b4 at 256 px, batch 32 per domain x 3 domains, bf16 and fp32, with
-   the ratio to ERM of the same backbone and precision;
+1. ms/step, img/s and peak memory of ERM, SAM, SAGM, GSAM, RoGA (loop and batched), LookSAM and
+   RoGA_Look (issue 26; timed over whole k-cycles, k = 5) on resnet34, xception and
+   efficientnet_b4 at 256 px, batch 32 per domain x 3 domains, bf16 and fp32, with the ratio to
+   ERM of the same backbone and precision;
 2. loader throughput at 256 px (SynthFF-256 generated offline, augmentation on, auto workers)
    beside the frames/s ERM consumes (resnet34, bf16);
 3. one short SynthFF-256 RoGA job end to end, with the share of its wall time spent evaluating;
@@ -29,7 +30,9 @@ import torch
 from roga_bench._cores import available_cores
 from roga_bench.training._speed import auto_num_workers
 
-ALGORITHMS = ["ERM", "SAM", "SAGM", "GSAM", "RoGA", "RoGA-batched"]
+ALGORITHMS = ["ERM", "SAM", "SAGM", "GSAM", "RoGA", "RoGA-batched", "LookSAM", "RoGA_Look"]
+# A full two-pass step every k updates (their default k): timed over whole cycles.
+CYCLIC = {"LookSAM": 5, "RoGA_Look": 5}
 K = 3
 
 
@@ -111,19 +114,26 @@ def _batches(sizes: Sizes, device: torch.device) -> list[tuple[torch.Tensor, tor
     return out
 
 
-def _time_steps(alg: Any, batches: list, sizes: Sizes, device: torch.device) -> tuple[float, float]:
-    """Median ms per update and peak memory in MiB."""
+def _time_steps(
+    alg: Any, batches: list, sizes: Sizes, device: torch.device, cycle: int = 1
+) -> tuple[float, float]:
+    """Median ms per update and peak memory in MiB.
+
+    Each sample is ``cycle`` consecutive updates divided by ``cycle`` (LookSAM/RoGA_Look: one
+    whole k-cycle, so every sample holds exactly one full step), about ``repeats`` updates in all.
+    """
     for _ in range(sizes.warmup):
         alg.update(batches)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     times = []
-    for _ in range(sizes.repeats):
+    for _ in range(max(1, sizes.repeats // cycle)):
         _sync(device)
         start = time.perf_counter()
-        alg.update(batches)
+        for _ in range(cycle):
+            alg.update(batches)
         _sync(device)
-        times.append((time.perf_counter() - start) * 1000)
+        times.append((time.perf_counter() - start) * 1000 / cycle)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0.0
     return sorted(times)[len(times) // 2], peak
 
@@ -146,9 +156,8 @@ def part_steps(sizes: Sizes, report: Report) -> dict[tuple[str, str], float]:
                     report.add("step", **cell, note="n/a: roga_batched runs fp32 only")
                     continue
                 try:
-                    ms, peak = _time_steps(
-                        _algorithm(name, backbone, sizes.image, amp, device), batches, sizes, device
-                    )
+                    alg = _algorithm(name, backbone, sizes.image, amp, device)
+                    ms, peak = _time_steps(alg, batches, sizes, device, CYCLIC.get(name, 1))
                 except torch.cuda.OutOfMemoryError:
                     torch.cuda.empty_cache()
                     report.add("step", **cell, note="out of memory")

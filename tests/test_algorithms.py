@@ -246,3 +246,30 @@ def test_bad_input_messages():
         roga.update(_minibatches(k=2))
     with pytest.raises(KeyError, match="ERM"):
         get_algorithm_class("NoSuchAlgorithm")
+
+
+@pytest.mark.parametrize(("look", "full"), [("LookSAM", "SAM"), ("RoGA_Look", "RoGA")])
+def test_look_algorithms_with_k_1_are_their_full_method(look, full):
+    """k = 1: every step is a full step, bit for bit (BatchNorm net, SGD with momentum)."""
+    a = _train(_build(look, k=1, rho=0.07), steps=3)
+    b = _train(_build(full, rho=0.07), steps=3)
+    assert _max_diff(a, b) == 0.0
+    c = _train(_build(look, k=2, rho=0.07), steps=3)  # a reuse step at t = 1: not the same
+    assert _max_diff(a, c) > 0.0
+
+
+@pytest.mark.parametrize("name", ["LookSAM", "RoGA_Look"])
+def test_look_algorithms_resume_mid_cycle(name):
+    """Checkpoint after 2 steps of a k = 3 cycle; 4 more steps run reuse, reuse... identically."""
+    hp = {"k": 3, "optimizer": "adam", "weight_decay": 1e-3}
+    alg = _train(_build(name, **hp), steps=2)
+    saved = copy.deepcopy((alg.state_dict(), alg.optimizer.state_dict()))
+    assert saved[1]["param_groups"][0]["look_step"] == 2  # the cycle's position travels
+    stats = [alg.update(_minibatches(seed=10 + s)) for s in range(4)]
+    assert [s["look_full"] for s in stats] == [0.0, 1.0, 0.0, 0.0]
+    resumed = _build(name, seed=123, **hp)
+    resumed.load_state_dict(saved[0])
+    resumed.optimizer.load_state_dict(saved[1])
+    for s in range(4):
+        resumed.update(_minibatches(seed=10 + s))
+    assert _max_diff(alg, resumed) == 0.0

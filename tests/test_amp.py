@@ -100,7 +100,10 @@ def test_fp16_inf_in_any_pass_skips_the_step(name, which):
     optimizer state unchanged, the scale halved, the step reported as skipped."""
     alg = _build(name, amp="fp16", momentum=0.9, weight_decay=5e-4)
     alg.update(_batches(1))  # momentum buffers exist, so a skipped step must leave them too
-    n_backward = {"ERM": 1}.get(name, 2 * K if name.startswith("RoGA") else 2)
+    # LookSAM and RoGA_Look: the step under test (t = 1, k = 5) is a reuse step, one backward
+    n_backward = {"ERM": 1, "LookSAM": 1, "RoGA_Look": 1}.get(
+        name, 2 * K if name.startswith("RoGA") else 2
+    )
     _poison(alg, 1 if which == "first" else n_backward)
     before = _flat(alg)
     momentum = [s["momentum_buffer"].clone() for s in alg.optimizer.state.values()]

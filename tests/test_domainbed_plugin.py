@@ -54,6 +54,8 @@ def test_registered_names_resolve(domainbed):
     algorithms, datasets = domainbed.algorithms, domainbed.datasets
     assert algorithms.get_algorithm_class("RoGA") is get_algorithm_class("RoGA")
     assert {"RoGA", "SAM", "SAGM", "GSAM", "ASAM", "RB_ERM"} <= set(algorithms.ALGORITHMS)
+    for name in ("LookSAM", "RoGA_Look"):  # issue 26's, registered like every other
+        assert algorithms.get_algorithm_class(name) is get_algorithm_class(name)
     # DomainBed's own ERM keeps its name; ours is RB_ERM
     assert algorithms.get_algorithm_class("ERM").__module__ == "domainbed.algorithms"
     assert algorithms.get_algorithm_class("RB_ERM") is get_algorithm_class("ERM")
@@ -210,6 +212,28 @@ def test_domainbed_train_runs_our_algorithm(tmp_path, tiny_synthff):
     assert record["hparams"]["class_balanced"] is False and record["args"]["algorithm"] == "RoGA"
     assert record["loss"] > 0
     assert {f"env{i}_{s}_acc" for i in range(4) for s in ("in", "out")} <= set(record)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm", ["LookSAM", "RoGA_Look"])
+def test_domainbed_train_runs_the_cheap_sharpness_algorithms(tmp_path, tiny_synthff, algorithm):
+    """Three steps at k = 2 through DomainBed's train.py: full, reuse, full."""
+    out = tmp_path / "run"
+    hparams = json.dumps({"batch_size": 4, "image_size": 32, "k": 2})
+    cmd = [sys.executable, "-m", "roga_bench.domainbed_train", "--data_dir", str(tiny_synthff)]
+    cmd += ["--dataset", "SynthFFLOMO", "--algorithm", algorithm, "--test_envs", "0"]
+    cmd += ["--steps", "3", "--output_dir", str(out), "--hparams", hparams]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(FAKE), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads((out / "results.jsonl").read_text())
+    assert record["args"]["algorithm"] == algorithm and record["hparams"]["k"] == 2
+    assert record["look_full"] == 1.0  # the last step (t = 2) is a full step
+    assert record["loss"] > 0
 
 
 def test_domainbed_train_without_domainbed_exits_with_hint(tmp_path):

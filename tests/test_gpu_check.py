@@ -22,7 +22,7 @@ def test_gpu_check_dry_run_writes_the_table(tiny_synthff, tmp_path):
     rows = list(csv.DictReader((out / "gpu_check.csv").read_text().splitlines()))
     steps = [r for r in rows if r["section"] == "step"]
     timed = {(r["algorithm"], r["precision"]) for r in steps if r["ms_per_step"]}
-    for name in ("ERM", "SAM", "SAGM", "GSAM", "RoGA"):
+    for name in ("ERM", "SAM", "SAGM", "GSAM", "RoGA", "LookSAM", "RoGA_Look"):
         assert {(name, "bf16"), (name, "none")} <= timed
     assert ("RoGA-batched", "none") in timed
     assert [r["eval_targets"] for r in rows if r["section"] == "job"] == ["all", "selectable"]

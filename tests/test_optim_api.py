@@ -189,7 +189,11 @@ def test_rho_schedule_by_hand_and_errors():
     sched = RhoFollowsLR(opt, rho_max=0.3, rho_min=0.1, lr_min=0.02, attach=False)
     opt.param_groups[0]["lr"] = 0.06
     assert sched.step() == [pytest.approx(0.2)]
-    flat = RhoFollowsLR(opt, lr_max=0.02, lr_min=0.02, attach=False)
+    # A second schedule on the same optimizer finds the first one's ends in the groups (they are
+    # what a resumed run must find, issue 26); a fresh optimizer's ρ_max is the group's ρ.
+    assert RhoFollowsLR(opt, lr_max=0.02, lr_min=0.02, attach=False).rho_max == [0.3]
+    fresh = SAM(torch.optim.SGD(params, lr=0.06), rho=0.2)
+    flat = RhoFollowsLR(fresh, lr_max=0.02, lr_min=0.02, attach=False)
     assert flat.step() == [pytest.approx(0.2)]  # lr_max == lr_min: ρ_max (the group's ρ)
     with pytest.raises(ValueError, match="rho_min <= rho_max"):
         RhoFollowsLR(opt, rho_max=0.1, rho_min=0.2)

@@ -7,7 +7,18 @@ import pytest
 from roga_bench._registry import Registry, UnknownNameError, list_algorithms
 from roga_bench.algorithms import get_algorithm_class
 
-ALL = ["ASAM", "ERM", "GSAM", "RoGA", "RoGA_Align", "RoGA_Robust", "SAGM", "SAM"]
+ALL = [
+    "ASAM",
+    "ERM",
+    "GSAM",
+    "LookSAM",
+    "RoGA",
+    "RoGA_Align",
+    "RoGA_Look",
+    "RoGA_Robust",
+    "SAGM",
+    "SAM",
+]
 
 
 def test_register_bare_named_and_called():
@@ -46,8 +57,8 @@ def test_duplicate_name_raises_and_same_object_is_idempotent():
 def test_wildcards():
     # other test modules register test-only stand-ins named "_Test*"
     assert [n for n in list_algorithms() if not n.startswith("_Test")] == ALL
-    assert list_algorithms("RoGA*") == ["RoGA", "RoGA_Align", "RoGA_Robust"]
-    assert list_algorithms("*SAM") == ["ASAM", "GSAM", "SAM"]
+    assert list_algorithms("RoGA*") == ["RoGA", "RoGA_Align", "RoGA_Look", "RoGA_Robust"]
+    assert list_algorithms("*SAM") == ["ASAM", "GSAM", "LookSAM", "SAM"]
     assert list_algorithms("nothing*") == []
 
 
@@ -67,8 +78,10 @@ def _defined_in_modules() -> dict[str, type]:
         "ASAM": sharpness.ASAM,
         "ERM": erm.ERM,
         "GSAM": sharpness.GSAM,
+        "LookSAM": sharpness.LookSAM,
         "RoGA": roga.RoGA,
         "RoGA_Align": roga.RoGA_Align,
+        "RoGA_Look": roga.RoGA_Look,
         "RoGA_Robust": roga.RoGA_Robust,
         "SAGM": sharpness.SAGM,
         "SAM": sharpness.SAM,

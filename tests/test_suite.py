@@ -46,6 +46,8 @@ def test_paper_suite_blocks_and_dedup(tiny_synthff):
         "C-adam": (3, 0),
         "D": (2 * _n_backbones() * 3, 0),  # ERM, RoGA x meso4 (x resnet34_slim)
         "E": (4 * 3, 3),  # the (alpha 0.001, rho 0.1) point is block A's RoGA job
+        "F": (2 * 3, 0),  # ours (issue 26): LookSAM, RoGA_Look cross-dataset (Table IV UADFV)
+        "F-gid": (2 * 3, 0),  # ... and on GID-DF
     }
     assert len(expansion.args_list) == sum(n - s for n, s in counts.values())
     hashes = [job_hash(a) for a in expansion.args_list]
@@ -64,7 +66,7 @@ def test_paper_suite_jobs_per_table(tiny_synthff):
     assert {a["test_envs"][0] for a in lomo if a["algorithm"] == "RoGA"} == {0, 1, 2, 3}
     assert {(a["algorithm"], hp(a).get("optimizer")) for a in lomo if a["test_envs"] == [0]} == {
         ("ERM", None), ("ERM", "adam"), ("SAM", None), ("SAGM", None), ("RoGA", None),
-        ("ASAM", None), ("GSAM", None),
+        ("ASAM", None), ("GSAM", None), ("LookSAM", None), ("RoGA_Look", None),
     }  # fmt: skip
     adam = [hp(a) for a in jobs if hp(a).get("optimizer") == "adam"]
     assert len(adam) == 6 and all(h["lr"] == 1e-3 for h in adam)  # Adam's own lr, not SGD's 0.05
@@ -133,7 +135,7 @@ def test_cli_prints_counts_and_status_sees_the_same_jobs(tiny_synthff, tmp_path,
     argv = ["--suite", "paper", "--data_dir", str(tiny_synthff), "--output_dir", str(tmp_path)]
     assert main(["list", *argv]) == 0
     out = capsys.readouterr().out
-    n = 93 + 6 * _n_backbones()  # 99 with meso4 only, 105 with resnet34_slim too
+    n = 105 + 6 * _n_backbones()  # 111 with meso4 only, 117 with resnet34_slim too
     assert re.search(r"E\s+12 jobs, 3 shared with earlier blocks", out)
     assert f"total: {n} jobs ({n + 3} listed, 3 shared)" in out
     assert out.count("Not launched: ") == n

@@ -112,5 +112,8 @@ def test_kill_and_relaunch_gives_identical_tables(tiny_synthff, tmp_path, monkey
     # every file: tables and figures (PDFs are written without a creation date)
     tables = sorted(p.relative_to(clean) for p in (clean / "tables").rglob("*") if p.is_file())
     assert {p.suffix for p in tables} >= {".md", ".tex", ".csv", ".png", ".pdf"}
+    assert any(rel.name == "cost_auc.csv" for rel in tables)  # the cost figure is written
     for rel in tables:
+        if rel.name.startswith("cost_auc."):  # plots measured step_time: never equal twice
+            continue
         assert (clean / rel).read_bytes() == (killed / rel).read_bytes(), rel

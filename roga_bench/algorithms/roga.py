@@ -1,4 +1,4 @@
-"""RoGA and its two ablations (paper Table III rows (b), (c)) as DomainBed algorithms.
+"""RoGA, its two ablations (paper Table III rows (b), (c)) and RoGA_Look as DomainBed algorithms.
 
 Each domain's minibatch is forwarded on its own in both passes (per-domain batch statistics);
 the maths and the reconstruction of the paper's equations are in ``roga_bench.optim.roga``.
@@ -13,11 +13,11 @@ from typing import Any
 
 from roga_bench import optim
 from roga_bench._registry import register_algorithm
-from roga_bench.algorithms.erm import ERM, Minibatches
-from roga_bench.algorithms.sharpness import ALPHA_SPACE, rho_hparam
+from roga_bench.algorithms.erm import ERM, Minibatches, concat
+from roga_bench.algorithms.sharpness import ALPHA_SPACE, look_hparams, rho_hparam
 from roga_bench.hparams import HParam
 
-__all__ = ["RoGA", "RoGA_Robust", "RoGA_Align"]
+__all__ = ["RoGA", "RoGA_Robust", "RoGA_Align", "RoGA_Look"]
 
 
 @register_algorithm
@@ -47,7 +47,11 @@ class RoGA(ERM):
         if hp["amp"] in ("bf16", "fp16") and hp["roga_batched"]:
             # torch.func's batched backward fails under autocast; with amp "auto" it runs fp32
             raise ValueError(f"hparam amp {hp['amp']!r} needs roga_batched false")
-        self.wrapper = optim.RoGA(
+        self.wrapper = self.make_wrapper(num_domains)
+
+    def make_wrapper(self, num_domains: int) -> optim.RoGA:
+        hp = self.hparams
+        return optim.RoGA(
             self.optimizer,
             rho=hp["rho"],
             alpha=hp["alpha"],
@@ -97,3 +101,33 @@ class RoGA_Align(RoGA):  # noqa: N801
     """Ablation (c): the alignment term only (ρ = 0)."""
 
     HPARAMS = {"rho": HParam(0.0, choices=(0.0,), doc="fixed at 0 (alignment term only)")}
+
+
+@register_algorithm
+class RoGA_Look(RoGA):  # noqa: N801
+    """RoGA every k steps; in between one pass on the concatenated batch plus the reused
+    per-domain component: d = g + (α_L/2)‖g‖u (ours; ``roga_bench.optim.roga_look``)."""
+
+    HPARAMS = {
+        **look_hparams("look_alpha"),
+        "roga_batched": HParam(False, choices=(False,), doc="RoGA_Look runs the loop path"),
+    }
+
+    def make_wrapper(self, num_domains: int) -> optim.RoGA:
+        hp = self.hparams
+        return optim.RoGALook(
+            self.optimizer,
+            rho=hp["rho"],
+            alpha=hp["alpha"],
+            k=int(hp["k"]),
+            look_alpha=hp["look_alpha"],
+            num_domains=num_domains,
+            align_to=hp["roga_align_to"],
+            model=self.network,
+        )
+
+    def update(self, minibatches: Minibatches, unlabeled: Any = None) -> dict[str, float]:
+        closures = [self.loss_closure(x, y) for x, y in minibatches]
+        loss = self.wrapper.step(closures, joint=self.loss_closure(*concat(minibatches)))
+        stats = {k: float(v) for k, v in self.wrapper.stats.items()}
+        return self.precision.finish({"loss": float(loss), **stats})

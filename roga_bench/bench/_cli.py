@@ -12,7 +12,13 @@ from typing import Any
 
 import torch
 
-from roga_bench.bench._update import DEFAULT_VARIANTS, VARIANTS, UpdateResult, bench_updates
+from roga_bench.bench._update import (
+    DEFAULT_VARIANTS,
+    VARIANTS,
+    UpdateResult,
+    bench_updates,
+    default_cycle,
+)
 
 __all__ = ["main", "parse_backbone", "update_table"]
 
@@ -117,7 +123,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=16, help="per-domain batch size")
     p.add_argument("--repeats", type=int, default=5, help="timed updates per algorithm")
     p.add_argument("--warmup", type=int, default=1, help="untimed updates first (>= 1)")
+    p.add_argument(
+        "--cycle",
+        type=int,
+        default=0,
+        help="consecutive updates per timed sample, reported per update (0: LookSAM/RoGA_Look's "
+        "k when they are measured, else 1)",
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    p.add_argument(
+        "--clock",
+        default="wall",
+        choices=["wall", "cpu"],
+        help="wall time, or the process's CPU time (CPU only; with --threads 1 it leaves out "
+        "the time other processes held the core on a shared machine)",
+    )
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     p.add_argument(
         "--phases",
@@ -138,6 +158,10 @@ def _check(args: argparse.Namespace, p: argparse.ArgumentParser) -> list[tuple[s
     for key in ("num_domains", "batch", "repeats", "warmup", "frames"):
         if getattr(args, key) < 1:
             p.error(f"--{key} {getattr(args, key)}: expected >= 1")
+    if args.clock == "cpu" and not args.device.startswith("cpu"):
+        p.error(f"--clock cpu: CPU time measures the host, not --device {args.device}; use wall")
+    if args.cycle < 0:
+        p.error(f"--cycle {args.cycle}: expected >= 0 (0: automatic)")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         p.error(f"--device {args.device}: no CUDA device on this machine")
     try:
@@ -166,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_loader_table(r))
     else:
         results: list[UpdateResult] = []
+        cycle = args.cycle or default_cycle(args.algorithms)
         for name, size in backbones:
             results += bench_updates(
                 name,
@@ -176,10 +201,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.repeats,
                 args.warmup,
                 args.device,
+                cycle,
+                args.clock,
             )
         out["updates"] = [r.as_dict() for r in results]
         print(
-            f"K={args.num_domains}, batch {args.batch}/domain, median of {args.repeats}, "
+            f"K={args.num_domains}, batch {args.batch}/domain, median of {args.repeats} "
+            f"samples of {cycle} update(s), {args.clock} clock, "
             f"device {args.device}, {out['machine']}\n"
         )
         print(update_table(results, args.num_domains))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +24,16 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-__all__ = ["VARIANTS", "UpdateResult", "bench_updates", "build_algorithm", "make_minibatches"]
+__all__ = [
+    "VARIANTS",
+    "CLOCKS",
+    "CYCLIC",
+    "UpdateResult",
+    "bench_updates",
+    "build_algorithm",
+    "default_cycle",
+    "make_minibatches",
+]
 
 # bench name -> (registered algorithm, hparam overrides)
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -35,8 +45,21 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "GSAM": ("GSAM", {}),
     "RoGA": ("RoGA", {}),
     "RoGA-batched": ("RoGA", {"roga_batched": True}),  # torch.func path; not in the default set
+    # ours (issue 26): a full two-pass step every k = 5 updates, one pass on the others
+    "LookSAM": ("LookSAM", {}),
+    "RoGA_Look": ("RoGA_Look", {}),
 }
 DEFAULT_VARIANTS = ["ERM-SGD", "ERM-Adam", "SAM", "ASAM", "SAGM", "GSAM", "RoGA"]
+# Variants whose cost repeats over a cycle of k updates (their class default k).
+CYCLIC = {"LookSAM", "RoGA_Look"}
+
+
+def default_cycle(variants: Sequence[str]) -> int:
+    """Updates per timed sample: the cyclic variants' k (their default), else 1."""
+    from roga_bench.hparams import algorithm_space
+
+    ks = {int(algorithm_space(VARIANTS[v][0])["k"].default) for v in variants if v in CYCLIC}
+    return math.lcm(*ks) if ks else 1
 
 
 @dataclass
@@ -131,12 +154,18 @@ def measure_peak_mb(fn: Callable[[], Any], device: str) -> float:
     return (_rss_kb("VmHWM") - before) / 1024
 
 
-def timed(fn: Callable[[], Any], device: str) -> float:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def timed(fn: Callable[[], Any], device: str, clock: str = "wall") -> float:
+    """Milliseconds ``fn`` took: wall time, or this process's CPU time (``clock="cpu"``: on a
+    shared machine it leaves out the time other processes held the cores; CPU devices only)."""
+    now = CLOCKS[clock]
     _sync(device)
-    t0 = time.perf_counter()
+    t0 = now()
     fn()
     _sync(device)
-    return (time.perf_counter() - t0) * 1e3
+    return (now() - t0) * 1e3
 
 
 def bench_updates(
@@ -148,8 +177,15 @@ def bench_updates(
     repeats: int = 5,
     warmup: int = 1,
     device: str = "cpu",
+    cycle: int = 1,
+    clock: str = "wall",
 ) -> list[UpdateResult]:
-    """Time ``update`` of every variant on one backbone (round-robin; see module docstring)."""
+    """Time ``update`` of every variant on one backbone (round-robin; see module docstring).
+
+    Each timed sample is ``cycle`` consecutive updates of one variant, reported per update: with
+    ``cycle`` = k every sample of LookSAM/RoGA_Look holds exactly one full step, whatever the
+    phase it starts in, so the median is the cost averaged over whole k-cycles.
+    """
     data = make_minibatches(num_domains, batch, image_size, device)
     # One throwaway update first, so one-time library set-up (thread pools, kernel caches)
     # is not charged to whichever algorithm happens to be measured first.
@@ -164,9 +200,14 @@ def bench_updates(
             alg.update(data)
         algs[v] = alg
     times: dict[str, list[float]] = {v: [] for v in variants}
+
+    def run(alg: Any) -> None:
+        for _ in range(cycle):
+            alg.update(data)
+
     for _ in range(repeats):
         for v in variants:
-            times[v].append(timed(lambda a=algs[v]: a.update(data), device))
+            times[v].append(timed(lambda a=algs[v]: run(a), device, clock) / cycle)
     results = []
     for v in variants:
         param_mb = sum(p.numel() * p.element_size() for p in algs[v].network.parameters()) / 2**20

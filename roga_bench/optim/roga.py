@@ -210,7 +210,9 @@ class RoGA(WrapperOptimizer):
         torch._foreach_copy_(params, self._backup)  # θ ← saved θ, bit-exact
         g_p = self._grads(params)
         g_norm = self._diag["grad_norm"][-1]  # ‖g_i‖, already known from first_step
-        self._diag["cos"].append(global_dot(self._g_i, g_p) / (g_norm * global_norm(g_p) + ETA))
+        dot = global_dot(self._g_i, g_p)
+        self._diag["cos"].append(dot / (g_norm * global_norm(g_p) + ETA))
+        self._after_second_pass(self._g_i, g_p, dot, g_norm)
         if self._acc is None:
             self._acc = self._g_i  # our own buffer since first_step detached it
         else:
@@ -233,6 +235,14 @@ class RoGA(WrapperOptimizer):
         self._check_count(self._k)
         torch._foreach_mul_(self._acc, 0.5 / self._k)
         self._apply(self._acc)
+
+    def _after_second_pass(
+        self, g_i: list[Tensor], g_p: list[Tensor], dot: Tensor | None, g_norm: Tensor | None
+    ) -> None:
+        """Subclass hook: domain i's g_i and g_i^p (flat, read-only), before they are summed.
+
+        ``dot`` = ⟨g_i, g_i^p⟩ and ``g_norm`` = ‖g_i‖ when already known (None otherwise).
+        """
 
     def _start(self) -> None:
         groups = self._params_with_grad()
@@ -307,6 +317,7 @@ class RoGA(WrapperOptimizer):
             torch._foreach_copy_(params, self._backup)  # type: ignore[arg-type]
             g_p = self._grads(params)
             self._diag["cos"].append(cosine(g_list[i], g_p))
+            self._after_second_pass(g_list[i], g_p, None, None)
             if self._acc is None:
                 self._acc = g_list[0]
                 torch._foreach_copy_(self._acc, g_p)

@@ -6,6 +6,7 @@
 - ``gid_bars``: Table II's AUC per GID env and algorithm, error bars = standard error.
 - ``forest_plot``: per table, each comparison's Δ with its 95% interval, the ±δ band of the
   decision rule shaded, the verdict written beside each row (written with the tables).
+- ``cost_auc``: AUC pooled over targets against measured step cost (``_cost_figure``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from roga_bench.reporting._context import Context, order_rows
+from roga_bench.reporting._cost_figure import write_cost_figure
 from roga_bench.reporting._table import Table
 from roga_bench.reporting.plotting import pyplot as _plt
 from roga_bench.reporting.plotting import save_figure as _save
@@ -166,4 +168,5 @@ def write_figures(ctx: Context, tables: dict[str, Table], out_dir: str | Path) -
         paths += sensitivity_heatmap(tables["VI"], out)
     if "II" in tables:
         paths += gid_bars(tables["II"], out)
+    paths += write_cost_figure(ctx, out)  # when the records carry step_time (issue 26)
     return paths

@@ -93,6 +93,8 @@ class Suite:
 # learn (GID-DF AUC 0.54 +- 0.01 over 3 trials, ACC 0.50). Not tuned: Kingma & Ba's default 1e-3
 # on SynthFF's from-scratch CNN, DeepfakeBench's detector configs' 2e-4 on FF++.
 ADAM_LR = {"SynthFF": 1e-3, "FFpp": 2e-4}
+# Table IV's extra rows (ours, not in the paper): the cheap sharpness-aware optimizers of issue 26.
+CHEAP = ("LookSAM", "RoGA_Look")
 
 
 def paper_blocks(family: str) -> list[Block]:
@@ -111,6 +113,10 @@ def paper_blocks(family: str) -> list[Block]:
               backbones=TABLE_V_BACKBONES[family]),
         Block("E", "VI (alpha x rho)", "CrossDataset", ("RoGA",), test_envs_mode=cross,
               grid={"alpha": (0.001, 0.002), "rho": (0.05, 0.1)}),
+        # Ours, not in the paper (issue 26): Table IV's cheap-sharpness rows, at k = 5.
+        Block("F", "IV (UADFV; ours: LookSAM, RoGA_Look)", "CrossDataset", CHEAP,
+              test_envs_mode=cross),
+        Block("F-gid", "IV (DF; ours: LookSAM, RoGA_Look)", "LOMO", CHEAP, test_envs=(0,)),
     ]  # fmt: skip
 
 
