@@ -41,13 +41,18 @@ def look_hparams(alpha_name: str) -> dict[str, HParam]:
     """``k`` and the reuse weight (called ``alpha_name``) of the look-ahead-reuse algorithms."""
     return {
         "k": HParam(
-            optim.LOOKSAM_K, LOOK_K_SPACE, minimum=1, doc="a full two-pass step every k steps"
+            optim.LOOKSAM_K,
+            LOOK_K_SPACE,
+            minimum=1,
+            doc="a full two-pass step every k steps",
+            kind=int,
         ),
         alpha_name: HParam(
             optim.LOOKSAM_ALPHA,
             LOOK_ALPHA_SPACE,
             minimum=0.0,
             doc="weight of the reused sharpness component",
+            kind=float,
         ),
     }
 
