@@ -111,7 +111,13 @@ def _readme_numbers() -> list[str]:
 
 
 def _results_text() -> str:
-    files = [p for p in (ROOT / "results").rglob("*") if p.suffix in (".md", ".csv", ".tex")]
+    # data the code wrote (tables, decisions, provenance), not prose: a README under results/
+    # quoting a number is no evidence for it
+    files = [
+        p
+        for p in (ROOT / "results").rglob("*")
+        if p.suffix in (".md", ".csv", ".tex") and p.name != "README.md"
+    ]
     return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in files)
 
 

@@ -168,7 +168,10 @@ def add_significance(
         pairs[row] = (base, values)
     listed = {r for r, _ in table.excluded}
     for row in sorted({k[0] for k in table.runs}):  # e.g. ERM runs at a setting no row shares
-        why = f"{row} run in no paired test (no compared run of its trial and settings)"
+        if row in baselines or any(base_of(r, b) == row for r, b in baselines.items()):
+            why = f"{row} run in no paired test (no compared run of its trial and settings)"
+        else:  # a row the caller keeps out of the tests (Table IV's rows marked ours)
+            why = f"{row} run: its row is shown but not in this table's paired tests"
         table.excluded += [(r, why) for r in _row_runs(table, row) if r not in used | listed]
     if not pairs:
         if no_base:
