@@ -130,11 +130,18 @@ def test_array_sweep_equals_pool(tiny_synthff, tmp_path, capsys):
     for folder in (p for p in slurm_out.iterdir() if len(p.name) == 32):
         _same_run(folder, pool_out / folder.name)
     tables = _files(slurm_out / "tables")
-    assert tables and tables == _files(pool_out / "tables")
+    assert "figures/cost_auc.csv" in tables  # written; compared below without it
+    assert tables and _same_but_cost(tables) == _same_but_cost(_files(pool_out / "tables"))
 
 
 def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _same_but_cost(files: dict[str, bytes]) -> dict[str, bytes]:
+    """Every written file but the cost figure (its x axis is the measured step time, never equal
+    between two runs)."""
+    return {k: v for k, v in files.items() if not Path(k).name.startswith("cost_auc.")}
 
 
 @pytest.fixture(scope="module")
