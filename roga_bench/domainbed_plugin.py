@@ -22,7 +22,6 @@ on them. Every other dataset is split by DomainBed's own function, unchanged.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import runpy
 import shlex
@@ -35,7 +34,14 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from roga_bench._registry import ALGORITHMS, DATASETS
-from roga_bench.hparams import SHARED_HPARAMS, HParam, class_hparams, seed_hash, validate_hparams
+from roga_bench.hparams import (
+    SHARED_HPARAMS,
+    HParam,
+    class_hparams,
+    parse_overrides,
+    seed_hash,
+    validate_hparams,
+)
 
 __all__ = [
     "INSTALL_HINT",
@@ -218,12 +224,7 @@ def check_train_hparams(argv: Sequence[str]) -> None:
     ds_cls = _our_class(DATASETS, args.dataset)
     if alg_cls is None and ds_cls is None:
         return
-    try:
-        overrides = json.loads(args.hparams)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--hparams is not valid JSON ({exc}): {args.hparams!r}") from None
-    if not isinstance(overrides, dict):
-        raise ValueError(f"--hparams must be a JSON object, got {args.hparams!r}")
+    overrides = parse_overrides(args.hparams)
     space = _space(alg_cls, ds_cls)
     ours = {k: v for k, v in overrides.items() if k in space}
     validate_hparams(ours, space, "--hparams")

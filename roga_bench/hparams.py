@@ -28,6 +28,7 @@ from roga_bench._registry import ALGORITHMS, BACKBONES, DATASETS
 __all__ = [
     "HParam",
     "HParamError",
+    "parse_overrides",
     "registered_backbone",
     "seed_hash",
     "choice",
@@ -295,6 +296,21 @@ def validate_hparams(
             raise HParamError(f"{prefix}hparam {name!r} = {value!r} {problem}")
 
 
+def parse_overrides(text: str, label: str = "--hparams") -> dict[str, Any]:
+    """The JSON object of a ``--hparams`` flag (blank: ``{}``).
+
+    Raises:
+        ValueError: one line naming ``label``: the text does not parse, or is not an object.
+    """
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{label} is not valid JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{label} must be a JSON object, got {text!r}")
+    return value
+
+
 def apply_overrides(
     hparams: Mapping[str, Any],
     overrides: Mapping[str, Any] | str | None,
@@ -312,12 +328,7 @@ def apply_overrides(
     """
     label = source if isinstance(source, str) else "--hparams"
     if isinstance(overrides, str):
-        try:
-            overrides = json.loads(overrides) if overrides.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{label} is not valid JSON ({exc}): {overrides!r}") from None
-        if not isinstance(overrides, dict):
-            raise ValueError(f"{label} must be a JSON object, got {overrides!r}")
+        overrides = parse_overrides(overrides, label)
     overrides = dict(overrides or {})
     labels = dict.fromkeys(overrides, source) if isinstance(source, str) else source
     validate_hparams(overrides, space, labels)  # the user's values first, named by their source

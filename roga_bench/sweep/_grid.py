@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from roga_bench._registry import DATASETS
-from roga_bench.hparams import seed_hash
+from roga_bench.hparams import parse_overrides, seed_hash
 
 __all__ = [
     "TEST_ENVS_MODES",
@@ -225,12 +225,7 @@ def _hparams_json(
 def _check_user_hparams(hparams: str | None) -> None:
     if hparams is None:
         return
-    try:
-        value = json.loads(hparams)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--hparams is not valid JSON ({exc}): {hparams!r}") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"--hparams must be a JSON object, got {hparams!r}")
+    parse_overrides(hparams)  # ValueError: one line naming --hparams
 
 
 def _train_args(

@@ -6,7 +6,6 @@ here, so a failed validation never leaves a job folder behind.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import torch
 
 from roga_bench._registry import ALGORITHMS, DATASETS, UnknownNameError
 from roga_bench.backbones.pretrained_dir import MissingWeightsError, resolve_pretrained
-from roga_bench.hparams import make_hparams
+from roga_bench.hparams import make_hparams, parse_overrides
 from roga_bench.training._config import ConfigError, TrainConfig
 from roga_bench.training._speed import Speed, resolve_speed
 
@@ -44,11 +43,9 @@ def _overrides(config: TrainConfig) -> tuple[dict[str, Any], dict[str, str]]:
     overrides: dict[str, Any] = {}
     if config.hparams is not None and config.hparams.strip():
         try:
-            overrides = json.loads(config.hparams)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"--hparams is not valid JSON ({exc}): {config.hparams!r}") from None
-        if not isinstance(overrides, dict):
-            raise ConfigError(f"--hparams must be a JSON object, got {config.hparams!r}")
+            overrides = parse_overrides(config.hparams)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     sources = dict.fromkeys(overrides, "--hparams")
     for flag in ("frames_per_video", "compression"):
         if getattr(config, flag) is not None:
