@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from roga_bench.records import metric_key
+
 __all__ = ["mean_over_envs", "best_index", "is_better"]
 
 
@@ -20,7 +22,7 @@ def mean_over_envs(
     record: Mapping[str, Any], envs: Sequence[int], split: str, metric: str
 ) -> float:
     """Mean of ``env{i}_{split}_{metric}`` over ``envs``, skipping NaN/absent; NaN if none."""
-    vals = [record.get(f"env{i}_{split}_{metric}") for i in envs]
+    vals = [record.get(metric_key(i, split, metric)) for i in envs]
     vals = [float(v) for v in vals if v is not None and not math.isnan(float(v))]
     return sum(vals) / len(vals) if vals else math.nan
 

@@ -19,9 +19,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from roga_bench.records import METRICS, metric_key
+
 __all__ = ["build_parser", "main", "format_table"]
 
-_COLUMNS = ("acc", "auc", "ap", "eer", "loss", "video_auc")
+_COLUMNS = METRICS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,8 +53,8 @@ def format_table(evaluation: object) -> str:
     lines.append(head)
     for i, name in enumerate(ev.environments):
         role = "test" if i in ev.test_envs else "train"
-        for key, split in ((f"env{i}_out", "val"), (f"env{i}_test", "test")):
-            values = [ev.results.get(f"{key}_{c}", math.nan) for c in _COLUMNS]
+        for key_split, split in (("out", "val"), ("test", "test")):
+            values = [ev.results.get(metric_key(i, key_split, c), math.nan) for c in _COLUMNS]
             cells = " ".join(f"{v:>9.4f}" for v in values)
             lines.append(f"{f'{i}={name}':<16} {role:<5} {split:<5} {cells}")
     return "\n".join(lines)

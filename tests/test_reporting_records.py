@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from roga_bench.records import TornLineWarning
 from roga_bench.reporting import RecordsError, display_algorithm, load_records
 from roga_bench.reporting.testing import checkpoint, write_run
 
@@ -62,9 +63,13 @@ def test_unreadable_line_names_file_and_line(tmp_path):
         tmp_path, dataset="FFppLOMO", algorithm="ERM", test_envs=[0], checkpoints=[_ck(0), _ck(1)]
     )
     lines = (job / "results.jsonl").read_text().splitlines()
-    (job / "results.jsonl").write_text(lines[0] + "\n{truncated\n")
+    (job / "results.jsonl").write_text(lines[0] + "\n{truncated\n" + lines[1] + "\n")
     with pytest.raises(RecordsError, match=r"results\.jsonl:2: not valid JSON"):
         load_records(tmp_path)
+    # the same cut as the last line is a torn write: left out, said, the rest read
+    (job / "results.jsonl").write_text(lines[0] + "\n" + lines[1][:30])
+    with pytest.warns(TornLineWarning, match=r"results\.jsonl:2: torn last line"):
+        assert list(load_records(tmp_path).df["step"]) == [0]
     (job / "results.jsonl").write_text(json.dumps({"step": 0}) + "\n")
     with pytest.raises(RecordsError, match=r"results\.jsonl:1: expected a JSON object"):
         load_records(tmp_path)

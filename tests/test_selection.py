@@ -269,7 +269,7 @@ def test_lodo_table_with_a_cross_dataset_run_in_the_folder(tmp_path):
 
 
 def test_record_env_indices_prefers_dataset_environments():
-    from roga_bench.reporting._records import record_env_indices
+    from roga_bench.records import env_indices as record_env_indices
 
     rec = {"dataset_environments": ("A", "B", "C"), "env0_out_auc": 0.5, "env7_out_auc": math.nan}
     assert record_env_indices(rec) == [0, 1, 2]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from roga_bench.records import parse_metric_key
 from roga_bench.reporting._context import Context, order_rows
 from roga_bench.reporting._cost_figure import write_cost_figure
 from roga_bench.reporting._table import Table
@@ -30,11 +31,10 @@ def training_curves(ctx: Context, out_dir: Path) -> list[Path]:
     if df.empty or "step" not in df:
         return []
     df = df[df["backbone"].astype(str) == str(ctx.backbone)].copy()
-    val_cols = [c for c in df.columns if c.startswith("env") and c.endswith("_out_auc")]
+    keys = {c: parse_metric_key(str(c)) for c in df.columns}
+    val_cols = [c for c, k in keys.items() if k and k.split == "out" and k.metric == "auc"]
     # the validation AUC of a checkpoint = mean over its training envs' val splits
-    train_mask = np.array(
-        [[int(c[3:].split("_")[0]) not in te for c in val_cols] for te in df["test_envs"]]
-    )
+    train_mask = np.array([[keys[c].env not in te for c in val_cols] for te in df["test_envs"]])
     vals = df[val_cols].to_numpy(dtype=float)
     df["_val_auc"] = np.nanmean(np.where(train_mask, vals, np.nan), axis=1)
     plt = _plt()

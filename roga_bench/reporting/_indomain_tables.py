@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from roga_bench.records import env_indices, metric_key
 from roga_bench.reporting._compare import add_significance, note_excluded
 from roga_bench.reporting._context import Context
 from roga_bench.reporting._envs import env_name
@@ -22,7 +23,6 @@ from roga_bench.reporting._fill import fill, put, unit_of
 from roga_bench.reporting._held_out import one_held_out, several_sets_note
 from roga_bench.reporting._names import CELEBDF, GID, UADFV
 from roga_bench.reporting._notes import finish_notes
-from roga_bench.reporting._records import record_env_indices
 from roga_bench.reporting._settings import with_setting
 from roga_bench.reporting._table import Column, Table
 
@@ -48,12 +48,12 @@ def indomain_per_env(ctx: Context, sel: pd.DataFrame, metric: str) -> Iterator[d
             continue
         seen.add((r["run"], r["step"]))
         record = ctx.checkpoint(r["run"], r["step"])
-        for i in record_env_indices(record):
+        for i in env_indices(record):
             if i in record["test_envs"]:
                 continue
-            value = record.get(f"env{i}_test_{metric}")
+            value = record.get(metric_key(i, "test", metric))
             value = math.nan if value is None else float(value)
-            se = record.get(f"env{i}_test_{metric}_se")  # DeLong's, for AUC
+            se = record.get(metric_key(i, "test", f"{metric}_se"))  # DeLong's, for AUC
             names = record.get("dataset_environments")
             name = env_name(record["dataset"], i, names)
             yield {**r, "env_name": name, "value": value, "se": _float(se)}

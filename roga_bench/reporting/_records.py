@@ -10,20 +10,21 @@ and a few derived columns make grouping explicit:
 - ``algorithm``: the display name; ERM/SAM/... keep their name when the base optimizer is SGD
   (the paper's default) and get the optimizer appended otherwise, e.g. ``"ERM (Adam)"``.
 
-NaN metrics are kept (Python's json parses ``NaN``); an unreadable line is an error that names the
-file and the line number.
+NaN metrics are kept (Python's json parses ``NaN``). Each file is read by
+``roga_bench.records.read_records``: a torn last line is left out (with a warning: a finished run
+should have none), any other unreadable line is an error that names the file and line number.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from roga_bench.records import RESULTS_NAME, RecordsFileError, is_done, read_records
 
 __all__ = ["ReportInputError", "RecordsError", "Records", "load_records", "display_algorithm"]
 
@@ -36,7 +37,7 @@ class ReportInputError(ValueError):
     exception is a bug and keeps its traceback."""
 
 
-class RecordsError(ReportInputError):
+class RecordsError(ReportInputError, RecordsFileError):
     """A sweep folder that cannot be turned into records (the message says why and where)."""
 
 
@@ -81,18 +82,13 @@ def display_algorithm(algorithm: str, optimizer: Any) -> str:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RecordsError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("args"), dict):
-                raise RecordsError(f"{path}:{lineno}: expected a JSON object with key 'args'")
-            rows.append(row)
+    try:
+        rows = read_records(path)
+    except RecordsFileError as exc:  # a RecordsError, so that the tables CLI exits 2
+        raise RecordsError(str(exc)) from None
+    for number, row in enumerate(rows, 1):  # rows[i] is line i + 1
+        if not isinstance(row.get("args"), dict):
+            raise RecordsError(f"{path}:{number}: expected a JSON object with key 'args'")
     return rows
 
 
@@ -130,7 +126,7 @@ def _is_job(path: Path) -> bool:
         return False
     name = path.name
     hashed = len(name) == 32 and all(c in "0123456789abcdef" for c in name)
-    return hashed or any((path / f).exists() for f in ("results.jsonl", "out.txt", "err.txt"))
+    return hashed or any((path / f).exists() for f in (RESULTS_NAME, "out.txt", "err.txt"))
 
 
 def load_records(input_dir: str | Path) -> Records:
@@ -149,10 +145,10 @@ def load_records(input_dir: str | Path) -> Records:
     root = Path(input_dir)
     if not root.is_dir():
         raise RecordsError(f"{root}: not a folder (expected a sweep folder of job folders)")
-    jobs = sorted(p.parent for p in root.glob("*/results.jsonl"))
-    skipped = sorted(p for p in root.iterdir() if _is_job(p) and not (p / "done").exists())
-    done_jobs = [j for j in jobs if (j / "done").exists()]
-    if not jobs and (root / "results.jsonl").exists():
+    jobs = sorted(p.parent for p in root.glob(f"*/{RESULTS_NAME}"))
+    skipped = sorted(p for p in root.iterdir() if _is_job(p) and not is_done(p))
+    done_jobs = [j for j in jobs if is_done(j)]
+    if not jobs and (root / RESULTS_NAME).exists():
         raise RecordsError(f"{root}: this is one job folder; pass the sweep folder above it")
     if not jobs:
         raise RecordsError(
@@ -165,7 +161,7 @@ def load_records(input_dir: str | Path) -> Records:
         )
     rows: list[dict[str, Any]] = []
     for job in done_jobs:
-        for row in _read_jsonl(job / "results.jsonl"):
+        for row in _read_jsonl(job / RESULTS_NAME):
             run = str(row["args"].get("output_dir") or job)
             rows.append(_flatten(row, run))
     if not rows:
@@ -175,36 +171,3 @@ def load_records(input_dir: str | Path) -> Records:
     return Records(
         df=df.reset_index(drop=True), input_dir=root, n_done=len(done_jobs), skipped=skipped
     )
-
-
-def _env_index(key: str) -> int | None:
-    """``i`` of an ``env{i}_...`` key, None for any other key."""
-    if key.startswith("env") and "_" in key:
-        head = key.split("_", 1)[0][3:]
-        if head.isdigit():
-            return int(head)
-    return None
-
-
-def record_env_indices(record: Mapping[str, Any]) -> list[int]:
-    """The environments of the run that wrote ``record``: ``0 .. len(dataset_environments)-1``.
-
-    A frame that mixes datasets (a LOMO and a cross-dataset sweep in one folder) has columns
-    ``env{i}_*`` for the union of their envs, NaN where a run has no such env, so a run's envs
-    must come from its own record. Records written before ``dataset_environments`` existed fall
-    back to the indices whose ``env{i}_*`` values in this record are not NaN.
-    """
-    names = record.get("dataset_environments")
-    if isinstance(names, (tuple, list)) and names:
-        return list(range(len(names)))
-    found = set()
-    for key, value in record.items():
-        index = _env_index(key)
-        if index is not None and not is_nan(value):
-            found.add(index)
-    return sorted(found)
-
-
-def is_nan(value: Any) -> bool:
-    """True for None and float NaN (pandas' own ``isna`` chokes on tuples)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -52,8 +52,9 @@ import pandas as pd
 
 from roga_bench._ranking import best_index, mean_over_envs
 from roga_bench._registry import register_selection
+from roga_bench.records import METRICS, env_indices, metric_key
 from roga_bench.reporting._envs import env_name
-from roga_bench.reporting._records import ReportInputError, record_env_indices
+from roga_bench.reporting._records import ReportInputError
 
 __all__ = [
     "METRICS",
@@ -66,7 +67,6 @@ __all__ = [
     "oracle",
 ]
 
-METRICS = ("acc", "auc", "ap", "eer", "loss", "video_auc")
 GROUP_KEYS = ["dataset", "algorithm", "backbone", "test_envs", "trial_seed"]
 SELECTION_METRICS = ("auc", "acc")
 
@@ -122,7 +122,7 @@ class _Runs:
             recs.sort(key=lambda r: r.get("step", 0))
         # each run's own envs (its dataset_environments), never the union of the frame's columns:
         # a LOMO run beside a cross-dataset run must not count envs 4.. as training envs
-        self.envs = {run: record_env_indices(recs[0]) for run, recs in self.by_run.items()}
+        self.envs = {run: env_indices(recs[0]) for run, recs in self.by_run.items()}
         # every run, grouped later by its own test-env set (never only the fewest per dataset)
         self.primary = sorted(self.by_run)
 
@@ -141,7 +141,7 @@ def _result_rows(
         row = {k: record[k] for k in keys}
         row.update(
             test_env=t,
-            auc_se=float(record.get(f"env{t}_in_auc_se", math.nan)),
+            auc_se=float(record.get(metric_key(t, "in", "auc_se"), math.nan)),
             env_name=env_name(record["dataset"], t, record.get("dataset_environments")),
             run=record["run"],
             hparams_seed=record.get("hparams_seed"),
@@ -149,7 +149,7 @@ def _result_rows(
             val=val,
         )
         for m in METRICS:
-            row[m] = float(record.get(f"env{t}_in_{m}", math.nan))
+            row[m] = float(record.get(metric_key(t, "in", m), math.nan))
             row[f"indomain_{m}"] = mean_over_envs(record, train, "out", m)
             row[f"indomain_test_{m}"] = mean_over_envs(record, train, "test", m)
         rows.append(row)
@@ -211,11 +211,11 @@ def _val_is_test(record: dict[str, Any], test_envs: Sequence[int]) -> list[str]:
     """Names of the test envs whose ``env{t}_out`` is ``env{t}_in`` (the same split)."""
     same = []
     for t in test_envs:
-        out, inn = record.get(f"env{t}_out_loss"), record.get(f"env{t}_in_loss")
+        out, inn = record.get(metric_key(t, "out", "loss")), record.get(metric_key(t, "in", "loss"))
         if (
             out is not None
             and out == inn
-            and record.get(f"env{t}_out_auc") == record.get(f"env{t}_in_auc")
+            and record.get(metric_key(t, "out", "auc")) == record.get(metric_key(t, "in", "auc"))
         ):
             same.append(env_name(record["dataset"], t, record.get("dataset_environments")))
     return same
@@ -295,7 +295,7 @@ def _lodo_scores(
     """(checkpoint, mean over v of the extra run's ``env{v}_out_<metric>``) at the steps every
     extra run has; env v's validation split, never its test split ``env{v}_in``."""
     per_env = {
-        v: {r.get("step"): float(r.get(f"env{v}_out_{metric}", math.nan)) for r in runs}
+        v: {r.get("step"): float(r.get(metric_key(v, "out", metric), math.nan)) for r in runs}
         for v, runs in extra_runs.items()
     }
     return [

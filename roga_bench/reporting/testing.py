@@ -21,11 +21,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from roga_bench.records import METRICS, RESULTS_NAME, append_records, mark_done, metric_key
 from roga_bench.reporting._envs import KNOWN_ENVIRONMENTS
 
 __all__ = ["write_run", "write_demo_sweep", "demo_jobs", "checkpoint"]
-
-_METRICS = ("acc", "auc", "ap", "eer", "loss", "video_auc")
 
 
 def checkpoint(
@@ -42,8 +41,8 @@ def checkpoint(
     rec: dict[str, Any] = {"step": step, "epoch": step / 100.0, "step_time": 0.01, "mem_gb": 0.0}
     for i in range(n_envs):
         for split in splits:
-            for m in _METRICS:
-                key = f"env{i}_{split}_{m}"
+            for m in METRICS:
+                key = metric_key(i, split, m)
                 rec[key] = value(key)
     return rec
 
@@ -83,11 +82,12 @@ def write_run(
         "output_dir": str(folder),
         "hparams": json.dumps(hparams or {}, sort_keys=True),
     }
-    with (folder / "results.jsonl").open("w") as fh:
-        for ck in checkpoints:
-            fh.write(json.dumps({**ck, "args": args, "hparams": hp}, sort_keys=True) + "\n")
+    (folder / RESULTS_NAME).unlink(missing_ok=True)  # the folder's run, written anew
+    append_records(
+        folder / RESULTS_NAME, [{**ck, "args": args, "hparams": hp} for ck in checkpoints]
+    )
     if done:
-        (folder / "done").write_text("done\n")
+        mark_done(folder)
     return folder
 
 
@@ -174,8 +174,8 @@ def write_demo_sweep(root: str | Path, trials: int = 3, family: str = "FFpp") ->
                 ck = checkpoint(step, len(names), value, ("in", "out", "test"))
                 for i in range(len(names)):  # DeLong's s.e. of each split's AUC
                     for split in ("in", "out", "test"):
-                        ck[f"env{i}_{split}_auc_se"] = round(
-                            0.01 + 0.02 * value(f"env{i}_{split}_x"), 4
+                        ck[metric_key(i, split, "auc_se")] = round(
+                            0.01 + 0.02 * value(metric_key(i, split, "x")), 4
                         )
                 ck["loss"] = round(0.7 - 0.003 * step + 0.05 * _unit(run_id, step), 4)
                 ck["dataset_environments"] = names

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from roga_bench.hparams import make_hparams
+from roga_bench.records import is_done
 
 __all__ = [
     "DONE",
@@ -84,7 +85,7 @@ class Job:
 
     @property
     def state(self) -> str:
-        if (self.output_dir / "done").exists():
+        if is_done(self.output_dir):
             return DONE
         if self.output_dir.exists():
             return INCOMPLETE

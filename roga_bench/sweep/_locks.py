@@ -16,9 +16,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["LOCK_NAME", "JobLocked", "job_lock", "lock_holder"]
+from roga_bench.records import LOCK_NAME
 
-LOCK_NAME = ".lock"
+__all__ = ["LOCK_NAME", "JobLocked", "job_lock", "lock_holder"]
 
 
 class JobLocked(RuntimeError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -12,6 +11,8 @@ from typing import Any
 from tabulate import tabulate
 
 from roga_bench._registry import DATASETS
+from roga_bench.records import RESULTS_NAME, RecordsFileError, metric_key
+from roga_bench.records import last_record as _last_line
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, NOT_LAUNCHED, Job
 from roga_bench.sweep._locks import lock_holder
 from roga_bench.sweep._submitted import scheduler_states
@@ -29,16 +30,14 @@ def state_counts(jobs: Sequence[Job]) -> str:
 
 
 def last_record(job: Job) -> dict[str, Any] | None:
-    """The last complete line of the job's results.jsonl, or None."""
-    path = job.output_dir / "results.jsonl"
-    if not path.is_file():
+    """The job's last record (``roga_bench.records.last_record``: a torn last line is skipped), or
+    None. A corrupt file is said on stderr and shown as no record: one job must not stop the
+    status table of the whole sweep."""
+    try:
+        return _last_line(job.output_dir / RESULTS_NAME)
+    except RecordsFileError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
         return None
-    for line in reversed(path.read_text(errors="replace").splitlines()):
-        try:
-            return json.loads(line)
-        except json.JSONDecodeError:  # a torn last line from a killed run
-            continue
-    return None
 
 
 def _env_label(job: Job, envs: Sequence[int]) -> str:
@@ -123,8 +122,8 @@ def summary_table(jobs: Sequence[Job], metric: str = "auc") -> str:
         test = set(a["test_envs"])
         n_envs = len(getattr(_dataset_class(a["dataset"]), "ENVIRONMENTS", []))
         train_envs = [i for i in range(n_envs) if i not in test]
-        val = _mean([record.get(f"env{i}_out_{metric}") for i in train_envs])
-        tst = _mean([record.get(f"env{i}_in_{metric}") for i in sorted(test)])
+        val = _mean([record.get(metric_key(i, "out", metric)) for i in train_envs])
+        tst = _mean([record.get(metric_key(i, "in", metric)) for i in sorted(test)])
         rows.append(
             [
                 a["algorithm"],

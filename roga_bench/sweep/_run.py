@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roga_bench.records import is_done
 from roga_bench.sweep._jobs import Job, train_argv
 from roga_bench.sweep._locks import JobLocked, job_lock
 
@@ -98,7 +99,7 @@ def run_job(
     """
     output_dir = Path(train_args["output_dir"])
     with job_lock(output_dir) as lock_fd:
-        if (output_dir / "done").exists():  # finished by another launcher meanwhile
+        if is_done(output_dir):  # finished by another launcher meanwhile
             return output_dir
         if train_module is None:
             return _train_in_process(train_args)
@@ -130,6 +131,6 @@ def run_and_record(job: Job, **kwargs: Any) -> JobOutcome:
     except Exception as exc:  # an in-process run: record it, with the job's own log
         message = f"{job.output_dir}: {type(exc).__name__}: {exc}\n{err_tail(job.output_dir)}"
         return JobOutcome(job, "failed", message)
-    if not (job.output_dir / "done").exists():
+    if not is_done(job.output_dir):
         return JobOutcome(job, "failed", f"{job.output_dir}: finished without writing `done`")
     return JobOutcome(job, "ok")

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from roga_bench.records import job_seconds
 from roga_bench.stats.sequential import (
     VERDICTS,
     LookStats,
@@ -116,12 +117,7 @@ def _replay(plan: Plan, d: np.ndarray, n_looks: int) -> SequentialResult:
 
 def _job_seconds(job: Job) -> float | None:
     """A finished job's wall time: its ``done`` marker's time minus its lock's (the start)."""
-    try:
-        return (job.output_dir / "done").stat().st_mtime - (
-            job.output_dir / ".lock"
-        ).stat().st_mtime
-    except OSError:
-        return None
+    return job_seconds(job.output_dir)
 
 
 def _over_budget(plan: Plan, k: int, todo: Sequence[Job], job_seconds: Mapping[str, float]) -> bool:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from roga_bench.records import DONE_NAME, RESULTS_NAME, job_seconds, last_record
 from roga_bench.stats.sequential import SequentialDesign, default_looks
 from roga_bench.sweep._devices import cores, n_gpus, plan_slots
 from roga_bench.sweep._jobs import DONE, Job, validate_jobs
@@ -100,13 +100,14 @@ def measured_seconds(folders: Sequence[Path], dataset: str, steps: Any) -> dict[
     ``dataset`` with the same ``--steps`` found one level under ``folders``."""
     out: dict[str, list[float]] = {}
     for folder in folders:
-        for done in sorted(Path(folder).glob("*/done")):
+        for done in sorted(Path(folder).glob(f"*/{DONE_NAME}")):
             job = done.parent
             try:
-                first = (job / "results.jsonl").open(encoding="utf-8").readline()
-                a = json.loads(first)["args"]
-                seconds = done.stat().st_mtime - (job / ".lock").stat().st_mtime
+                a = (last_record(job / RESULTS_NAME) or {})["args"]
             except (OSError, ValueError, KeyError):
+                continue
+            seconds = job_seconds(job)
+            if seconds is None:
                 continue
             if a.get("dataset") == dataset and a.get("steps") == steps and seconds > 0:
                 out.setdefault(str(a.get("algorithm")), []).append(seconds)

@@ -28,6 +28,7 @@ from typing import Any
 
 import submitit
 
+from roga_bench.records import is_done
 from roga_bench.sweep import _slurm
 from roga_bench.sweep._jobs import Job
 from roga_bench.sweep._run import JobOutcome, err_tail, run_job
@@ -171,7 +172,7 @@ def _outcome_if_ended(
 
 
 def _done(job: Job) -> JobOutcome:
-    if not (job.output_dir / "done").exists():
+    if not is_done(job.output_dir):
         return JobOutcome(job, "failed", f"{job.output_dir}: finished without writing `done`")
     return JobOutcome(job, "ok")
 

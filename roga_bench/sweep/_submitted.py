@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roga_bench.records import is_done
 from roga_bench.sweep import _slurm
 
 __all__ = [
@@ -116,7 +117,7 @@ def active_submissions(job_dirs: Sequence[Path]) -> dict[Path, Submission]:
     subs = {
         Path(d): s
         for d in job_dirs
-        if not (Path(d) / "done").exists() and (s := read_submission(Path(d))) is not None
+        if not is_done(Path(d)) and (s := read_submission(Path(d))) is not None
     }
     states = _states(list(subs.values()))
     live = {d: _if_active(s, states[s.job_id]) for d, s in subs.items()}
@@ -159,7 +160,7 @@ def scheduler_states(job_dirs: Sequence[Path]) -> dict[Path, str]:
             text = _local_state(sub.job_id)
             ok = text == "RUNNING"
         text += f" [{sub.job_id}]"
-        if not ok and not (job_dir / "done").exists():
+        if not ok and not is_done(job_dir):
             text += f" log {stderr_path(sub)}"
         shown[job_dir] = text
     return shown

@@ -38,8 +38,9 @@ _MODULE_OF = {
     "TrainingError": "_config",
     "build_parser": "_cli",
     "config_from_argv": "_cli",
-    "read_records": "_results",
-    "repair_results": "_results",
+    # the run-record format's owner is roga_bench.records; re-exported for training's users
+    "read_records": "roga_bench.records",
+    "repair_results": "roga_bench.records",
     "train": "_loop",
     "Evaluation": "_saved",
     "SavedModelError": "_saved",
@@ -56,7 +57,10 @@ _MODULE_OF = {
 def __getattr__(name: str) -> Any:
     if name not in _MODULE_OF:
         raise AttributeError(f"module 'roga_bench.training' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"roga_bench.training.{_MODULE_OF[name]}"), name)
+    module = _MODULE_OF[name]
+    if not module.startswith("roga_bench."):
+        module = f"roga_bench.training.{module}"
+    return getattr(importlib.import_module(module), name)
 
 
 def __dir__() -> list[str]:

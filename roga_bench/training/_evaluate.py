@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader, Sampler, Subset
 
 from roga_bench.metrics import compute_metrics, delong_se
+from roga_bench.records import key_prefix
 from roga_bench.training._config import TrainingError
 
 __all__ = ["EVAL_BATCH_SIZE", "Evaluator", "eval_splits", "evaluate"]
@@ -43,11 +44,11 @@ def eval_splits(
     splits = []
     for i in range(n_envs):
         if i in test_envs:
-            splits.append((f"env{i}_in", i, "test"))
+            splits.append((key_prefix(i, "in"), i, "test"))
         elif eval_train:
-            splits.append((f"env{i}_in", i, "train"))
-        splits.append((f"env{i}_out", i, "val"))
-        splits.append((f"env{i}_test", i, "test"))
+            splits.append((key_prefix(i, "in"), i, "train"))
+        splits.append((key_prefix(i, "out"), i, "val"))
+        splits.append((key_prefix(i, "test"), i, "test"))
     return splits
 
 

@@ -31,6 +31,14 @@ from tqdm import tqdm
 
 from roga_bench.datasets.check import BatchSizeError, check_batch_size
 from roga_bench.hparams import seed_hash
+from roga_bench.records import (
+    RESULTS_NAME,
+    append_record,
+    is_done,
+    mark_done,
+    read_records,
+    repair_results,
+)
 from roga_bench.training._best import BEST_MODEL_NAME, BestCheckpoint
 from roga_bench.training._checkpoint import (
     CHECKPOINT_NAME,
@@ -43,7 +51,6 @@ from roga_bench.training._config import ConfigError, TrainConfig, TrainingError
 from roga_bench.training._evaluate import Evaluator, eval_splits
 from roga_bench.training._loaders import InfiniteLoader
 from roga_bench.training._plan import RunPlan, make_plan
-from roga_bench.training._results import append_record, read_records, repair_results
 from roga_bench.training._speed import configure_backends, prepare_network, to_device
 from roga_bench.training._state import Accumulator, memory_gb, model_payload, reset_peak_memory
 from roga_bench.training._tee import tee_output
@@ -70,7 +77,7 @@ def train(config: TrainConfig) -> Path:
     """
     plan = make_plan(config)
     out = plan.output_dir
-    if (out / "done").exists():
+    if is_done(out):
         # a kill between writing `done` and removing the checkpoint leaves it behind
         (out / CHECKPOINT_NAME).unlink(missing_ok=True)
         print(f"{out}: already done, nothing to run", file=sys.stderr)
@@ -124,7 +131,7 @@ def _resume_state(config: TrainConfig, out: Path) -> dict[str, Any] | None:
             diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
             raise ConfigError(f"{path}: written by a run with other args (differ: {diff})")
     step = None if checkpoint is None else checkpoint["step"]
-    dropped = repair_results(out / "results.jsonl", step)
+    dropped = repair_results(out / RESULTS_NAME, step)
     where = "from scratch" if step is None else f"after step {step}"
     print(f"starting {where}; dropped {dropped} results.jsonl line(s) past the checkpoint")
     return checkpoint
@@ -201,7 +208,7 @@ class _Run:
         self.algorithm.optimizer.load_state_dict(checkpoint["optimizer"])
         self.accumulator.load_state_dict(checkpoint["accumulator"])
         set_rng_state(checkpoint["rng"])
-        self.best.replay(read_records(self.out / "results.jsonl"))
+        self.best.replay(read_records(self.out / RESULTS_NAME))
         self._repair_best_model(checkpoint["step"])
         self.inexact_resumes = [int(s) for s in checkpoint.get("nondeterministic_resumes", [])]
         if not exact_resume(self.plan.device, self.plan.speed.deterministic):
@@ -250,7 +257,7 @@ class _Run:
             record["dataset_notes"] = dict(notes)
         is_best = self.best.offer(record)
         record["best_step"] = self.best.step
-        append_record(self.out / "results.jsonl", record)
+        append_record(self.out / RESULTS_NAME, record)
         self.accumulator.reset()
         return is_best
 
@@ -317,8 +324,7 @@ def _run(config: TrainConfig, plan: RunPlan, terminal: Any, dataset: Any) -> Non
         run.save_model("model.pkl", last)
     # Printed first: out.txt is teed, and `done` must be the folder's last write.
     print(f"done: {plan.output_dir}", flush=True)
-    with open(plan.output_dir / "done", "w") as f:  # marks the job Done
-        f.write("done")
+    mark_done(plan.output_dir)  # the job is Done
     # Only now: a kill before `done` must still find the resume point. A Done job never
     # resumes, so its checkpoint (model + optimizer state) is only disk weight.
     (plan.output_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
