@@ -132,10 +132,14 @@ def check_flags(
             continue
         values = value if isinstance(value, (list, tuple)) else [value]
         name = _option_strings(f)[0]
-        if "at_least" in spec and any(v < spec["at_least"] for v in values):
-            return f"{name} must be >= {spec['at_least']}"
-        if "above" in spec and not all(v > spec["above"] for v in values):
-            return f"{name} must be > {spec['above']}"
+        if "at_least" in spec:
+            bad = [v for v in values if v < spec["at_least"]]
+            if bad:
+                return f"{name} must be >= {spec['at_least']}, got {bad[0]}"
+        if "above" in spec:
+            bad = [v for v in values if not v > spec["above"]]
+            if bad:
+                return f"{name} must be > {spec['above']}, got {bad[0]}"
     return None
 
 

@@ -37,8 +37,8 @@ def test_a_field_is_its_flag_with_type_default_and_range():
     assert isinstance(ns.rate, float)
     with pytest.raises(SystemExit):
         _parse(["--name", "z"])
-    assert check_flags(_Config, _parse(["--steps", "0"])) == "--steps must be >= 1"
-    assert check_flags(_Config, _parse(["--rate", "0"])) == "--rate must be > 0"
+    assert check_flags(_Config, _parse(["--steps", "0"])) == "--steps must be >= 1, got 0"
+    assert check_flags(_Config, _parse(["--rate", "0"])) == "--rate must be > 0, got 0.0"
     assert check_flags(_Config, _parse(["--steps", "1"])) is None
     config = from_flags(_Config, _parse(["--steps", "5", "--size", "2"]), sizes=(2,))
     assert config == _Config(steps=5, sizes=(2,))
@@ -80,3 +80,24 @@ def test_analyze_refuses_an_out_of_range_flag_writing_nothing(tmp_path, capsys, 
     assert analyze.main(["--input_dir", str(tmp_path), "--out", str(out), *argv]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_every_launcher_keyword_is_a_sweep_flag_and_every_flag_some_launchers_keyword():
+    """A launcher keyword without a field cannot be set from the command line; a field no
+    launcher accepts would be refused for every launcher."""
+    import inspect
+
+    from roga_bench._registry import LAUNCHERS
+    from roga_bench.sweep import _cli
+    from roga_bench.sweep._options import LauncherOptions
+
+    keyword = {name: _cli._KEYWORD.get(name, name) for name in flag_names(LauncherOptions)}
+    accepted: set[str] = set()
+    for name in LAUNCHERS.names():
+        params = inspect.signature(LAUNCHERS.get(name)).parameters
+        accepted |= {p for p in params if p != "jobs"}
+    assert accepted == set(keyword.values())
+    ns = _cli.build_parser().parse_args(["launch", "--n_workers", "2", "--no_wait"])
+    assert (ns.n_workers, ns.wait, ns.slurm_time, ns.in_process) == (2, False, None, None)
+    ns = _cli.build_parser().parse_args(["launch", "--timeout_min", "5", "--cpus_per_task", "2"])
+    assert (ns.slurm_time, ns.slurm_cpus_per_job) == ("5", 2)
