@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from roga_bench.bench._cli import DEFAULT_BACKBONES
-from roga_bench.bench._update import DEFAULT_VARIANTS
+from roga_bench.bench import DEFAULT_BACKBONES, DEFAULT_VARIANTS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -9,6 +9,10 @@
 3. one short SynthFF-256 RoGA job end to end, with the share of its wall time spent evaluating;
 4. a fp32 step on the GPU against the same step on the CPU (relative difference of the update).
 
+Step times and loader rates use ``roga_bench.bench``'s ``timed`` and ``loader_rate``, the same
+code as ``python -m roga_bench.bench``; this script only chooses the GPU configuration (bf16/fp32,
+channels_last, cudnn.benchmark, workers, pinned memory) and writes the table.
+
 Writes ``gpu_check.md`` and ``gpu_check.csv`` into OUT_DIR and prints the table. ``--dry`` runs
 every part at tiny sizes on the CPU (the tests do, so the script cannot rot). A time budget
 (default 450 s) skips what is left once spent, and says so in the table.
@@ -28,6 +32,7 @@ from typing import Any
 import torch
 
 from roga_bench._cores import available_cores
+from roga_bench.bench import loader_rate, timed
 from roga_bench.training._speed import auto_num_workers
 
 ALGORITHMS = ["ERM", "SAM", "SAGM", "GSAM", "RoGA", "RoGA-batched", "LookSAM", "RoGA_Look"]
@@ -83,11 +88,6 @@ class Report:
         print(f"[gpu_check] {section}: {values}", file=sys.stderr, flush=True)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _algorithm(name: str, backbone: str, image: int, amp: str, device: torch.device) -> Any:
     from roga_bench.algorithms import get_algorithm_class
 
@@ -126,14 +126,12 @@ def _time_steps(
         alg.update(batches)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    times = []
-    for _ in range(max(1, sizes.repeats // cycle)):
-        _sync(device)
-        start = time.perf_counter()
+
+    def run_cycle() -> None:
         for _ in range(cycle):
             alg.update(batches)
-        _sync(device)
-        times.append((time.perf_counter() - start) * 1000 / cycle)
+
+    times = [timed(run_cycle, str(device)) / cycle for _ in range(max(1, sizes.repeats // cycle))]
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0.0
     return sorted(times)[len(times) // 2], peak
 
@@ -187,8 +185,6 @@ def _synthff(sizes: Sizes, out: Path, data_dir: str | None) -> Path:
 
 def part_loader(sizes: Sizes, data: Path, erm: dict, report: Report) -> None:
     """Part 2: training-split frames/s with augmentation and auto workers vs ERM's rate."""
-    from torch.utils.data import DataLoader
-
     from roga_bench.datasets import get_dataset_class
 
     if report.out_of_time():
@@ -198,21 +194,10 @@ def part_loader(sizes: Sizes, data: Path, erm: dict, report: Report) -> None:
     dataset = get_dataset_class("SynthFFLOMO")(str(data), [0], hp)
     split = dataset.split(1, "train")
     workers = 0 if sizes.device == "cpu" else auto_num_workers(torch.device(sizes.device))
-    loader = DataLoader(
-        split, batch_size=sizes.batch, shuffle=True, num_workers=workers,
-        pin_memory=sizes.device == "cuda", drop_last=True,
-        persistent_workers=workers > 0,
+    rate = loader_rate(
+        split, sizes.batch, workers, frames=sizes.loader_frames, shuffle=True,
+        pin_memory=sizes.device == "cuda", drop_last=True, skip_first=True,
     )  # fmt: skip
-    seen, start = 0, None
-    while seen < sizes.loader_frames:
-        for x, _ in loader:
-            if start is None:  # the first batch pays for starting the workers
-                start = time.perf_counter()
-                continue
-            seen += len(x)
-            if seen >= sizes.loader_frames:
-                break
-    rate = seen / (time.perf_counter() - (start or time.perf_counter()))
     backbone = "resnet34" if ("resnet34", "bf16") in erm else sizes.backbones[0]
     erm_ms = erm.get((backbone, "bf16"), float("nan"))
     need = K * sizes.batch / erm_ms * 1000

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from roga_bench.bench._cli import parse_backbone
-from roga_bench.bench._update import build_algorithm, make_minibatches
+from roga_bench.bench import build_algorithm, make_minibatches, parse_backbone
 
 K = 3
 

@@ -16,11 +16,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from roga_bench._flags import add_flags, check_flags, from_flags
+
 __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m roga_bench.analyze``."""
+    from roga_bench.analysis import AnalysisConfig
+
     p = argparse.ArgumentParser(
         prog="python -m roga_bench.analyze",
         description="Analyse the selected runs of a sweep (their saved models).",
@@ -35,53 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--selection", default="iid", help="selection method (iid, oracle, lodo)")
     p.add_argument("--metric", default="auc", choices=["auc", "acc"])
-    p.add_argument("--rho", type=float, nargs="*", default=None, help="default: the sweep's ρ")
-    p.add_argument(
-        "--batch_size", type=int, default=32, help="frames per evaluation batch, half real"
-    )
-    p.add_argument(
-        "--n_batches", type=int, default=2, help="independent evaluation batches per env"
-    )
-    p.add_argument(
-        "--flatness_batches",
-        type=int,
-        default=2,
-        help="of those, batches sharpness/Hessian measure (each alone; 2+ gives a spread)",
-    )
-    p.add_argument("--ascent_steps", type=int, default=2)
-    p.add_argument("--power_iters", type=int, default=8)
-    p.add_argument("--hutchinson_samples", type=int, default=16, help="probes per batch")
-    p.add_argument("--landscape_points", type=int, default=11, help="1-D slice points")
-    p.add_argument("--landscape_radius", type=float, default=1.0, help="slices on [-r, r]")
-    p.add_argument("--cam_frames", type=int, default=6, help="frames per CAM figure grid")
-    p.add_argument("--cam_score_frames", type=int, default=64, help="frames scored per env")
-    p.add_argument("--tsne_samples", type=int, default=1000, help="the paper used 5000")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    # one flag per AnalysisConfig field (help, default and range declared on the field)
+    add_flags(p, AnalysisConfig)
     p.add_argument("--no_progress", action="store_true", help="no tqdm bar")
     return p
 
 
-_POSITIVE = (
-    "batch_size",
-    "n_batches",
-    "flatness_batches",
-    "ascent_steps",
-    "power_iters",
-    "hutchinson_samples",
-    "landscape_points",
-    "tsne_samples",
-)
-
-
 def _check(ns: argparse.Namespace) -> str | None:
     """The first bad flag as an error message, or None."""
-    for name in _POSITIVE:
-        if getattr(ns, name) < 1:
-            return f"--{name} must be >= 1"
-    if not ns.landscape_radius > 0:
-        return "--landscape_radius must be > 0"
-    return None
+    from roga_bench.analysis import AnalysisConfig
+
+    return check_flags(AnalysisConfig, ns)
 
 
 def _device(name: str) -> str:
@@ -95,20 +63,11 @@ def _device(name: str) -> str:
 def _config(ns: argparse.Namespace):
     from roga_bench.analysis import AnalysisConfig
 
-    return AnalysisConfig(
-        rhos=tuple(ns.rho or ()),
-        batch_size=ns.batch_size,
-        n_batches=ns.n_batches,
+    return from_flags(
+        AnalysisConfig,
+        ns,
+        rhos=tuple(ns.rhos or ()),
         flatness_batches=min(ns.flatness_batches, ns.n_batches),
-        ascent_steps=ns.ascent_steps,
-        power_iters=ns.power_iters,
-        hutchinson_samples=ns.hutchinson_samples,
-        landscape_points=ns.landscape_points,
-        landscape_radius=ns.landscape_radius,
-        cam_frames=ns.cam_frames,
-        cam_score_frames=ns.cam_score_frames,
-        tsne_samples=ns.tsne_samples,
-        seed=ns.seed,
         device=_device(ns.device),
     )
 

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
-from roga_bench.bench import main
+from roga_bench.bench import loader_rate, main
 from roga_bench.bench._cli import parse_backbone, update_table
 from roga_bench.bench._update import UpdateResult
 
@@ -68,6 +69,31 @@ def test_loader_bench_end_to_end(tiny_synthff: Path, capsys: pytest.CaptureFixtu
     assert re.search(r"^\| PNG decode \+ resize \| \d+ \| \d+ \|$", text, re.M), text
     assert re.search(r"^\| frame cache \| \d+ \| \d+ \|$", text, re.M), text
     assert re.search(r"^\| cache / PNG \| [\d.]+x \| [\d.]+x \|$", text, re.M), text
+    # the rows of the former benchmarks/bench_loader.py: PIL baseline, SynthFF's memory cache
+    assert re.search(r"^\| plain PIL decode, no loader \| n/a \| \d+ \|$", text, re.M), text
+    assert re.search(r"^\| memory cache, warm \| \d+ \| n/a \|$", text, re.M), text
+
+
+class _Counting(torch.utils.data.Dataset):
+    def __init__(self, n: int) -> None:
+        self.n, self.reads = n, 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        self.reads += 1
+        return torch.zeros(3), 0
+
+
+def test_loader_rate_reads_one_pass_or_repeats_passes_up_to_frames() -> None:
+    ds = _Counting(10)
+    assert loader_rate(ds, 4) > 0 and ds.reads == 10  # one pass
+    ds = _Counting(10)
+    # first batch (4) off the clock, then 4 + 2, a second pass 4 + 4: 14 >= 12 counted frames
+    assert loader_rate(ds, 4, frames=12, skip_first=True) > 0 and ds.reads == 18
+    ds = _Counting(0)
+    assert loader_rate(ds, 4, frames=5) == 0 and ds.reads == 0  # an empty set ends, no loop
 
 
 @pytest.mark.parametrize(

@@ -10,17 +10,33 @@ Run::
 The same cases run as pytest-benchmark tests: ``pytest benchmarks/ --benchmark-only``.
 """
 
-from roga_bench.bench._cli import main
-from roga_bench.bench._data import bench_loader
+from roga_bench.bench._cli import DEFAULT_BACKBONES, main, parse_backbone
+from roga_bench.bench._data import bench_loader, loader_rate, synthff_at, train_subset
 from roga_bench.bench._phases import phase_breakdown
-from roga_bench.bench._update import VARIANTS, UpdateResult, bench_updates, build_algorithm
+from roga_bench.bench._update import (
+    DEFAULT_VARIANTS,
+    VARIANTS,
+    UpdateResult,
+    bench_updates,
+    build_algorithm,
+    make_minibatches,
+    timed,
+)
 
 __all__ = [
+    "DEFAULT_BACKBONES",
+    "DEFAULT_VARIANTS",
     "VARIANTS",
     "UpdateResult",
     "bench_loader",
     "bench_updates",
     "build_algorithm",
+    "loader_rate",
     "main",
+    "make_minibatches",
+    "parse_backbone",
     "phase_breakdown",
+    "synthff_at",
+    "timed",
+    "train_subset",
 ]

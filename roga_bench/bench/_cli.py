@@ -101,13 +101,16 @@ def _phase_table(ph: dict[str, Any]) -> str:
 
 
 def _loader_table(r: dict[str, Any]) -> str:
+    memory = "n/a" if r["memory_fps"] != r["memory_fps"] else f"{r['memory_fps']:.0f}"
     return (
         f"Loader: {r['dataset']} train split, {r['image_size']} px, {r['frames']} frames, batch "
         f"{r['batch']}, {r['workers']} workers (frames/s, best of alternating passes)\n\n"
         "| source | with training augmentation | without augmentation |\n| --- | ---: | ---: |\n"
         f"| PNG decode + resize | {r['png_fps']:.0f} | {r['png_noaug_fps']:.0f} |\n"
         f"| frame cache | {r['cache_fps']:.0f} | {r['cache_noaug_fps']:.0f} |\n"
-        f"| cache / PNG | {r['ratio']:.2f}x | {r['ratio_noaug']:.2f}x |\n\n"
+        f"| cache / PNG | {r['ratio']:.2f}x | {r['ratio_noaug']:.2f}x |\n"
+        f"| memory cache, warm | {memory} | n/a |\n"
+        f"| plain PIL decode, no loader | n/a | {r['pil_fps']:.0f} |\n\n"
         f"(cache of {r['cached_frames']} frames built in {r['cache_build_s']:.1f} s)"
     )
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from roga_bench._flags import add_flags, check_flags, flag_names
 from roga_bench._registry import ALGORITHMS, LAUNCHERS, UnknownNameError
 from roga_bench.sweep._devices import n_gpus
 from roga_bench.sweep._grid import (
@@ -28,6 +29,7 @@ from roga_bench.sweep._grid import (
 )
 from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jobs
 from roga_bench.sweep._locks import JobLocked, job_lock
+from roga_bench.sweep._options import LauncherOptions
 from roga_bench.sweep._report import final_report, folder_size, state_counts, status_table
 from roga_bench.sweep._sequential_cli import launch_until_decided
 from roga_bench.sweep._sequential_plan import DesignError
@@ -41,25 +43,9 @@ DEFAULT_ALGORITHMS = ["ERM", "SAM", "SAGM", "RoGA"]
 DEFAULT_DATASETS = ["SynthFFLOMO"]
 DEFAULT_OUTPUT_DIR = "./results/sweep"
 DEFAULT_LAUNCHER = "pool"
-# CLI flag -> launcher keyword; only the options the chosen launcher accepts may be given.
-LAUNCHER_OPTIONS = (
-    "n_workers",
-    "worker_threads",
-    "in_process",
-    "train_module",
-    "submitit_cluster",
-    "slurm_partition",
-    "slurm_time",
-    "slurm_gpus_per_job",
-    "slurm_cpus_per_job",
-    "slurm_mem",
-    "mem_gb",
-    "slurm_additional",
-    "slurm_array_parallelism",
-    "wait",
-    "device",
-    "jobs_per_gpu",
-)
+# CLI flag -> launcher keyword (roga_bench.sweep._options); only the options the chosen
+# launcher accepts may be given.
+LAUNCHER_OPTIONS = flag_names(LauncherOptions)
 # flags whose launcher keyword is another name (the value is converted, see _slurm_values)
 _KEYWORD = {"slurm_time": "slurm_time_min"}
 _SLURM_MEM = re.compile(r"\d+[KMGT]?")
@@ -121,20 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _sequential_arguments(p)
     lo = p.add_argument_group("launcher options")
-    lo.add_argument("--n_workers", type=int, default=None, help="pool/parallel: slots")
-    lo.add_argument("--worker_threads", type=int, default=None, help="pool: threads per slot")
-    lo.add_argument(
-        "--device",
-        choices=["auto", "cpu", "cuda"],
-        default=None,
-        help="pool/parallel/local: auto = one slot per GPU when there are GPUs (default auto)",
-    )
-    lo.add_argument("--jobs_per_gpu", type=int, default=None, help="pool/parallel: default 1")
-    lo.add_argument("--in_process", action="store_true", default=None, help="local: no child")
-    lo.add_argument("--train_module", default=None, help="module run as python -m for each job")
-    lo.add_argument("--submitit_cluster", choices=["slurm", "local", "debug"], default=None)
-    _slurm_arguments(lo)
-    lo.add_argument("--no_wait", dest="wait", action="store_false", default=None)
+    add_flags(lo, LauncherOptions)
     return p
 
 
@@ -157,25 +130,6 @@ def _sequential_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="write design.json (the pre-registration) and the cost, run no job",
     )
-
-
-def _slurm_arguments(lo: argparse._ArgumentGroup) -> None:
-    """The submitit launcher's Slurm flags; the second name of each is its older spelling."""
-    lo.add_argument("--slurm_partition", default=None)
-    lo.add_argument(
-        "--slurm_time", "--timeout_min", default=None, help="time limit: minutes, H:M:S, D-H:M"
-    )
-    lo.add_argument("--slurm_gpus_per_job", "--gpus_per_node", type=int, default=None)
-    lo.add_argument("--slurm_cpus_per_job", "--cpus_per_task", type=int, default=None)
-    lo.add_argument("--slurm_mem", default=None, help="memory per job, Slurm's format: 16G")
-    lo.add_argument("--mem_gb", type=float, default=None, help="older: memory per job in GB")
-    lo.add_argument(
-        "--slurm_additional", nargs="+", default=None, help="more sbatch options: account=x qos=y"
-    )
-    lo.add_argument(
-        "--slurm_array_parallelism", "--array_parallelism", type=int, default=None,
-        help="at most this many array tasks at once",
-    )  # fmt: skip
 
 
 def _slurm_values(given: dict[str, Any]) -> dict[str, Any]:
@@ -219,18 +173,9 @@ def _launcher_options(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     except UnknownNameError as exc:
         raise SweepError(f"--command_launcher: {exc}") from None
     given = {k: getattr(args, k) for k in LAUNCHER_OPTIONS if getattr(args, k) is not None}
-    positive = (
-        "n_workers",
-        "worker_threads",
-        "slurm_array_parallelism",
-        "slurm_cpus_per_job",
-        "jobs_per_gpu",
-    )
-    for key in (*positive, "mem_gb"):
-        if key in given and given[key] <= 0:
-            raise SweepError(f"--{key} must be > 0, got {given[key]}")
-    if "slurm_gpus_per_job" in given and given["slurm_gpus_per_job"] < 0:
-        raise SweepError(f"--slurm_gpus_per_job must be >= 0, got {given['slurm_gpus_per_job']}")
+    error = check_flags(LauncherOptions, args)
+    if error:
+        raise SweepError(error)
     if given.get("device") == "cuda" and n_gpus() == 0:
         raise SweepError("--device cuda: no CUDA device is visible")
     if "train_module" in given and not re.fullmatch(
