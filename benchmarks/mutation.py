@@ -8,8 +8,9 @@ Each module is mutated in a scratch copy of the repository (``--work``, default
 ``/tmp/roga_mutation/<module>``) whose ``pyproject.toml`` gets a generated ``[tool.mutmut]``:
 ``source_paths = ["roga_bench"]``, ``only_mutate`` the module's files and
 ``pytest_add_cli_args_test_selection`` its fast test files (mutmut then runs, per mutant, only
-the tests that reach the mutated function). ``PYTHONPATH`` points at the mutated copy, so neither
-the editable install nor a test's subprocess imports the unmutated code.
+the tests that reach the mutated function). ``PYTHONPATH`` points at the mutated copy and a
+``sitecustomize`` drops the editable install's finder, so neither mutmut's process nor a test's
+subprocess can import unmutated code (mutmut would then report every mutant as "no tests").
 
 Writes ``results/mutation/<module>.json`` (every mutant's status) and ``results/mutation/score.md``
 (one row per module: killed / survived / timeout / equivalent / other, and the score
@@ -155,6 +156,18 @@ def prepare(module: str, work: Path) -> None:
         "use_git_change_detection = false\n"
     )
     (work / "pyproject.toml").write_text(text, encoding="utf-8")
+    # mutmut copies the sources into mutants/; it must exist before Python starts, or the import
+    # system caches "no such folder" for that sys.path entry and imports nothing from it
+    (work / "mutants").mkdir()
+    # the venv's editable install points at another checkout: drop its finder, so only
+    # PYTHONPATH (the mutated copy) can provide roga_bench, in mutmut and in every subprocess
+    (work / "site").mkdir()
+    (work / "site" / "sitecustomize.py").write_text(
+        "import sys\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path\n"
+        '                    if "__editable__" not in getattr(f, "__module__", "")]\n',
+        encoding="utf-8",
+    )
 
 
 def _ignore(_dir: str, names: list[str]) -> list[str]:
@@ -163,8 +176,10 @@ def _ignore(_dir: str, names: list[str]) -> list[str]:
 
 def run(module: str, work: Path, children: int) -> dict[str, str]:
     """Run mutmut in ``work``; ``{mutant name: status}``."""
-    env = {**os.environ, "PYTHONPATH": str(work / "mutants"), "PYTHONDONTWRITEBYTECODE": "1"}
-    mutmut = [sys.executable, "-m", "mutmut"]
+    path = os.pathsep.join([str(work / "mutants"), str(work / "site")])
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
+    # the console script, not ``python -m`` (which would put the unmutated copy on sys.path)
+    mutmut = [str(Path(sys.executable).parent / "mutmut")]
     done = subprocess.run(
         [*mutmut, "run", "--max-children", str(children)], cwd=work, env=env, check=False
     )
