@@ -1,5 +1,5 @@
-"""Each bug of issue 28's mutation audit, applied to a scratch copy: the test that guards it must
-fail (and pass again on the unmutated code).
+"""Each bug of issue 28's mutation audit, applied in memory: the test that guards it must fail
+(and pass on the unmutated code).
 
     nice -n 19 python benchmarks/survivor_mutations.py          # every mutation
     nice -n 19 python benchmarks/survivor_mutations.py keep ties  # some of them
@@ -7,16 +7,20 @@ fail (and pass again on the unmutated code).
 Prints one line per mutation: its name, the file and edit, the test, and FAILS (caught) or
 PASSES (not caught: exit 1). A mutation whose original text is not found once in its file
 (the code moved or changed) is reported as stale (exit 1), never skipped silently.
+
+One process (torch imported once): the mutated source of the module is compiled and each of its
+functions gets the mutated code object, the test runs (``pytest.main``), the original code and
+globals are put back. No file is written.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
+import contextlib
+import importlib
+import inspect
+import io
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,27 +133,86 @@ MUTATIONS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-def _pytest(work: Path, test: str, show: bool = False) -> int:
-    env = {**os.environ, "PYTHONPATH": str(work), "PYTHONDONTWRITEBYTECODE": "1"}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test]
-    done = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, check=False)
-    if show and done.returncode:
-        print(done.stdout[-3000:], done.stderr[-2000:], file=sys.stderr)
-    return done.returncode
+def _module_name(rel: str) -> str:
+    return rel.removesuffix(".py").replace("/", ".")
 
 
-def check(name: str, work: Path) -> str:
-    """``caught``, ``NOT CAUGHT`` or ``stale`` for one mutation (the copy is restored after)."""
+def _swap(module, source: str) -> dict:
+    """Run ``source`` as ``module``'s code: its globals updated and each existing function's code
+    object replaced (callers holding the old function objects run the new code). Returns what
+    restores the module."""
+    fresh: dict = {"__name__": module.__name__, "__file__": module.__file__}
+    # a registry refusing a second registration at the end of a module stops the exec: the
+    # functions above it are defined, which is what is swapped
+    with contextlib.suppress(Exception):
+        exec(compile(source, module.__file__, "exec"), fresh)
+    saved = dict(module.__dict__)
+    codes = {}
+    for name, old in saved.items():
+        new = fresh.get(name)
+        for a, b in _functions(old, new):
+            if a.__code__ != b.__code__ and a.__code__.co_freevars == b.__code__.co_freevars:
+                codes[a] = a.__code__
+                a.__code__ = b.__code__
+    plain = {
+        k: v
+        for k, v in fresh.items()
+        if not k.startswith("__") and not callable(v) and k in saved and _differs(saved[k], v)
+    }
+    module.__dict__.update(plain)
+    return {"globals": saved, "codes": codes, "changed": len(codes) + len(plain)}
+
+
+def _differs(a, b) -> bool:
+    try:
+        return bool(a != b)
+    except Exception:  # noqa: BLE001  # arrays and the like: compare by identity of value type
+        return type(a) is not type(b)
+
+
+def _functions(old, new):
+    """(old function, new function) pairs of a module attribute (methods of classes too)."""
+    if inspect.isfunction(old) and inspect.isfunction(new):
+        yield inspect.unwrap(old), inspect.unwrap(new)
+    elif inspect.isclass(old) and inspect.isclass(new):
+        for k, v in vars(old).items():
+            w = vars(new).get(k)
+            if isinstance(v, (classmethod, staticmethod)) and isinstance(w, type(v)):
+                v, w = v.__func__, w.__func__
+            if inspect.isfunction(v) and inspect.isfunction(w):
+                yield v, w
+
+
+def _restore(module, saved: dict) -> None:
+    for func, code in saved["codes"].items():
+        func.__code__ = code
+    module.__dict__.clear()
+    module.__dict__.update(saved["globals"])
+
+
+def _run_test(test: str) -> int:
+    import pytest
+
+    args = ["-q", "-x", "-p", "no:cacheprovider", "--no-header", "-W", "ignore", str(ROOT / test)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        return int(pytest.main(args))
+
+
+def check(name: str) -> str:
+    """``caught``, ``NOT CAUGHT`` or ``stale`` for one mutation (the module restored after)."""
     rel, old, new, test = MUTATIONS[name]
-    path = work / rel
-    text = path.read_text(encoding="utf-8")
+    text = (ROOT / rel).read_text(encoding="utf-8")
     if text.count(old) != 1:
         return f"stale ({old!r} found {text.count(old)} times in {rel})"
+    module = importlib.import_module(_module_name(rel))
+    saved = _swap(module, text.replace(old, new))
+    if not saved["changed"]:
+        _restore(module, saved)
+        return "not applied (no function or constant changed)"
     try:
-        path.write_text(text.replace(old, new), encoding="utf-8")
-        return "caught" if _pytest(work, test) != 0 else "NOT CAUGHT"
+        return "caught" if _run_test(test) != 0 else "NOT CAUGHT"
     finally:
-        path.write_text(text, encoding="utf-8")
+        _restore(module, saved)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,22 +222,20 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in MUTATIONS if not args.names or any(a in n for a in args.names)]
     if not names:
         parser.error(f"no mutation matches {args.names}; known: {list(MUTATIONS)}")
+    sys.path.insert(0, str(ROOT))
+    for rel in {MUTATIONS[n][0] for n in names}:
+        importlib.import_module(_module_name(rel))
+    tests = sorted({MUTATIONS[n][3] for n in names})
+    failing = [t for t in tests if _run_test(t) != 0]
+    if failing:
+        print(f"guarding tests fail on the unmutated code: {failing}", file=sys.stderr)
+        return 1
     bad = 0
-    with tempfile.TemporaryDirectory(prefix="roga_survivors_") as tmp:
-        work = Path(tmp)
-        ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache")
-        shutil.copytree(ROOT / "roga_bench", work / "roga_bench", ignore=ignore)
-        shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
-        shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
-        tests = sorted({MUTATIONS[n][3] for n in names})
-        if any(_pytest(work, t, show=True) != 0 for t in tests):
-            print("a guarding test fails on the unmutated code", file=sys.stderr)
-            return 1
-        for name in names:
-            verdict = check(name, work)
-            rel, _, _, test = MUTATIONS[name]
-            print(f"{name:32} {rel:38} {verdict:10} {test.split('::')[-1]}", flush=True)
-            bad += verdict != "caught"
+    for name in names:
+        verdict = check(name)
+        rel, _, _, test = MUTATIONS[name]
+        print(f"{name:30} {rel:36} {verdict:10} {test.split('::')[-1]}", flush=True)
+        bad += verdict != "caught"
     return 1 if bad else 0
 
 
