@@ -144,12 +144,15 @@ def prepare(module: str, work: Path) -> None:
     work.mkdir(parents=True)
     shutil.copytree(ROOT / "roga_bench", work / "roga_bench", ignore=_ignore)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=_ignore)
+    # the paper's reported numbers (found beside the package, see issue 28's shipping bug)
+    shutil.copytree(ROOT / "results" / "paper", work / "results" / "paper", ignore=_ignore)
     tests = [t for t in tests if (ROOT / t).exists()]
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     text = re.sub(r"(?ms)^\[tool\.mutmut\].*?(?=^\[|\Z)", "", text)
     text += (
         "\n[tool.mutmut]\n"
         'source_paths = ["roga_bench"]\n'
+        'also_copy = ["results/paper"]\n'
         f"only_mutate = {_toml_list(files)}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
         'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-x"]\n'
@@ -174,8 +177,9 @@ def _ignore(_dir: str, names: list[str]) -> list[str]:
     return [n for n in names if n in ("__pycache__", ".pytest_cache", "mutants")]
 
 
-def run(module: str, work: Path, children: int) -> dict[str, str]:
-    """Run mutmut in ``work``; ``{mutant name: status}``."""
+def run(module: str, work: Path, children: int) -> dict[str, str] | None:
+    """Run mutmut in ``work``; ``{mutant name: status}``, None when mutmut failed (e.g. a
+    selected test fails on the unmutated code: nothing was measured)."""
     path = os.pathsep.join([str(work / "mutants"), str(work / "site")])
     env = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
     # the console script, not ``python -m`` (which would put the unmutated copy on sys.path)
@@ -183,8 +187,9 @@ def run(module: str, work: Path, children: int) -> dict[str, str]:
     done = subprocess.run(
         [*mutmut, "run", "--max-children", str(children)], cwd=work, env=env, check=False
     )
-    if done.returncode not in (0,):
-        print(f"mutmut run of {module} exited {done.returncode}", file=sys.stderr)
+    if done.returncode != 0:
+        print(f"{module}: not measured, mutmut run exited {done.returncode}", file=sys.stderr)
+        return None
     listing = subprocess.run(
         [*mutmut, "results", "--all", "true"],
         cwd=work,
@@ -272,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown module(s) {unknown}; expected some of {list(MODULES)}")
     equivalent = read_equivalent()
+    failed = False
     for module in [] if args.table else args.modules or list(MODULES):
         missing = [f for f in MODULES[module][0] if not (ROOT / f).exists()]
         if missing:
@@ -280,13 +286,16 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work / module
         prepare(module, work)
         statuses = run(module, work, args.children)
+        if statuses is None:
+            failed = True
+            continue
         OUT.mkdir(parents=True, exist_ok=True)
         payload = {"module": module, "files": MODULES[module][0], "statuses": statuses}
         (OUT / f"{module}.json").write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
         row = score_row(module, statuses, equivalent)
         print(f"{module}: {row['killed']} killed of {row['mutants']}, score {row['score']:.1%}")
     print(write_table(equivalent))
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
