@@ -395,3 +395,16 @@ def test_non_inferiority_only_with_until_decided(tmp_path: Path, capsys):
             "--command_launcher", "fake_sequential", "--skip_confirmation"]  # fmt: skip
     assert main(argv) == 2
     assert "--non_inferiority: only with --until_decided" in capsys.readouterr().err
+
+
+def test_cost_counts_every_held_out_set_of_a_gid_design(tiny_synthff: Path, tmp_path, capsys):
+    # --test_envs_mode single: each trial is one job per held-out manipulation (4), so the worst
+    # case is 4 sets x 4 algorithms x 24 trials, not 4 x 24
+    out = tmp_path / "gid"
+    argv = _ni_argv(tiny_synthff, out, "--non_inferiority", "--design_only")
+    argv[argv.index("SynthFFCrossDataset")] = "SynthFFLOMO"
+    argv[argv.index("crossdataset")] = "single"
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "worst case: 384 jobs" in text and "planning s.d. 4.2 AUC points" in text
+    assert len(json.loads((out / "design.json").read_text())["test_envs"]) == 4
