@@ -5,7 +5,7 @@
         [--out DIR] [--standalone] [--oracle_on_test] [--margin POINTS]
         [--with_reported] [--paper_dir DIR]
     python -m roga_bench.tables compare-optimizers --input_dir SWEEP   # Table IV in the terminal
-    python -m roga_bench.tables figures --input_dir SWEEP --out DIR
+    python -m roga_bench.tables figures --input_dir SWEEP --out DIR [--cost_from BENCH.json]
     python -m roga_bench.tables reproduce --input_dir SWEEP [--out DIR]  # ours vs the paper's
 
 The paper's rows (``results/paper/reported.csv``) join the tables of FF++ runs; on SynthFF only
@@ -41,6 +41,7 @@ from roga_bench.reporting import (
     decisions_text,
     render,
     reproduce_report,
+    write_cost_figure,
     write_figures,
     write_reproduce,
     write_tables,
@@ -84,6 +85,13 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     prog = "python -m roga_bench.tables" + (f" {command}" if command else "")
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     _common(parser)
+    if command in ("figures", None):
+        parser.add_argument(
+            "--cost_from",
+            default=None,
+            help="the --json file of python -m roga_bench.bench: the cost figure's x-axis "
+            "(default: the sweep's step_time, a noisy fallback under a contended sweep)",
+        )
     if command == "figures":
         parser.add_argument("--out", required=True, help="folder for the PNG and PDF files")
     elif command == "reproduce":
@@ -128,9 +136,12 @@ def _run(command: str | None, args: argparse.Namespace) -> int:
         margin=args.margin,
     )
     if command == "figures":
-        for path in write_figures(ctx, tables, args.out):
+        for path in write_figures(ctx, tables, args.out, args.cost_from):
             print(path)
         return 0
+    cost_from = getattr(args, "cost_from", None)
+    if cost_from is not None and not args.out:
+        raise ReportInputError(f"--cost_from {cost_from}: needs --out (it writes the figure)")
     print(decisions_text(tables))  # first: they answer "which optimizer?"
     if command == "compare-optimizers":
         print(render(tables["IV"], "markdown"), end="")
@@ -139,6 +150,9 @@ def _run(command: str | None, args: argparse.Namespace) -> int:
     if args.out:
         for path in write_tables(tables, args.out, formats, args.standalone):
             print(path)
+        if cost_from is not None:  # the cost figure with the benchmark's costs, beside them
+            for path in write_cost_figure(ctx, args.out, cost_from):
+                print(path)
         return 0
     for fmt in formats:
         for table in tables.values():

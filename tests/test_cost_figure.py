@@ -7,13 +7,14 @@ step weighting is exercised.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
 import pytest
 
 from roga_bench.reporting import build_tables, render
-from roga_bench.reporting._cost_figure import cost_points
+from roga_bench.reporting._cost_figure import cost_points, read_bench_costs
 from roga_bench.reporting._figures import write_figures
 from roga_bench.reporting.testing import checkpoint, write_run
 
@@ -119,3 +120,73 @@ def test_tables_i_and_ii_keep_the_paper_algorithms_only(tmp_path):
     for n in ("I", "II"):
         assert with_ours[n].rows == without[n].rows == ["ERM", "SAM", "RoGA"]
         assert render(with_ours[n], "markdown") == render(without[n], "markdown")
+
+
+# --- the x-axis from the update-cost benchmark (python -m roga_bench.bench --json) -------------
+# per-update ms by algorithm, in another order than the sweep's step times (LookSAM dearer
+# than SAM here): the figure must follow the file, not the sweep
+BENCH_MS = {"ERM": 10.0, "SAM": 20.0, "LookSAM": 30.0, "RoGA": 40.0}
+
+
+def _bench(path, rows=BENCH_MS, backbone="small_cnn", extra=()):
+    updates = [
+        {"backbone": backbone, "image_size": 64, "algorithm": a, "median_ms": ms,
+         "times_ms": [ms], "peak_mb": 1.0, "param_mb": 1.0, "ratio_to_erm": ms / rows["ERM"]}
+        for a, ms in rows.items()
+    ] + list(extra)  # fmt: skip
+    doc = {"machine": {"cpu": "test cpu"}, "args": {"num_domains": 3, "device": "cpu"},
+           "updates": updates}  # fmt: skip
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_cost_from_the_benchmark_replaces_the_sweeps_step_times(tmp_path, monkeypatch):
+    from roga_bench.reporting import _cost_figure
+
+    _, ctx = build_tables(_sweep(tmp_path / "s"), ["IV"])
+    other = {"backbone": "meso4", "image_size": 256, "algorithm": "ERM", "median_ms": 99.0}
+    bench = read_bench_costs(_bench(tmp_path / "b.json", extra=[other]), ctx.backbone)
+    points, _, unit = cost_points(ctx, bench)
+    by = {p.algorithm: p for p in points}
+    assert unit == "x ERM" and set(by) == set(BENCH_MS)  # RoGA_Look was not benchmarked
+    for alg, ms in BENCH_MS.items():
+        assert by[alg].cost == pytest.approx(ms / BENCH_MS["ERM"])  # meso4's row not used
+        assert by[alg].step_s == pytest.approx(ms / 1000) and by[alg].cost_source == "bench"
+    # on these costs LookSAM (dearer than SAM, better AUC) and SAM are both on the front
+    assert {a for a, p in by.items() if p.pareto} == {"ERM", "SAM", "LookSAM", "RoGA"}
+    labels = []
+    monkeypatch.setattr(
+        _cost_figure, "_save", lambda fig, out, name: labels.append(fig.axes[0].get_xlabel()) or []
+    )
+    _cost_figure.write_cost_figure(ctx, tmp_path / "f", tmp_path / "b.json")
+    _cost_figure.write_cost_figure(ctx, tmp_path / "g")
+    assert "update-cost benchmark" in labels[0] and "small_cnn 64 px, K=3" in labels[0]
+    assert "fallback: sweep step_time" in labels[1]
+    csv = (tmp_path / "g" / "cost_auc.csv").read_text()
+    assert ",sweep," in csv and ",bench," not in csv
+
+
+def test_tables_cli_cost_from(tmp_path, capsys):
+    from roga_bench.tables import main
+
+    sweep = _sweep(tmp_path / "s", with_time=False)  # no step_time: only the benchmark's cost
+    bench = _bench(tmp_path / "b.json")
+    assert main(["figures", "--input_dir", str(sweep), "--out", str(tmp_path / "f"),
+                 "--cost_from", str(bench)]) == 0  # fmt: skip
+    csv = (tmp_path / "f" / "cost_auc.csv").read_text()
+    assert ",bench," in csv and "RoGA_Look" not in csv
+    assert main(["--input_dir", str(sweep), "--tables", "IV", "--out", str(tmp_path / "t"),
+                 "--cost_from", str(bench)]) == 0  # fmt: skip
+    assert (tmp_path / "t" / "cost_auc.csv").read_text() == csv
+    capsys.readouterr()
+    (tmp_path / "bad.json").write_text('{"machine": {}}')
+    for bad in (tmp_path / "bad.json", tmp_path / "missing.json"):
+        assert main(["figures", "--input_dir", str(sweep), "--out", str(tmp_path / "x"),
+                     "--cost_from", str(bad)]) == 2  # fmt: skip
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"--cost_from {bad}" in err[0], err
+    xception = {"backbone": "xception", "image_size": 64, "algorithm": "ERM", "median_ms": 1.0}
+    two = _bench(tmp_path / "two.json", backbone="meso4", extra=[xception])
+    assert main(["figures", "--input_dir", str(sweep), "--out", str(tmp_path / "y"),
+                 "--cost_from", str(two)]) == 2  # fmt: skip
+    assert "small_cnn" in capsys.readouterr().err

@@ -26,7 +26,7 @@ from roga_bench.sweep._run import JobOutcome
 
 ENVS = ["DF", "F2F", "FS", "NT", "SynthCDF", "SynthUADFV", "SynthDFDC"]
 # AUC effect of each algorithm over ERM (AUC units) and the noise s.d. of a run
-EFFECT = {"ERM": 0.0, "RoGA": 0.06, "SAM": 0.0, "SAGM": -0.06}
+EFFECT = {"ERM": 0.0, "RoGA": 0.06, "SAM": 0.0, "SAGM": -0.06, "RoGA_Look": 0.06, "LookSAM": -0.06}
 NOISE = 0.01
 LAUNCHED: list[list[str]] = []
 STOP_AFTER: list[int] = []  # after this many launches, die half way through the next one
@@ -306,3 +306,105 @@ def test_slurm_waits_between_looks_one_array_each(
     assert printed.count("submitit: 4 jobs in one array") == 2
     (row,) = _rows(out / "verdicts.csv")
     assert row["trials"] == "4" and {r["look"] for r in _rows(out / "looks.csv")} == {"1", "2"}
+
+
+# --- non-inferiority and --pairs ------------------------------------------------------------------
+def _ni_argv(data: Path, out: Path, *extra: str) -> list[str]:
+    # RoGA_Look has RoGA's effect (Δ = 0: non-inferior), LookSAM 6 points below SAM (inferior)
+    return [
+        "launch", "--until_decided", "--datasets", "SynthFFCrossDataset",
+        "--test_envs_mode", "crossdataset", "--data_dir", str(data), "--output_dir", str(out),
+        "--command_launcher", "fake_sequential", "--pairs", "RoGA_Look:RoGA", "LookSAM:SAM",
+        "--max_trials", "24", "--margin", "1.0", "--first_trial", "2000",
+        "--skip_confirmation", *extra,
+    ]  # fmt: skip
+
+
+def test_non_inferiority_with_pairs_records_mode_and_verdicts(tiny_synthff: Path, tmp_path):
+    out = tmp_path / "ni"
+    assert main(_ni_argv(tiny_synthff, out, "--non_inferiority")) == 0
+    design = json.loads((out / "design.json").read_text())
+    assert design["statistics"]["non_inferiority"] is True
+    assert design["statistics"]["one_sided_alpha"] == 0.025
+    assert design["pairs"] == [["RoGA_Look", "RoGA"], ["LookSAM", "SAM"]]
+    assert design["comparisons"] == ["RoGA_Look vs RoGA", "LookSAM vs SAM"]
+    assert design["baseline"] is None and "H0" in design["hypothesis"]
+    verdicts = {r["comparison"]: r for r in _rows(out / "verdicts.csv")}
+    assert verdicts["RoGA_Look vs RoGA"]["verdict"] == "non-inferior"
+    assert verdicts["LookSAM vs SAM"]["verdict"] == "inferior"
+    ni, inf = verdicts["RoGA_Look vs RoGA"], verdicts["LookSAM vs SAM"]
+    assert float(ni["ci_low"]) > -1.0  # the repeated lower bound above -δ
+    assert float(inf["inf_ci_high"]) < -1.0  # the inferiority interval's upper bound below -δ
+    looks = _rows(out / "looks.csv")
+    assert {"inf_boundary", "inf_ci_low", "inf_ci_high"} <= set(looks[0])
+    assert {r["verdict"] for r in looks} <= {"non-inferior", "inferior", "undecided"}
+    assert "non-inferior (margin 1.0)" in (out / "verdicts.md").read_text()
+    # each comparison's candidate runs with its own reference; ERM never runs
+    ran = {n.split("_")[0] for look in LAUNCHED for n in look}
+    first = LAUNCHED[0]
+    assert len(first) == 4 * 3 and not any("ERM" in n for look in LAUNCHED for n in look), ran
+    # the inferior one stops early: its candidate and reference get no trials after it
+    stop = int(inf["trials"])
+    assert stop < 24
+    late = [r for r in looks if int(r["n_pairs"]) > stop]
+    assert all(r["comparison"] != "LookSAM vs SAM" for r in late)
+
+
+def test_the_other_mode_is_refused_in_a_registered_folder(tiny_synthff: Path, tmp_path, capsys):
+    ni, eq = tmp_path / "ni", tmp_path / "eq"
+    assert main(_ni_argv(tiny_synthff, ni, "--non_inferiority", "--design_only")) == 0
+    assert main(_ni_argv(tiny_synthff, eq, "--design_only")) == 0
+    capsys.readouterr()
+    for folder, extra in ((ni, []), (eq, ["--non_inferiority"])):
+        before = (folder / "design.json").read_bytes()
+        assert main(_ni_argv(tiny_synthff, folder, *extra)) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "design.json" in err[0], err
+        assert (folder / "design.json").read_bytes() == before and LAUNCHED == []
+
+
+def test_an_equivalence_design_has_no_new_keys(tiny_synthff: Path, tmp_path: Path):
+    # designs pre-registered before the non-inferiority mode (results/synthff/confirmatory)
+    # must compare equal to a relaunch by this code
+    out = tmp_path / "seq"
+    assert main(_argv(tiny_synthff, out, "--design_only")) == 0
+    design = json.loads((out / "design.json").read_text())
+    assert "pairs" not in design and "hypothesis" not in design
+    assert "non_inferiority" not in design["statistics"]
+    assert design["baseline"] == "ERM"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--pairs", "RoGA_Look"], "--pairs"),
+        (["--pairs", "RoGA_Look:RoGA", "RoGA:SAM"], "--pairs"),
+        (["--algorithms", "ERM", "RoGA"], "--algorithms"),
+    ],
+)
+def test_bad_pairs_one_line_exit_2(tiny_synthff: Path, tmp_path: Path, capsys, extra, message):
+    out = tmp_path / "seq"
+    assert main(_ni_argv(tiny_synthff, out, *extra)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[-1], err
+    assert not out.exists()
+
+
+def test_non_inferiority_only_with_until_decided(tmp_path: Path, capsys):
+    argv = ["launch", "--output_dir", str(tmp_path / "x"), "--non_inferiority",
+            "--command_launcher", "fake_sequential", "--skip_confirmation"]  # fmt: skip
+    assert main(argv) == 2
+    assert "--non_inferiority: only with --until_decided" in capsys.readouterr().err
+
+
+def test_cost_counts_every_held_out_set_of_a_gid_design(tiny_synthff: Path, tmp_path, capsys):
+    # --test_envs_mode single: each trial is one job per held-out manipulation (4), so the worst
+    # case is 4 sets x 4 algorithms x 24 trials, not 4 x 24
+    out = tmp_path / "gid"
+    argv = _ni_argv(tiny_synthff, out, "--non_inferiority", "--design_only")
+    argv[argv.index("SynthFFCrossDataset")] = "SynthFFLOMO"
+    argv[argv.index("crossdataset")] = "single"
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "worst case: 384 jobs" in text and "planning s.d. 4.2 AUC points" in text
+    assert len(json.loads((out / "design.json").read_text())["test_envs"]) == 4

@@ -16,11 +16,14 @@ from scipy import stats
 from roga_bench.stats.sequential import (
     BETTER,
     EQUIVALENT,
+    INFERIOR,
+    NON_INFERIOR,
     WORSE,
     LookStats,
     SequentialDesign,
     default_looks,
     fixed_design_trials,
+    look_stats,
     run_design,
     simulate_design,
     spent,
@@ -141,4 +144,83 @@ def test_a_design_from_a_decision_rule_keeps_its_alpha_margin_and_verdict_kinds(
 
     design = SequentialDesign.from_rule(SimpleNamespace(alpha=0.1, margin=2.0), (3, 6), 2)
     assert (design.alpha, design.margin, design.n_comparisons) == (0.1, 2.0, 2)
-    assert set(VERDICTS.values()) == {"better", "worse", "equivalent", "undecided"}
+    # the rule's kinds, plus the non-inferiority mode's two
+    assert set(VERDICTS.values()) == {
+        "better",
+        "worse",
+        "equivalent",
+        "undecided",
+        "non-inferior",
+        "inferior",
+    }
+
+
+# --- non-inferiority (H0: Δ <= -δ; one-sided at α/2 each side) ----------------------------------
+HALF = ALPHA / 2
+HALF_TOL = 3 * math.sqrt(HALF * (1 - HALF) / N_SIM)
+
+
+@pytest.mark.parametrize("m", [1, 2])
+def test_false_non_inferiority_rate_at_the_margin_is_at_most_alpha_over_2(m: int):
+    # true Δ = -δ for every comparison: "non-inferior" is wrong; runs drawn with the baseline
+    # shared (as in a sweep)
+    design = SequentialDesign(LOOKS, m, ALPHA, margin=1.0, non_inferiority=True)
+    sim = simulate_design(design, [-1.0] * m, sd=2.0, n_sim=N_SIM, seed=21, shared_baseline=True)
+    rate = float((sim.verdict == NON_INFERIOR).any(axis=1).mean())
+    assert rate <= HALF + HALF_TOL
+    if m == 1:  # the level is used: a boundary of inf everywhere would give 0
+        assert rate >= HALF - HALF_TOL
+    # the same sequences, each look's one-sided 2.5 % t-test unadjusted: well above the level
+    naive = sim.t[:, 0, 1:] >= stats.t.ppf(1 - HALF, np.asarray(LOOKS[1:]) - 1)
+    assert naive.any(axis=1).mean() > 2 * HALF
+
+
+@pytest.mark.parametrize("m", [1, 2])
+def test_false_inferiority_rate_just_inside_the_margin_is_at_most_alpha_over_2(m: int):
+    design = SequentialDesign(LOOKS, m, ALPHA, margin=1.0, non_inferiority=True)
+    sim = simulate_design(design, [-1.0] * m, sd=2.0, n_sim=N_SIM, seed=22)
+    assert float((sim.verdict == INFERIOR).any(axis=1).mean()) <= HALF + HALF_TOL
+
+
+@pytest.mark.parametrize("m", [1, 2])
+def test_non_inferiority_at_no_difference_reaches_the_designs_power(m: int):
+    # N sized as the fixed one-sided α/2 test with 80 % power at Δ = 0 (margin δ), times the
+    # O'Brien-Fleming inflation (about 1.03 for 5 looks): the sequential design keeps the power
+    sd, power = 2.0, 0.8
+    n_fixed = fixed_design_trials(1.0, sd, ALPHA, power)  # two-sided α = one-sided α/2
+    looks = tuple(round(n_fixed * 1.05 * f) for f in (0.2, 0.4, 0.6, 0.8, 1.0))
+    design = SequentialDesign(looks, m, ALPHA, margin=1.0, non_inferiority=True)
+    sim = simulate_design(design, [0.0] * m, sd=sd, n_sim=N_SIM, seed=23)
+    p_ni = (sim.verdict == NON_INFERIOR).mean(axis=0)
+    tol = 3 * math.sqrt(power * (1 - power) / N_SIM)
+    assert (p_ni >= power - tol).all()
+    assert (sim.verdict == INFERIOR).mean() < 0.001
+    assert sim.trials.mean() < looks[-1]  # it stops early on average
+    # and a clearly inferior candidate is found inferior
+    bad = simulate_design(design, [-3.0] * m, sd=sd, n_sim=2000, seed=24)
+    assert (bad.verdict == INFERIOR).mean() > 0.95
+
+
+def test_non_inferiority_verdict_against_a_hand_computation():
+    # one comparison, 10 pairs: non-inferior iff the lower bound d̄ - u·se > -δ
+    design = SequentialDesign((10,), 1, ALPHA, margin=1.0, non_inferiority=True)
+    (u,) = design.non_inferiority_bounds(1)
+    assert u == pytest.approx(stats.t.ppf(1 - HALF, 9), abs=0.02)
+    rng = np.random.default_rng(0)
+    d = rng.standard_normal(10)
+    for shift, want in ((0.5, NON_INFERIOR), (-3.0, INFERIOR)):
+        x = d + shift
+        lower = x.mean() - u * x.std(ddof=1) / math.sqrt(10)
+        upper = x.mean() + design.equivalence()[0] * x.std(ddof=1) / math.sqrt(10)
+        assert (lower > -1.0) == (want == NON_INFERIOR)
+        assert (upper < -1.0) == (want == INFERIOR)
+        result = run_design(design, look_stats(x[None, None, :], (10,)))
+        assert result.verdict[0, 0] == want
+
+
+def test_design_dict_of_the_two_modes():
+    old = SequentialDesign(LOOKS, 2).to_dict()
+    assert "non_inferiority" not in old  # designs written before the mode still compare equal
+    new = SequentialDesign(LOOKS, 2, non_inferiority=True).to_dict()
+    assert new["non_inferiority"] is True and new["one_sided_alpha"] == HALF
+    assert set(new["non_inferiority_boundaries"]) == {"alpha/2/1", "alpha/2/2"}

@@ -9,6 +9,7 @@ From Python::
     print(write_all("sweeps/synthff", "results/synthff"))  # returns Table II as markdown
 """
 
+from roga_bench.reporting._cost_figure import write_cost_figure
 from roga_bench.reporting._decisions import decisions_text, excluded_frame
 from roga_bench.reporting._figures import forest_plot, write_figures
 from roga_bench.reporting._latex import escape_latex
@@ -60,6 +61,7 @@ __all__ = [
     "reproduce_report",
     "select",
     "write_all",
+    "write_cost_figure",
     "write_figures",
     "write_reproduce",
     "write_tables",

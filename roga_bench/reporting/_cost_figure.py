@@ -2,12 +2,22 @@
 
 Where the numbers come from (nothing is measured here):
 
-- **Cost**: every results.jsonl line carries ``step_time``, the mean wall seconds per training
-  step since the previous checkpoint (``training._state.Accumulator``). A run's cost is the
-  step-weighted mean over its lines (a line at step s covers the s − s_prev steps since the
-  previous one, the first line one step); an algorithm's cost is the mean over its plain runs on
-  the dataset, shown as a ratio to ERM's (SGD) when ERM ran, else in seconds. Runs of one sweep
-  share the machine, so the ratio is what the sweep paid, with the sweep's noise.
+- **Cost, from the update-cost benchmark** (``cost_from``: the ``--json`` file of
+  ``python -m roga_bench.bench``; ``tables figures --cost_from bench.json``): the median time
+  of one update per algorithm, measured side by side on one idle machine, as a ratio to the
+  benchmark's ERM row (``ratio_to_erm``), else in ms. The rows of the sweep's backbone are used
+  (the only backbone when the file has one); an algorithm the benchmark did not time is left
+  out of the figure. This is the figure's x-axis whenever a benchmark file is given (the axis
+  label names it, the CSV's ``cost_source`` is ``bench``).
+- **Cost, fallback: the sweep's own step times** (no ``cost_from``): every results.jsonl line
+  carries ``step_time``, the mean wall seconds per training step since the previous checkpoint
+  (``training._state.Accumulator``). A run's cost is the step-weighted mean over its lines (a line
+  at step s covers the s − s_prev steps since the previous one, the first line one step); an
+  algorithm's cost is the mean over its plain runs on the dataset, shown as a ratio to ERM's (SGD)
+  when ERM ran, else in seconds. Runs of one sweep share the machine, so the ratio is what the
+  sweep paid, with the sweep's noise: under a contended sweep (jobs of several algorithms sharing
+  two cores) it says little about the algorithms, so the axis label says "fallback: sweep
+  step_time" and the CSV's ``cost_source`` is ``sweep``.
 - **AUC, pooled over targets**: the selected checkpoint's AUC (the tables' model selection),
   averaged over the run's target environments (cross-dataset: the external targets; GID: the
   held-out manipulation, pooled over the four LOMO runs of a trial), then over trials: the mean
@@ -16,11 +26,12 @@ Where the numbers come from (nothing is measured here):
 The cross-dataset protocol (Table I) is used when its runs exist, else GID (Table II). A point is
 on the Pareto front when no other point costs no more and scores no less, one of them strictly.
 Written as ``cost_auc.png``/``.pdf`` plus ``cost_auc.csv`` (the numbers behind the figure) by
-``write_figures``, when the records carry ``step_time``.
+``write_figures``, when the records carry ``step_time`` or a benchmark file is given.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +40,11 @@ import numpy as np
 import pandas as pd
 
 from roga_bench.reporting._context import Context, order_rows
+from roga_bench.reporting._records import ReportInputError
 from roga_bench.reporting.plotting import pyplot as _plt
 from roga_bench.reporting.plotting import save_figure as _save
 
-__all__ = ["CostPoint", "cost_points", "write_cost_figure"]
+__all__ = ["BenchCosts", "CostPoint", "cost_points", "read_bench_costs", "write_cost_figure"]
 
 FIGURE_NAME = "cost_auc"
 
@@ -42,13 +54,71 @@ class CostPoint:
     """One algorithm's point: cost (ratio to ERM, or seconds) and pooled AUC with its CI."""
 
     algorithm: str
-    step_s: float  # mean seconds per step
+    step_s: float  # mean seconds per step (per update with a benchmark file)
     cost: float  # step_s / ERM's step_s (or step_s when ERM did not run)
     auc: float
     ci_low: float
     ci_high: float
     trials: int
     pareto: bool = False
+    cost_source: str = "sweep"  # "bench" (the update-cost benchmark) or "sweep" (step_time)
+
+
+@dataclass(frozen=True)
+class BenchCosts:
+    """Per-update seconds by algorithm from one ``roga_bench.bench --json`` file.
+
+    Attributes:
+        seconds: median seconds per update, by algorithm.
+        label: what the axis says about the source (backbone, size, K, device, machine).
+        path: the file.
+    """
+
+    seconds: dict[str, float]
+    label: str
+    path: str
+
+
+def read_bench_costs(path: str | Path, backbone: str | None = None) -> BenchCosts:
+    """The update costs of ``path`` for ``backbone`` (the sweep's; the file's only one if None).
+
+    Raises:
+        ReportInputError: unreadable file, no ``updates``, or no rows for the backbone, or
+            several image sizes for it (one line naming the file).
+    """
+    where = f"--cost_from {path}"
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        rows = list(doc["updates"])
+        rows = [r for r in rows if r.get("median_ms") is not None]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ReportInputError(
+            f"{where}: not the --json output of python -m roga_bench.bench with update "
+            f"timings ({type(exc).__name__}: {exc})"
+        ) from None
+    backbones = sorted({str(r.get("backbone")) for r in rows})
+    if not rows:
+        raise ReportInputError(f"{where}: no update timings in it")
+    if backbone in backbones:
+        rows = [r for r in rows if str(r.get("backbone")) == backbone]
+    elif len(backbones) == 1:
+        backbone = backbones[0]
+    else:
+        raise ReportInputError(
+            f"{where}: no rows for the sweep's backbone {backbone} (it has {backbones})"
+        )
+    sizes = sorted({int(r.get("image_size", 0)) for r in rows})
+    if len(sizes) > 1:
+        raise ReportInputError(
+            f"{where}: several image sizes {sizes} for {backbone}; bench one size per file"
+        )
+    args, machine = doc.get("args") or {}, doc.get("machine") or {}
+    label = (
+        f"{backbone} {sizes[0]} px, K={args.get('num_domains', '?')}, "
+        f"{args.get('device', '?')}, {machine.get('cpu', 'machine ?')}"
+    )
+    seconds = {str(r["algorithm"]): float(r["median_ms"]) / 1000.0 for r in rows}
+    return BenchCosts(seconds, label, str(path))
 
 
 def _run_step_time(df: pd.DataFrame) -> pd.Series:
@@ -68,22 +138,28 @@ def _t95(n: int) -> float:
     return float(stats.t.ppf(0.975, n - 1))
 
 
-def cost_points(ctx: Context) -> tuple[list[CostPoint], str, str]:
-    """The figure's points, its dataset and the cost unit (``"x ERM"`` or ``"s"``).
+def cost_points(ctx: Context, bench: BenchCosts | None = None) -> tuple[list[CostPoint], str, str]:
+    """The figure's points, its dataset and the cost unit (``"x ERM"``, ``"s"``).
 
-    Returns an empty list when the records have no ``step_time`` or no selected runs.
+    With ``bench`` the cost of each algorithm is its benchmark update time (algorithms it did
+    not time are left out); else the sweep's step times. Returns an empty list when there is
+    no cost (no ``bench`` and no ``step_time``) or no selected runs.
     """
     dataset = ctx.cross or ctx.lomo
-    if dataset is None or "step_time" not in ctx.df or ctx.df["step_time"].isna().all():
+    no_time = "step_time" not in ctx.df or ctx.df["step_time"].isna().all()
+    if dataset is None or (bench is None and no_time):
         return [], str(dataset), ""
     sel = ctx.selected(dataset)
     if not len(sel) or "auc" not in sel:
         return [], dataset, ""
-    per_run_time = _run_step_time(ctx.plain[ctx.plain["dataset"] == dataset])
-    sel = sel.assign(_time=sel["run"].astype(str).map(per_run_time))
     # pooled over targets: one number per (algorithm, trial)
     per_trial = sel.groupby(["algorithm", "trial_seed"])["auc"].mean()
-    times = sel.drop_duplicates("run").groupby("algorithm")["_time"].mean()
+    if bench is not None:
+        times = pd.Series(bench.seconds, dtype=float)
+    else:
+        per_run_time = _run_step_time(ctx.plain[ctx.plain["dataset"] == dataset])
+        sel = sel.assign(_time=sel["run"].astype(str).map(per_run_time))
+        times = sel.drop_duplicates("run").groupby("algorithm")["_time"].mean()
     erm = times.get("ERM", math.nan)
     unit = "x ERM" if np.isfinite(erm) and erm > 0 else "s"
     points = []
@@ -103,6 +179,7 @@ def cost_points(ctx: Context) -> tuple[list[CostPoint], str, str]:
                 mean - half,
                 mean + half,
                 n,
+                cost_source="sweep" if bench is None else "bench",
             )  # fmt: skip
         )
     return _mark_pareto(points), dataset, unit
@@ -118,9 +195,22 @@ def _mark_pareto(points: list[CostPoint]) -> list[CostPoint]:
     return [CostPoint(**{**p.__dict__, "pareto": not dominated(p)}) for p in points]
 
 
-def write_cost_figure(ctx: Context, out_dir: str | Path) -> list[Path]:
-    """Write the figure and its CSV into ``out_dir`` when cost records exist; the paths."""
-    points, dataset, unit = cost_points(ctx)
+def write_cost_figure(
+    ctx: Context, out_dir: str | Path, cost_from: str | Path | None = None
+) -> list[Path]:
+    """Write the figure and its CSV into ``out_dir`` when a cost exists; the paths.
+
+    Args:
+        ctx: the records.
+        out_dir: where to write.
+        cost_from: a ``roga_bench.bench --json`` file: its update costs are the x-axis (else
+            the sweep's step times, labelled as such).
+
+    Raises:
+        ReportInputError: ``cost_from`` unusable (see :func:`read_bench_costs`).
+    """
+    bench = None if cost_from is None else read_bench_costs(cost_from, ctx.backbone)
+    points, dataset, unit = cost_points(ctx, bench)
     if not points:
         return []
     out = Path(out_dir)
@@ -145,7 +235,12 @@ def write_cost_figure(ctx: Context, out_dir: str | Path) -> list[Path]:
         [p.cost for p in front], [100 * p.auc for p in front], where="post", color="C3",
         lw=1, ls="--", label="Pareto front (cheaper or better than every other)",
     )  # fmt: skip
-    xlabel = "step cost (x ERM, measured in the sweep)" if unit == "x ERM" else "s per step"
+    if bench is not None:
+        what = "update cost (x ERM)" if unit == "x ERM" else "s per update"
+        xlabel = f"{what}, from the update-cost benchmark\n({bench.label})"
+    else:
+        what = "step cost (x ERM)" if unit == "x ERM" else "s per step"
+        xlabel = f"{what}, fallback: sweep step_time (contended, noisy)"
     ax.set(xlabel=xlabel, ylabel="AUC (%), pooled over targets, 95 % CI over trials")
     ax.set_title(f"AUC vs step cost ({dataset})", fontsize="medium")
     ax.legend(fontsize="small", loc="lower right")

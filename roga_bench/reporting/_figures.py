@@ -159,8 +159,16 @@ def forest_plot(table: Table, out_dir: str | Path) -> list[Path]:
     return _save(fig, Path(out_dir), f"forest_table_{table.number}")
 
 
-def write_figures(ctx: Context, tables: dict[str, Table], out_dir: str | Path) -> list[Path]:
-    """Write every figure the records allow into ``out_dir``; returns the files written."""
+def write_figures(
+    ctx: Context,
+    tables: dict[str, Table],
+    out_dir: str | Path,
+    cost_from: str | Path | None = None,
+) -> list[Path]:
+    """Write every figure the records allow into ``out_dir``; returns the files written.
+
+    ``cost_from``: a ``python -m roga_bench.bench --json`` file for the cost figure's x-axis
+    (else the sweep's step times, labelled as the fallback)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = training_curves(ctx, out)
@@ -168,5 +176,5 @@ def write_figures(ctx: Context, tables: dict[str, Table], out_dir: str | Path) -
         paths += sensitivity_heatmap(tables["VI"], out)
     if "II" in tables:
         paths += gid_bars(tables["II"], out)
-    paths += write_cost_figure(ctx, out)  # when the records carry step_time (issue 26)
+    paths += write_cost_figure(ctx, out, cost_from)  # with a cost: benchmark or step_time
     return paths

@@ -15,6 +15,20 @@ difference d̄_k, its standard error se_k = s_k/√n_k and t_k = d̄_k/se_k:
   early, so a comparison with no effect stops for equivalence sooner; docs/sequential.md).
 - otherwise the comparison gets more trials; after the last look it is **undecided**.
 
+With ``non_inferiority=True`` the design asks a one-sided question instead: H0 Δ ≤ −δ against
+H1 Δ > −δ (Jennison & Turnbull 2000, ch. 6, one-sided tests and non-inferiority). Each test is
+one-sided at level α/2 (0.025 at α = 0.05: the FDA's 2016 guidance *Non-Inferiority Clinical
+Trials to Establish Effectiveness* tests the margin with the lower bound of a two-sided 95 %
+interval), on the shifted statistic t'_k = (d̄_k + δ)/se_k:
+
+- **non-inferior** when t'_k ≥ u_k(γ): the one-sided boundaries of the ``spending`` function at
+  γ = (α/2)/(m − r), Holm with α recycling over the non-inferior verdicts (as better/worse);
+  equivalently the repeated lower bound d̄_k − u_k·se_k lies above −δ;
+- **inferior** when t'_k ≤ −f_k: the mirrored one-sided test (H0 Δ ≥ −δ) at (α/2)/m each
+  (Bonferroni, ``equivalence_spending``), i.e. the repeated upper bound d̄_k + f_k·se_k lies
+  below −δ: the candidate is worse than the margin allows, and more trials would not help;
+- otherwise more trials, then **undecided**.
+
 Why calibrate by simulation: at 2 degrees of freedom the t statistic is heavy-tailed, and the
 looks share their variance estimates, so z boundaries (Jennison & Turnbull 2000, ch. 2 and 7)
 put through the t quantile function only approximate the level. Under normal differences the
@@ -61,6 +75,8 @@ from roga_bench.stats._spending import CALIBRATION_SEED, N_SIM, SPENDING, spent,
 __all__ = [
     "BETTER",
     "EQUIVALENT",
+    "INFERIOR",
+    "NON_INFERIOR",
     "SPENDING",
     "UNDECIDED",
     "VERDICTS",
@@ -79,7 +95,15 @@ __all__ = [
 
 # verdict codes of the arrays; VERDICTS names them as the decision rule does
 UNDECIDED, BETTER, WORSE, EQUIVALENT = 0, 1, -1, 2
-VERDICTS = {UNDECIDED: "undecided", BETTER: "better", WORSE: "worse", EQUIVALENT: "equivalent"}
+NON_INFERIOR, INFERIOR = 3, -3  # the non-inferiority mode's verdicts
+VERDICTS = {
+    UNDECIDED: "undecided",
+    BETTER: "better",
+    WORSE: "worse",
+    EQUIVALENT: "equivalent",
+    NON_INFERIOR: "non-inferior",
+    INFERIOR: "inferior",
+}
 
 
 def default_looks(max_trials: int, first: int = 3) -> tuple[int, ...]:
@@ -106,7 +130,10 @@ class SequentialDesign:
         alpha: familywise level of each side (wrong better/worse; wrong equivalent).
         margin: δ, the equivalence margin, in the unit of the differences (AUC points).
         spending: spending function of better/worse (``obf`` or ``pocock``).
-        equivalence_spending: spending function of each one-sided test of the TOST.
+        equivalence_spending: spending function of each one-sided test of the TOST (in the
+            non-inferiority mode: of the inferiority test).
+        non_inferiority: decide non-inferior / inferior (one-sided, at α/2 each) instead of
+            better / worse / equivalent.
     """
 
     looks: tuple[int, ...]
@@ -115,6 +142,7 @@ class SequentialDesign:
     margin: float = 1.0
     spending: str = "obf"
     equivalence_spending: str = "pocock"
+    non_inferiority: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "looks", tuple(int(n) for n in self.looks))
@@ -138,10 +166,21 @@ class SequentialDesign:
         return t_boundaries(self.looks, self.alpha / level_divisor, self.spending, True)
 
     def equivalence(self) -> tuple[float, ...]:
-        """One-sided boundaries e_k of each test of the TOST, at level α/m."""
+        """One-sided boundaries e_k of each test of the TOST, at level α/m (non-inferiority
+        mode: f_k of the inferiority test, at level (α/2)/m)."""
         return t_boundaries(
-            self.looks, self.alpha / self.n_comparisons, self.equivalence_spending, False
+            self.looks, self.side_alpha / self.n_comparisons, self.equivalence_spending, False
         )
+
+    @property
+    def side_alpha(self) -> float:
+        """Level of each side: α (better/worse two-sided, each TOST test), or α/2 one-sided in
+        the non-inferiority mode."""
+        return self.alpha / 2 if self.non_inferiority else self.alpha
+
+    def non_inferiority_bounds(self, level_divisor: int) -> tuple[float, ...]:
+        """One-sided boundaries u_k of the non-inferiority test at (α/2) / ``level_divisor``."""
+        return t_boundaries(self.looks, self.side_alpha / level_divisor, self.spending, False)
 
     def alpha_spent(self, k: int, level: float, equivalence: bool = False) -> float:
         """Nominal cumulative α spent at look ``k`` (0-based) for total ``level``."""
@@ -151,10 +190,19 @@ class SequentialDesign:
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["looks"] = list(self.looks)
-        doc["efficacy_boundaries"] = {
-            f"alpha/{j}": _finite(self.efficacy(j)) for j in range(1, self.n_comparisons + 1)
-        }
-        doc["equivalence_boundaries"] = _finite(self.equivalence())
+        if not self.non_inferiority:  # the key exists only in the new mode (older designs)
+            del doc["non_inferiority"]
+            doc["efficacy_boundaries"] = {
+                f"alpha/{j}": _finite(self.efficacy(j)) for j in range(1, self.n_comparisons + 1)
+            }
+            doc["equivalence_boundaries"] = _finite(self.equivalence())
+        else:
+            doc["one_sided_alpha"] = self.side_alpha
+            doc["non_inferiority_boundaries"] = {
+                f"alpha/2/{j}": _finite(self.non_inferiority_bounds(j))
+                for j in range(1, self.n_comparisons + 1)
+            }
+            doc["inferiority_boundaries"] = _finite(self.equivalence())
         doc["calibration"] = f"{N_SIM} null sequences, seed {CALIBRATION_SEED}"
         return doc
 
@@ -220,25 +268,30 @@ class SequentialResult:
 
 def _holm_step(
     k: int, t: np.ndarray, mean: np.ndarray, eff: np.ndarray, verdict: np.ndarray,
-    stop: np.ndarray, rejected: np.ndarray,
+    stop: np.ndarray, rejected: np.ndarray, one_sided: bool = False,
 ) -> None:  # fmt: skip
     """Better/worse at look k, in place: Holm with α recycling (Maurer & Bretz 2013).
 
     An open comparison is tested at α/(m − r), r = better/worse so far, against every look it
     has been observed at (its earlier looks included); each new rejection lowers the boundaries
-    of the others, which are checked again until nothing changes.
+    of the others, which are checked again until nothing changes. ``one_sided``: the
+    non-inferiority test, t ≥ boundary (t the shifted statistic), verdict non-inferior.
     """
     S, m = verdict.shape
     open_ = verdict == UNDECIDED
     while True:
         divisor = np.maximum(m - rejected, 1)  # (S,); all rejected: nothing open
-        cross = np.abs(t[..., : k + 1]) >= eff[divisor - 1][:, None, : k + 1]
+        stat = t[..., : k + 1] if one_sided else np.abs(t[..., : k + 1])
+        cross = stat >= eff[divisor - 1][:, None, : k + 1]
         new = open_ & cross.any(axis=-1)
         if not new.any():
             return
-        last = k - np.argmax(cross[..., ::-1], axis=-1)  # the latest look that crossed
-        sign = np.sign(mean[np.arange(S)[:, None], np.arange(m)[None, :], last])
-        verdict[new] = np.where(sign[new] > 0, BETTER, WORSE)
+        if one_sided:
+            verdict[new] = NON_INFERIOR
+        else:
+            last = k - np.argmax(cross[..., ::-1], axis=-1)  # the latest look that crossed
+            sign = np.sign(mean[np.arange(S)[:, None], np.arange(m)[None, :], last])
+            verdict[new] = np.where(sign[new] > 0, BETTER, WORSE)
         stop[new] = k
         rejected += new.sum(axis=1)
         open_ &= ~new
@@ -253,7 +306,7 @@ def run_design(
     Comparisons still open after the design's last look are undecided; so are those open
     when fewer looks than the design's were run (a budget that ran out).
     """
-    m, alpha = design.n_comparisons, design.alpha
+    m = design.n_comparisons
     mean, sd = summary.mean, summary.sd
     S, m_given, K_have = mean.shape
     if m_given != m:
@@ -265,18 +318,31 @@ def run_design(
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(se > 0, mean[..., :K] / se, np.sign(mean[..., :K]) * np.inf)
     t = np.nan_to_num(t, nan=0.0)
-    eff = np.array([design.efficacy(j) for j in range(1, m + 1)])  # (m, K) by divisor j
+    ni = design.non_inferiority
+    if ni:  # the shifted statistic t' = (d̄ + δ)/se of H0: Δ <= -δ
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shifted = mean[..., :K] + design.margin
+            t = np.nan_to_num(np.where(se > 0, shifted / se, np.sign(shifted) * np.inf), nan=0.0)
+        eff = np.array([design.non_inferiority_bounds(j) for j in range(1, m + 1)])
+    else:
+        eff = np.array([design.efficacy(j) for j in range(1, m + 1)])  # (m, K) by divisor j
     eq = np.asarray(design.equivalence()[:K])
     verdict, stop = np.zeros((S, m), dtype=int), np.full((S, m), K - 1)
     state = np.zeros((S, m, K), dtype=int)
     boundary, level = np.zeros((S, m, K)), np.zeros((S, m, K))
     rejected = np.zeros(S, dtype=int)
     for k in range(K):
-        _holm_step(k, t, mean, eff, verdict, stop, rejected)
+        _holm_step(k, t, mean, eff, verdict, stop, rejected, one_sided=ni)
         divisor = np.maximum(m - rejected, 1)
         boundary[..., k] = eff[divisor - 1][:, k][:, None]
-        level[..., k] = (alpha / divisor)[:, None]
-        half = eq[k] * se[..., k]  # the TOST: the repeated (1 - 2α/m) interval inside ±δ
+        level[..., k] = (design.side_alpha / divisor)[:, None]
+        half = eq[k] * se[..., k]
+        if ni:  # inferior: the repeated upper bound below -δ (Bonferroni, (α/2)/m each)
+            worse = (verdict == UNDECIDED) & (mean[..., k] + half < -design.margin)
+            verdict[worse] = INFERIOR
+            stop[worse] = k
+            state[..., k] = verdict
+            continue  # the TOST: the repeated (1 - 2α/m) interval inside ±δ
         inside = (mean[..., k] - half > -design.margin) & (mean[..., k] + half < design.margin)
         eqv = (verdict == UNDECIDED) & inside & np.isfinite(half)
         verdict[eqv] = EQUIVALENT

@@ -31,7 +31,11 @@ from roga_bench.sweep._jobs import DONE, INCOMPLETE, Job, make_jobs, validate_jo
 from roga_bench.sweep._locks import JobLocked, job_lock
 from roga_bench.sweep._options import LauncherOptions
 from roga_bench.sweep._report import final_report, folder_size, state_counts, status_table
-from roga_bench.sweep._sequential_cli import launch_until_decided
+from roga_bench.sweep._sequential_cli import (
+    SEQUENTIAL_ONLY,
+    add_design_arguments,
+    launch_until_decided,
+)
 from roga_bench.sweep._sequential_plan import DesignError
 from roga_bench.sweep._slurm import SlurmError, parse_time_min
 from roga_bench.sweep._submitted import active_submission, cancel_active
@@ -120,6 +124,7 @@ def _sequential_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--looks", default=None, help="trials at the looks: 3,6,12,24 (default)")
     s.add_argument("--margin", type=float, default=1.0, help="equivalence margin δ, AUC points")
     s.add_argument("--baseline", default="ERM", help="every other algorithm is compared with it")
+    add_design_arguments(s)
     s.add_argument("--budget_hours", type=float, default=None, help="stop starting looks after")
     s.add_argument(
         "--timings_from", nargs="+", default=None, help="sweep folders to measure job times in"
@@ -314,6 +319,7 @@ def _sequential_only(args: argparse.Namespace) -> None:
     given = [
         f"--{k}"
         for k in ("max_trials", "looks", "budget_hours", "timings_from", "design_only")
+        + SEQUENTIAL_ONLY
         if getattr(args, k) is not None
     ]
     if given:

@@ -75,8 +75,12 @@ def differences(plan: Plan, sweep_dir: Path, trials: Mapping[str, int]) -> np.nd
     """
     from roga_bench.reporting import load_records, select  # lazy: pandas, the reporting stack
 
-    n_max = max(trials.values())
-    jobs = plan.jobs_for([plan.baseline], n_max)
+    refs = plan.refs
+    jobs = []
+    for ref in dict.fromkeys(refs):  # a reference runs as long as its longest comparison
+        jobs += plan.jobs_for(
+            [ref], max(trials[a] for a, r in zip(plan.others, refs, strict=True) if r == ref)
+        )
     for alg in plan.others:
         jobs += plan.jobs_for([alg], trials[alg])
     wanted = {str(j.output_dir) for j in jobs if j.state == DONE}
@@ -90,16 +94,16 @@ def differences(plan: Plan, sweep_dir: Path, trials: Mapping[str, int]) -> np.nd
     }
     first = plan.doc["first_trial"]
     envs = sorted({tuple(j.train_args["test_envs"]) for j in jobs})
-    out = np.full((len(plan.others), n_max), np.nan)
-    for i, alg in enumerate(plan.others):
+    out = np.full((len(plan.others), max(trials.values())), np.nan)
+    for i, (alg, ref) in enumerate(zip(plan.others, refs, strict=True)):
         for n in range(trials[alg]):
             pairs = []
             for e in envs:
-                a, b = values.get((alg, first + n, e)), values.get((plan.baseline, first + n, e))
+                a, b = values.get((alg, first + n, e)), values.get((ref, first + n, e))
                 if a is None or b is None or math.isnan(a) or math.isnan(b):
                     raise DesignError(
                         f"{sweep_dir}: no selected AUC for "
-                        f"{alg if a is None or math.isnan(a) else plan.baseline} trial "
+                        f"{alg if a is None or math.isnan(a) else ref} trial "
                         f"{first + n} test envs {list(e)}; the pair cannot be formed"
                     )
                 pairs.append(a - b)
@@ -125,7 +129,7 @@ def _over_budget(plan: Plan, k: int, todo: Sequence[Job], job_seconds: Mapping[s
     plus the look's expected time, each divided by the slots that run at once."""
     if plan.budget_hours is None:
         return False
-    every = plan.jobs_for([plan.baseline, *plan.others], plan.design.looks[-1])
+    every = plan.jobs_for(plan.algorithms, plan.design.looks[-1])
     seconds = [s for j in every if j.state == DONE and (s := _job_seconds(j)) is not None]
     spent = sum(max(s, 0.0) for s in seconds) / plan.slots / 3600.0
     ahead = sum(job_seconds.get(j.train_args["algorithm"], 0.0) for j in todo)
@@ -180,8 +184,7 @@ def run_until_decided(
     trials = dict.fromkeys(plan.others, 0)
     result, reason = None, "max_trials"
     for k, n in enumerate(looks):
-        algorithms = [plan.baseline, *[a for a in plan.others if a in open_]]
-        jobs = plan.jobs_for(algorithms, n)
+        jobs = plan.jobs_for(plan.running(open_), n)
         todo = [j for j in jobs if j.state != DONE]
         if todo and _over_budget(plan, k, todo, job_seconds):
             reason = "budget"

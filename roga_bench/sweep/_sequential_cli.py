@@ -21,7 +21,65 @@ from roga_bench.sweep._jobs import DONE, Job, validate_jobs
 from roga_bench.sweep._sequential import run_until_decided
 from roga_bench.sweep._sequential_plan import DesignError, Plan
 
-__all__ = ["FALLBACK_SECONDS", "code_version", "launch_until_decided", "measured_seconds"]
+__all__ = [
+    "FALLBACK_SECONDS",
+    "SEQUENTIAL_ONLY",
+    "add_design_arguments",
+    "code_version",
+    "launch_until_decided",
+    "measured_seconds",
+]
+
+# Flags of this module that mean nothing without --until_decided (sweep/_cli.py refuses them).
+SEQUENTIAL_ONLY = ("non_inferiority", "pairs")
+
+
+class _Pairs(argparse.Action):
+    """``--pairs CAND:REF ...``; fills ``--algorithms`` (references first) when not given."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None):
+        setattr(namespace, self.dest, list(values))
+        try:  # malformed: left to launch_until_decided's one-line error
+            pairs = _parse_pairs(values)
+        except DesignError:
+            return
+        if getattr(namespace, "algorithms", None) is None:
+            namespace.algorithms = _pair_algorithms(pairs)
+
+
+def _parse_pairs(values: Sequence[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for text in values:
+        cand, sep, ref = text.partition(":")
+        if not sep or not cand or not ref or ":" in ref or cand == ref:
+            raise DesignError(f"--pairs {text!r}: expected CANDIDATE:REFERENCE, two names")
+        pairs.append((cand, ref))
+    return pairs
+
+
+def _pair_algorithms(pairs: Sequence[tuple[str, str]]) -> list[str]:
+    return list(dict.fromkeys([*(r for _, r in pairs), *(c for c, _ in pairs)]))
+
+
+def add_design_arguments(group: Any) -> None:
+    """The design flags of this module (added to ``launch``'s sequential group)."""
+    group.add_argument(
+        "--non_inferiority",
+        action="store_true",
+        default=None,
+        help="decide non-inferior / inferior within --margin (one-sided, α/2 each) instead of "
+        "better / worse / equivalent",
+    )
+    group.add_argument(
+        "--pairs",
+        nargs="+",
+        action=_Pairs,
+        default=None,
+        metavar="CAND:REF",
+        help="comparisons with their own references (e.g. RoGA_Look:RoGA LookSAM:SAM) instead "
+        "of every algorithm against --baseline; Holm across them",
+    )
+
 
 # Seconds per 240-step job on one core when nothing was measured here (docs/performance.md,
 # quiet machine; SAGM/GSAM/ASAM priced as SAM, RoGA_Robust/RoGA_Align as RoGA, as there).
@@ -147,7 +205,11 @@ def _slots(args: argparse.Namespace, options: dict[str, Any]) -> int:
 
 
 def _design_doc(
-    args: argparse.Namespace, design: SequentialDesign, algorithms: list[str], jobs: list[Job]
+    args: argparse.Namespace,
+    design: SequentialDesign,
+    algorithms: list[str],
+    jobs: list[Job],
+    names: list[str],
 ) -> dict[str, Any]:
     sample = jobs[0].train_args
     mode = args.test_envs_mode or "single"
@@ -161,10 +223,10 @@ def _design_doc(
         for k in ("dataset", "task", "holdout_fraction", "hparams_seed", "steps", "hparams",
                   "data_dir", "seed_policy", "pretrained_dir", "from_scratch")
     }  # fmt: skip
-    return {
+    doc = {
         "algorithms": algorithms,
-        "baseline": args.baseline,
-        "comparisons": [f"{a} vs {args.baseline}" for a in algorithms[1:]],
+        "baseline": None if args.pairs else args.baseline,
+        "comparisons": names,
         "protocol": protocol,
         "test_envs_mode": mode,
         "test_envs": sorted({tuple(j.train_args["test_envs"]) for j in jobs}),
@@ -185,6 +247,23 @@ def _design_doc(
         "statistics": design.to_dict(),
         "code_version": code_version(),
     }
+    # keys only in the new modes: a design written before them still compares equal
+    if args.pairs:
+        doc["pairs"] = [list(p) for p in args.pairs]
+    if design.non_inferiority:
+        doc["hypothesis"] = (
+            f"non-inferiority: H0 Δ <= -{design.margin} vs H1 Δ > -{design.margin} AUC points "
+            f"(Δ = candidate - reference), one-sided alpha/2 = {design.side_alpha:g} per side"
+        )
+        doc["spending"] = (
+            f"Lan-DeMets {design.spending} (non-inferior, one-sided), "
+            f"{design.equivalence_spending} (inferior, one-sided)"
+        )
+        doc["multiplicity"] = (
+            "Holm with alpha recycling across looks (Maurer & Bretz 2013) for non-inferior; "
+            "Bonferroni (alpha/2)/m for inferior"
+        )
+    return doc
 
 
 def launch_until_decided(
@@ -200,15 +279,38 @@ def launch_until_decided(
         DesignError: bad flags, another design in the folder, unpairable records (exit 2).
     """
     _check_flags(args)
-    algorithms = list(args.algorithms or ["ERM", "SAM", "SAGM", "RoGA"])
-    if args.baseline not in algorithms:
-        raise DesignError(f"--baseline {args.baseline}: not among --algorithms {algorithms}")
-    others = [a for a in algorithms if a != args.baseline]
-    if not others or len(set(algorithms)) != len(algorithms):
-        raise DesignError(f"--algorithms {algorithms}: need the baseline and other, distinct ones")
+    pairs = _parse_pairs(getattr(args, "pairs", None) or [])
+    args.pairs = pairs
+    if pairs:
+        ordered = _pair_algorithms(pairs)
+        others, references = [c for c, _ in pairs], [r for _, r in pairs]
+        if args.algorithms is not None and sorted(args.algorithms) != sorted(ordered):
+            raise DesignError(
+                f"--algorithms {args.algorithms}: with --pairs give none, or exactly the "
+                f"algorithms of the pairs {ordered}"
+            )
+        if len(set(others)) != len(others) or set(others) & set(references):
+            raise DesignError(
+                f"--pairs {' '.join(f'{c}:{r}' for c, r in pairs)}: each candidate once, and "
+                "no candidate as another pair's reference"
+            )
+        baseline = references[0]
+    else:
+        references = []
+        algorithms = list(args.algorithms or ["ERM", "SAM", "SAGM", "RoGA"])
+        if args.baseline not in algorithms:
+            raise DesignError(f"--baseline {args.baseline}: not among --algorithms {algorithms}")
+        others = [a for a in algorithms if a != args.baseline]
+        if not others or len(set(algorithms)) != len(algorithms):
+            raise DesignError(
+                f"--algorithms {algorithms}: need the baseline and other, distinct ones"
+            )
+        baseline = args.baseline
+        ordered = [baseline, *others]
     looks = _parse_looks(args.looks, args.max_trials)
-    design = SequentialDesign(looks, len(others), margin=args.margin)
-    ordered = [args.baseline, *others]
+    design = SequentialDesign(
+        looks, len(others), margin=args.margin, non_inferiority=bool(args.non_inferiority)
+    )
 
     def jobs_for(algs: Sequence[str], n: int) -> list[Job]:
         sub = copy.copy(args)
@@ -223,11 +325,14 @@ def launch_until_decided(
     dataset = every[0].train_args["dataset"]
     folders = [Path(args.output_dir), *(Path(p) for p in args.timings_from or [])]
     seconds, note = _job_seconds(ordered, dataset, args.steps, folders)
+    refs = references or [baseline] * len(others)
+    names = [f"{a} vs {r}" for a, r in zip(others, refs, strict=True)]
     plan = Plan(
         design=design,
-        baseline=args.baseline,
+        baseline=baseline,
         others=others,
-        doc=_design_doc(args, design, ordered, every),
+        references=references,
+        doc=_design_doc(args, design, ordered, every, names),
         jobs_for=jobs_for,
         budget_hours=args.budget_hours,
         slots=_slots(args, options),
