@@ -163,6 +163,25 @@ def test_killed_and_relaunched_ends_with_identical_files(tiny_synthff: Path, tmp
     assert (broken / "verdicts.csv").read_bytes() == (whole / "verdicts.csv").read_bytes()
 
 
+def test_a_finished_design_moved_elsewhere_replays_to_the_same_files(
+    tiny_synthff: Path, tmp_path: Path
+):
+    # results/synthff/confirmatory/ is a copy of the sweep folder: its runs record the path
+    # they ran in, and the replay must match them by job folder, not by that path
+    import shutil
+
+    first = tmp_path / "ran_here"
+    assert main(_argv(tiny_synthff, first)) == 0
+    moved = tmp_path / "committed" / "copy"
+    shutil.copytree(first, moved)
+    for name in ("looks.csv", "verdicts.csv", "verdicts.md"):
+        (moved / name).unlink()
+    LAUNCHED.clear()
+    assert main(_argv(tiny_synthff, moved)) == 0 and LAUNCHED == []
+    for name in ("looks.csv", "verdicts.csv", "verdicts.md"):
+        assert (moved / name).read_bytes() == (first / name).read_bytes(), name
+
+
 def test_another_design_in_the_folder_is_refused(tiny_synthff: Path, tmp_path: Path, capsys):
     out = tmp_path / "seq"
     assert main(_argv(tiny_synthff, out, "--looks", "3")) == 0

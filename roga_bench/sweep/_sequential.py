@@ -54,10 +54,14 @@ POINTS = 100.0  # AUC (0..1) -> AUC points
 
 
 def _run_value(selected: Any) -> dict[str, float]:
-    """Run folder -> its selected AUC averaged over its test envs."""
+    """Job folder name (the job's hash) -> its selected AUC averaged over its test envs.
+
+    Keyed by the folder's name, not the path the run recorded, so a finished design moved or
+    copied elsewhere (e.g. committed under results/) is analysed the same.
+    """
     out: dict[str, list[float]] = {}
     for row in selected.to_dict("records"):
-        out.setdefault(str(row["run"]), []).append(float(row["auc"]))
+        out.setdefault(Path(str(row["run"])).name, []).append(float(row["auc"]))
     return {k: float(np.mean(v)) for k, v in out.items()}
 
 
@@ -83,12 +87,12 @@ def differences(plan: Plan, sweep_dir: Path, trials: Mapping[str, int]) -> np.nd
         )
     for alg in plan.others:
         jobs += plan.jobs_for([alg], trials[alg])
-    wanted = {str(j.output_dir) for j in jobs if j.state == DONE}
+    wanted = {j.output_dir.name for j in jobs if j.state == DONE}
     df = load_records(sweep_dir).df
-    df = df[df["run"].astype(str).isin(wanted)]
+    df = df[df["run"].map(lambda r: Path(str(r)).name).isin(wanted)]
     by_run = _run_value(select(df, "iid", "auc"))
     values = {  # keyed by the job's own algorithm name (the tables' row label may add one)
-        (a["algorithm"], a["trial_seed"], tuple(a["test_envs"])): by_run.get(str(j.output_dir))
+        (a["algorithm"], a["trial_seed"], tuple(a["test_envs"])): by_run.get(j.output_dir.name)
         for j in jobs
         for a in [j.train_args]
     }
