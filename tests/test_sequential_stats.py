@@ -120,6 +120,22 @@ def test_holm_recycles_alpha_to_the_open_comparisons_and_earlier_looks():
     assert list(res.verdict[0]) == [WORSE, 0]
 
 
+def test_a_rejected_row_reports_the_boundary_it_crossed_not_the_recycled_one():
+    # the confirmatory sweep's look 3: RoGA crossed the α/3 boundary; the others are then
+    # tested at α/2, but RoGA's own row (and its interval) must keep the α/3 boundary
+    looks = (10, 20, 30)
+    design = SequentialDesign(looks, 3, ALPHA, margin=1e-3)
+    third, half = design.efficacy(3), design.efficacy(2)
+    res = run_design(design, _summary([[0.1, 0.1, third[2] + 0.01], [0.1] * 3, [0.1] * 3], looks))
+    assert list(res.verdict[0]) == [BETTER, 0, 0]
+    assert res.boundary[0, 0, 2] == pytest.approx(third[2])
+    assert res.level[0, 0, 2] == pytest.approx(ALPHA / 3)
+    assert list(res.boundary[0, 1:, 2]) == pytest.approx([half[2], half[2]])
+    assert list(res.level[0, 1:, 2]) == pytest.approx([ALPHA / 2, ALPHA / 2])
+    # before the rejection every row is at α/3
+    assert list(res.boundary[0, :, 1]) == pytest.approx([third[1]] * 3)
+
+
 def test_the_fixed_design_matches_the_noncentral_t():
     n = fixed_design_trials(1.0, 5.0, 0.05, 0.8)
     power = 1 - stats.nct.cdf(stats.t.ppf(0.975, n - 1), n - 1, math.sqrt(n) / 5)

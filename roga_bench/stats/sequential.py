@@ -269,23 +269,29 @@ class SequentialResult:
 def _holm_step(
     k: int, t: np.ndarray, mean: np.ndarray, eff: np.ndarray, verdict: np.ndarray,
     stop: np.ndarray, rejected: np.ndarray, one_sided: bool = False,
-) -> None:  # fmt: skip
+) -> np.ndarray:  # fmt: skip
     """Better/worse at look k, in place: Holm with α recycling (Maurer & Bretz 2013).
 
     An open comparison is tested at α/(m − r), r = better/worse so far, against every look it
     has been observed at (its earlier looks included); each new rejection lowers the boundaries
     of the others, which are checked again until nothing changes. ``one_sided``: the
     non-inferiority test, t ≥ boundary (t the shifted statistic), verdict non-inferior.
+
+    Returns (S, m): the Holm divisor m − r at which each comparison was rejected at this look
+    (0 where it was not), so its row reports the boundary it crossed, not the lower one that
+    its own rejection left in force for the others.
     """
     S, m = verdict.shape
     open_ = verdict == UNDECIDED
+    at_divisor = np.zeros((S, m), dtype=int)
     while True:
         divisor = np.maximum(m - rejected, 1)  # (S,); all rejected: nothing open
         stat = t[..., : k + 1] if one_sided else np.abs(t[..., : k + 1])
         cross = stat >= eff[divisor - 1][:, None, : k + 1]
         new = open_ & cross.any(axis=-1)
         if not new.any():
-            return
+            return at_divisor
+        at_divisor[new] = np.broadcast_to(divisor[:, None], (S, m))[new]
         if one_sided:
             verdict[new] = NON_INFERIOR
         else:
@@ -332,10 +338,10 @@ def run_design(
     boundary, level = np.zeros((S, m, K)), np.zeros((S, m, K))
     rejected = np.zeros(S, dtype=int)
     for k in range(K):
-        _holm_step(k, t, mean, eff, verdict, stop, rejected, one_sided=ni)
-        divisor = np.maximum(m - rejected, 1)
-        boundary[..., k] = eff[divisor - 1][:, k][:, None]
-        level[..., k] = (design.side_alpha / divisor)[:, None]
+        at_divisor = _holm_step(k, t, mean, eff, verdict, stop, rejected, one_sided=ni)
+        divisor = np.where(at_divisor > 0, at_divisor, np.maximum(m - rejected, 1)[:, None])
+        boundary[..., k] = eff[divisor - 1, k]
+        level[..., k] = design.side_alpha / divisor
         half = eq[k] * se[..., k]
         if ni:  # inferior: the repeated upper bound below -δ (Bonferroni, (α/2)/m each)
             worse = (verdict == UNDECIDED) & (mean[..., k] + half < -design.margin)
