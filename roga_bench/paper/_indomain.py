@@ -15,18 +15,24 @@ from typing import Any
 
 import pandas as pd
 
-from roga_bench.reporting._compare import add_significance, note_excluded
-from roga_bench.reporting._context import Context
-from roga_bench.reporting._envs import env_name
-from roga_bench.reporting._fill import fill, put, unit_of
-from roga_bench.reporting._held_out import one_held_out, several_sets_note
-from roga_bench.reporting._names import CELEBDF, GID, UADFV
-from roga_bench.reporting._notes import finish_notes
-from roga_bench.reporting._records import record_env_indices
-from roga_bench.reporting._settings import with_setting
-from roga_bench.reporting._table import Column, Table
+from roga_bench.paper._design import ABLATION, CELEBDF, GID, SENSITIVITY_GRID, UADFV
+from roga_bench.paper._held_out import one_held_out, several_sets_note
+from roga_bench.reporting import (
+    Column,
+    Context,
+    Table,
+    add_significance,
+    env_name,
+    fill,
+    finish_notes,
+    note_excluded,
+    put,
+    record_env_indices,
+    unit_of,
+    with_setting,
+)
 
-__all__ = ["table_III", "table_V", "table_VI", "indomain_per_env", "NO_TEST_KEYS", "GID"]
+__all__ = ["table_III", "table_V", "table_VI", "indomain_per_env", "NO_TEST_KEYS"]
 
 NO_TEST_KEYS = (
     "The records hold no env{{i}}_test_* keys (written before the training envs' test splits "
@@ -63,14 +69,6 @@ def _float(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-ABLATION = [
-    ("base optimizer (ERM)", "ERM"),
-    ("+robust (RoGA_Robust)", "RoGA_Robust"),
-    ("+align (RoGA_Align)", "RoGA_Align"),
-    ("RoGA", "RoGA"),
-]
-
-
 def table_III(ctx: Context) -> Table:
     """Ablation, in-domain: mean over the training envs of their test splits."""
     dataset = ctx.cross or ctx.lomo
@@ -83,7 +81,7 @@ def table_III(ctx: Context) -> Table:
     sel = ctx.selected(dataset)
     sel = one_held_out(sel, table) if dataset == ctx.lomo else sel
     several_sets_note(sel, table)
-    labels = dict((alg, label) for label, alg in ABLATION)
+    labels = {alg: label for _, label, alg in ABLATION}
     mine = sel[sel["algorithm"].isin(labels)] if len(sel) else sel
     untested = False
     for m in metrics:
@@ -97,7 +95,7 @@ def table_III(ctx: Context) -> Table:
                 unit = unit_of(trial, list(rows["test_envs"]))
                 row = with_setting(labels[alg], setting)
                 put(table, row, m, trial, v, unit, runs=list(rows["run"]))
-    plain = [label for label, _ in ABLATION]
+    plain = [label for _, label, _ in ABLATION]
     table.rows = plain + sorted({k[0] for k in table.cells} - set(plain))
     table.notes.append(
         "In-domain = mean over the training environments of their test split at the selected "
@@ -186,7 +184,7 @@ def table_VI(ctx: Context) -> Table:
         row_header="(α, ρ)",
         columns=[Column(c, c if c != celeb else f"CelebDF ({celeb})", "auc") for c in cols],
     )
-    grid = ["hparams.alpha", "hparams.rho"]
+    grid = [f"hparams.{name}" for name in SENSITIVITY_GRID]  # alpha, rho
     untested, points = False, set()
     if ctx.cross is not None and set(grid) <= set(ctx.df.columns):
         sel = ctx.selected(ctx.cross, extra=grid, variants=True)
