@@ -13,6 +13,10 @@ Families: a dataset family (``FFpp``, ``SynthFF``) names its datasets by role
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
 from roga_bench.reporting import KNOWN_ENVIRONMENTS
 from roga_bench.sweep import FAMILIES, Block
 
@@ -25,6 +29,7 @@ __all__ = [
     "GID",
     "GID_ALGORITHMS",
     "GID_DF_OPTIMIZERS",
+    "GRID_SYMBOLS",
     "OPTIMIZERS",
     "OURS_ALGORITHMS",
     "OURS_OPTIMIZERS",
@@ -35,6 +40,7 @@ __all__ = [
     "TABLE_NUMBERS",
     "TABLE_V_BACKBONES",
     "UADFV",
+    "grid_label",
     "our_column_name",
     "paper_blocks",
 ]
@@ -127,8 +133,22 @@ PAPER_BACKBONES = {
 
 # --- Table VI (sensitivity of RoGA): the grid, {hparam: values} -------------------------------
 # Every point is a RoGA run; a value equal to RoGA's default is no override, so the default point
-# is the plain RoGA run of Table I. Rows are labelled "α=A, ρ=R" (the paper's "alpha=A, rho=R").
+# is the plain RoGA run of Table I. Rows are labelled "α=A, ρ=R" (the paper's "alpha=A, rho=R");
+# the heatmap puts the first hparam on its rows, the second on its columns.
 SENSITIVITY_GRID = {"alpha": (0.001, 0.002), "rho": (0.05, 0.1)}
+GRID_SYMBOLS = {"alpha": "α", "rho": "ρ"}  # how our rows, title and figure name each hparam
+
+
+def grid_label(values: Sequence[Any]) -> str:
+    """Our row of one grid point (values in ``SENSITIVITY_GRID``'s order): ``"α=0.001, ρ=0.05"``."""
+    names = list(SENSITIVITY_GRID)
+    return ", ".join(f"{GRID_SYMBOLS[n]}={float(v):g}" for n, v in zip(names, values, strict=True))
+
+
+def _paper_grid_label(values: Sequence[Any]) -> str:
+    """The paper's row of one grid point: ``"alpha=0.001, rho=0.05"``."""
+    return ", ".join(f"{n}={float(v):g}" for n, v in zip(SENSITIVITY_GRID, values, strict=True))
+
 
 # --- the paper's row labels -> ours, per table (paper rows not listed are context only) -------
 ROW_MAP: dict[str, dict[str, list[str]]] = {
@@ -144,9 +164,8 @@ ROW_MAP: dict[str, dict[str, list[str]]] = {
         },
     },
     "VI": {
-        f"alpha={a:g}, rho={r:g}": [f"α={a:g}, ρ={r:g}"]
-        for a in SENSITIVITY_GRID["alpha"]
-        for r in SENSITIVITY_GRID["rho"]
+        _paper_grid_label(point): [grid_label(point)]
+        for point in itertools.product(*SENSITIVITY_GRID.values())
     },
 }
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from roga_bench.paper._design import GRID_SYMBOLS, SENSITIVITY_GRID
 from roga_bench.reporting import Table
 from roga_bench.reporting.plotting import pyplot as _plt
 from roga_bench.reporting.plotting import save_figure as _save
@@ -21,7 +22,8 @@ __all__ = ["gid_bars", "paper_figures", "sensitivity_heatmap"]
 
 
 def sensitivity_heatmap(table: Table, out_dir: Path) -> list[Path]:
-    """Heatmap of Table VI: rows α, cols ρ, colour = mean AUC over the table's columns."""
+    """Heatmap of Table VI: rows α, cols ρ (``SENSITIVITY_GRID``'s two hparams), colour = mean
+    AUC over the table's columns."""
     points = {}
     for row in table.rows:
         if row.endswith("(reported)"):  # the paper's numbers are context, not our grid
@@ -41,7 +43,8 @@ def sensitivity_heatmap(table: Table, out_dir: Path) -> list[Path]:
     im = ax.imshow(100 * grid, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(rhos)), [f"{r:g}" for r in rhos])
     ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
-    ax.set(xlabel="ρ", ylabel="α", title="RoGA mean AUC (%)")
+    ylabel, xlabel = (GRID_SYMBOLS[name] for name in SENSITIVITY_GRID)  # α rows, ρ columns
+    ax.set(xlabel=xlabel, ylabel=ylabel, title="RoGA mean AUC (%)")
     for i in range(len(alphas)):
         for j in range(len(rhos)):
             if not np.isnan(grid[i, j]):
