@@ -1,4 +1,5 @@
-"""One registry mechanism for algorithms, datasets, backbones, launchers and selection methods.
+"""One registry mechanism for algorithms, datasets, backbones, launchers, selection methods and
+table sets.
 
 Entries register themselves with a decorator where they are defined (timm's ``@register_model``)::
 
@@ -26,16 +27,19 @@ __all__ = [
     "DATASETS",
     "LAUNCHERS",
     "SELECTIONS",
+    "TABLE_SETS",
     "register_algorithm",
     "register_backbone",
     "register_dataset",
     "register_launcher",
     "register_selection",
+    "register_table_set",
     "list_algorithms",
     "list_backbones",
     "list_datasets",
     "list_launchers",
     "list_selections",
+    "list_table_sets",
 ]
 
 
@@ -125,15 +129,19 @@ DATASETS: Registry[Any] = Registry("dataset", "roga_bench.datasets")
 BACKBONES: Registry[Any] = Registry("backbone", "roga_bench.backbones")
 LAUNCHERS: Registry[Any] = Registry("launcher", "roga_bench.sweep.launchers")
 SELECTIONS: Registry[Any] = Registry("selection method", "roga_bench.reporting.selection")
+# a set of tables that reporting builds (reporting.TableSet); the RoGA paper's is "paper"
+TABLE_SETS: Registry[Any] = Registry("table set", "roga_bench.paper")
 
 register_algorithm = ALGORITHMS.register
 register_dataset = DATASETS.register
 register_backbone = BACKBONES.register
 register_launcher = LAUNCHERS.register
 register_selection = SELECTIONS.register
+register_table_set = TABLE_SETS.register
 
 list_algorithms = ALGORITHMS.names
 list_datasets = DATASETS.names
 list_backbones = BACKBONES.names
 list_launchers = LAUNCHERS.names
 list_selections = SELECTIONS.names
+list_table_sets = TABLE_SETS.names

@@ -8,10 +8,10 @@
     python -m roga_bench.tables figures --input_dir SWEEP --out DIR [--cost_from BENCH.json]
     python -m roga_bench.tables reproduce --input_dir SWEEP [--out DIR]  # ours vs the paper's
 
-The paper's rows (``results/paper/reported.csv``) join the tables of FF++ runs; on SynthFF only
-with ``--with_reported`` (marked not comparable). ``reproduce`` compares every cell held by both
-(mean ± s.e., 95% t interval, difference) and the orders of the rows (Kendall τ); with ``--out``
-it writes ``reproduce.md``, ``reproduce.csv`` and ``reproduce_tau.csv``.
+The paper's rows (``reported.csv``, shipped in ``roga_bench/paper``) join the tables of FF++
+runs; on SynthFF only with ``--with_reported`` (marked not comparable). ``reproduce`` compares
+every cell held by both (mean ± s.e., 95% t interval, difference) and the orders of the rows
+(Kendall τ); with ``--out`` it writes ``reproduce.md``, ``reproduce.csv`` and ``reproduce_tau.csv``.
 
 The decision rule and lines come first (each row vs its baseline, ``roga_bench.stats``: better /
 worse when the Holm-adjusted p of the test used is below α = 0.05; equivalent within ±δ when the
@@ -77,7 +77,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--paper_dir",
         type=Path,
         default=None,
-        help="folder of the paper's reported.csv (default results/paper)",
+        help="folder of a reported.csv to compare with (default: the paper's, shipped in the "
+        "package)",
     )
 
 
@@ -114,6 +115,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
 
 
 def _run(command: str | None, args: argparse.Namespace) -> int:
+    if args.paper_dir is not None and not (args.paper_dir / "reported.csv").is_file():
+        raise ReportInputError(f"--paper_dir {args.paper_dir}: no reported.csv in that folder")
     if command == "reproduce":
         report = reproduce_report(
             args.input_dir, args.selection, args.metric, args.paper_dir, args.oracle_on_test

@@ -1,6 +1,6 @@
 """Golden files: fixed synthetic records -> exact markdown and LaTeX for each paper table.
 
-The records come from ``roga_bench.reporting.testing.write_demo_sweep`` (deterministic md5
+The records come from ``roga_bench.paper.testing.write_demo_sweep`` (deterministic md5
 values). After an intended change of the output, regenerate and review the diff:
 
     ROGA_BENCH_UPDATE_GOLDEN=1 pytest tests/test_tables_golden.py && git diff tests/golden
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from roga_bench.paper.testing import write_demo_sweep
 from roga_bench.reporting import build_tables, render
-from roga_bench.reporting.testing import write_demo_sweep
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("ROGA_BENCH_UPDATE_GOLDEN") == "1"
@@ -25,7 +25,7 @@ TABLES = ["I", "II", "III", "IV", "V", "VI"]
 @pytest.fixture(scope="module")
 def demo_tables(tmp_path_factory):
     root = write_demo_sweep(tmp_path_factory.mktemp("demo_sweep"))
-    # an empty paper_dir: golden output must not change when results/paper/ gets numbers
+    # an empty paper_dir: golden output must not change with the paper's reported.csv
     tables, _ = build_tables(root, "all", paper_dir=tmp_path_factory.mktemp("no_paper"))
     return tables
 

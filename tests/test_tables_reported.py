@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
+import roga_bench.paper
+from roga_bench.paper import load_reported
+from roga_bench.paper.testing import write_demo_sweep
 from roga_bench.reporting import build_tables, render
-from roga_bench.reporting._reported import PAPER_DIR, load_reported
 from roga_bench.reporting._write import reproduce_report
-from roga_bench.reporting.testing import checkpoint, write_demo_sweep, write_run
+from roga_bench.reporting.testing import checkpoint, write_run
 from roga_bench.stats import min_detectable_effect, paired_test, power_difference
 from roga_bench.tables import main
 
@@ -43,7 +46,7 @@ def test_reported_csv_is_the_transcription_with_every_table():
     rows = load_reported()
     assert len(rows) == 190 and {r["table"] for r in rows} == set(TABLES)
     assert all(r["note"] for r in rows)  # the note column is kept
-    readme = (PAPER_DIR / "README.md").read_text()
+    readme = (Path(roga_bench.paper.__file__).parent / "README.md").read_text()
     assert all(f"\n| {n} | " in readme for n in TABLES)  # the schema covers Tables I-VI
 
 

@@ -1,10 +1,10 @@
-"""Row orders and the environment names each dataset family gives the paper's columns."""
+"""The order of algorithm rows (the paper's families and columns: ``roga_bench.paper``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["ALGORITHM_ORDER", "CROSS_ORDER", "UADFV", "CELEBDF", "GID", "order_rows"]
+__all__ = ["ALGORITHM_ORDER", "order_rows"]
 
 ALGORITHM_ORDER = [
     "ERM (Adam)",
@@ -17,13 +17,6 @@ ALGORITHM_ORDER = [
     "RoGA_Align",
     "RoGA",
 ]
-CROSS_ORDER = {
-    "FFpp": ["CDF-v1", "CDF-v2", "UADFV", "DFDC", "DFDCP"],
-    "SynthFF": ["SynthCDF", "SynthUADFV", "SynthDFDC"],
-}
-UADFV = {"FFpp": "UADFV", "SynthFF": "SynthUADFV"}
-CELEBDF = {"FFpp": "CDF-v2", "SynthFF": "SynthCDF"}
-GID = ["DF", "F2F", "FS", "NT"]
 
 
 def order_rows(labels: Sequence[str]) -> list[str]:

@@ -1,9 +1,14 @@
-"""Build tables from a sweep folder and write them (LaTeX, markdown, CSV) plus the figures."""
+"""Build tables from a sweep folder and write them (LaTeX, markdown, CSV) plus the figures.
+
+Which tables there are comes from a table set (``_table_set``): the RoGA paper's Tables I–VI,
+``roga_bench.paper``, unless ``table_set`` names another registered one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from roga_bench.reporting._context import Context
 from roga_bench.reporting._csv import to_csv
@@ -12,10 +17,9 @@ from roga_bench.reporting._figures import forest_plot, write_figures
 from roga_bench.reporting._latex import standalone as wrap_standalone
 from roga_bench.reporting._latex import to_latex
 from roga_bench.reporting._markdown import to_markdown
-from roga_bench.reporting._paper_tables import TABLE_NUMBERS, build_table
 from roga_bench.reporting._records import Records, ReportInputError, load_records
-from roga_bench.reporting._reproduce import ReproduceReport, reproduce
 from roga_bench.reporting._table import Table
+from roga_bench.reporting._table_set import DEFAULT_TABLE_SET, get_table_set
 from roga_bench.stats import DEFAULT_MARGIN, DecisionRule
 
 __all__ = [
@@ -32,22 +36,13 @@ __all__ = [
 FORMATS = {"latex": "tex", "markdown": "md", "csv": "csv"}
 
 
-def parse_tables(spec: str | Sequence[str]) -> list[str]:
-    """``"all"`` or ``"I,II"`` (or a list) -> table numbers in paper order.
+def parse_tables(spec: str | Sequence[str], table_set: str = DEFAULT_TABLE_SET) -> list[str]:
+    """``"all"`` or ``"I,II"`` (or a list) -> the table set's numbers in its order.
 
     Raises:
-        KeyError: an unknown table name (the message lists the valid ones).
+        ReportInputError: an unknown table name (the message lists the valid ones).
     """
-    names = spec.split(",") if isinstance(spec, str) else list(spec)
-    names = [n.strip() for n in names if n.strip()]
-    if names == ["all"] or not names:
-        return list(TABLE_NUMBERS)
-    bad = [n for n in names if n not in TABLE_NUMBERS]
-    if bad:
-        raise ReportInputError(
-            f"unknown table(s) {', '.join(bad)}; valid: {', '.join(TABLE_NUMBERS)}, all"
-        )
-    return [n for n in TABLE_NUMBERS if n in names]
+    return get_table_set(table_set).parse(spec)
 
 
 def build_tables(
@@ -59,13 +54,16 @@ def build_tables(
     with_reported: bool = False,
     oracle_on_test: bool = False,
     margin: float = DEFAULT_MARGIN,
+    table_set: str = DEFAULT_TABLE_SET,
 ) -> tuple[dict[str, Table], Context]:
-    """Build the requested tables from a sweep folder (or loaded records).
+    """Build the requested tables of ``table_set`` (the paper's Tables I–VI) from a sweep
+    folder (or loaded records).
 
     Each table's rows are decided against their baseline under ``DecisionRule(margin=margin)``
     (α = 0.05, δ = ``margin`` AUC points, Holm across the table's rows; ``roga_bench.stats``).
 
-    The paper's rows (``results/paper/reported.csv``, or ``paper_dir``) join the tables of FF++
+    The paper's rows (``reported.csv`` shipped in ``roga_bench/paper``, or ``paper_dir``) join the
+    tables of FF++
     runs; on other datasets only with ``with_reported`` (and a note that they are not comparable).
     ``oracle_on_test`` lets oracle selection rank on targets whose validation split is their test
     split (the titles then say "oracle on test frames"); without it that is a ``SelectionError``.
@@ -80,7 +78,8 @@ def build_tables(
             without ``oracle_on_test`` (``SelectionError``), a margin that is not a positive
             number.
     """
-    numbers = parse_tables(tables)
+    tset = get_table_set(table_set)
+    numbers = tset.parse(tables)
     if metric not in ("auc", "acc"):
         raise ReportInputError(f"metric {metric!r}: expected 'auc' or 'acc'")
     try:
@@ -98,7 +97,7 @@ def build_tables(
         oracle_on_test=oracle_on_test,
         rule=rule,
     )
-    built = {n: build_table(n, ctx, paper_dir) for n in numbers}
+    built = {n: tset.build(n, ctx, paper_dir) for n in numbers}
     if recs.skipped:
         for table in built.values():
             table.notes.append(f"{len(recs.skipped)} unfinished runs (no 'done') skipped.")
@@ -182,7 +181,7 @@ def write_all(
     tables, ctx = build_tables(input_dir, "all", selection, metric, margin=margin)
     write_tables(tables, out_dir)
     write_figures(ctx, tables, Path(out_dir) / "figures")
-    write_reproduce(reproduce(tables, ctx.family), out_dir)
+    write_reproduce(get_table_set().reproduce(tables, ctx.family, None), out_dir)
     built = [t for t in tables.values() if t.cells]
     shown = tables["II"] if tables["II"].cells or not built else built[0]
     return shown.rule.text() + "\n\n" + to_markdown(shown)
@@ -194,15 +193,16 @@ def reproduce_report(
     metric: str = "auc",
     paper_dir: Path | None = None,
     oracle_on_test: bool = False,
-) -> ReproduceReport:
-    """Every table's measured cells against the paper's (``_reproduce``), for any family."""
+) -> Any:
+    """Every table's measured cells against the paper's (``roga_bench.paper``'s
+    ``ReproduceReport``), for any family."""
     tables, ctx = build_tables(
         records, "all", selection, metric, paper_dir, oracle_on_test=oracle_on_test
     )
-    return reproduce(tables, ctx.family, paper_dir)
+    return get_table_set().reproduce(tables, ctx.family, paper_dir)
 
 
-def write_reproduce(report: ReproduceReport, out_dir: str | Path) -> list[Path]:
+def write_reproduce(report: Any, out_dir: str | Path) -> list[Path]:
     """Write ``reproduce.md``, ``reproduce.csv`` (cells) and ``reproduce_tau.csv`` (orderings)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,8 @@
 """Suites: named, declarative lists of sweep blocks; ``launch --suite paper`` runs all six tables.
 
+The paper suite's blocks are declared with the paper's tables (``roga_bench/paper/_design.py``);
+this module holds the mechanism (blocks, families, expansion) and the quick default suite.
+
     python -m roga_bench.sweep launch --suite paper                 # SynthFF, 3 trials
     python -m roga_bench.sweep launch --suite paper --datasets FFpp --data_dir /data/rgb
 
@@ -19,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from roga_bench._registry import BACKBONES
+from roga_bench._registry import BACKBONES, TABLE_SETS
 from roga_bench.sweep._grid import make_args_list
 from roga_bench.sweep._jobs import job_hash
 
@@ -30,24 +33,12 @@ __all__ = [
     "Suite",
     "SuiteExpansion",
     "expand_suite",
-    "paper_blocks",
 ]
 
 # --datasets value with --suite -> (leave-one-method-out class, cross-dataset class)
 FAMILIES = {
     "SynthFF": {"LOMO": "SynthFFLOMO", "CrossDataset": "SynthFFCrossDataset"},
     "FFpp": {"LOMO": "FFppLOMO", "CrossDataset": "FFppCrossDataset"},
-}
-
-# Table V's backbones besides the family's default (small_cnn on SynthFF, xception on FF++).
-# SynthFF: every backbone that fits 2 CPU cores at 64 px in the suite's 60 min; meso4 is
-# measured to (docs/performance.md). A reduced-width large backbone (resnet34_slim) joins the
-# moment it is registered: measure its job time first (benchmarks/bench_job_overhead.py
-# --hparams '{"backbone": "resnet34_slim"}'), since the suite's budget is not checked here.
-# FF++: the paper's Table V rows (MesoNet, ResNet34, EfficientNet-B4; Xception is the default).
-TABLE_V_BACKBONES = {
-    "SynthFF": ("meso4", "resnet34_slim"),
-    "FFpp": ("meso4", "resnet34", "efficientnet_b4"),
 }
 
 
@@ -89,35 +80,10 @@ class Suite:
     about: str = ""
 
 
-# ERM (Adam) runs at Adam's own learning rate, not SGD's: at SynthFF's SGD lr (0.05) Adam did not
-# learn (GID-DF AUC 0.54 +- 0.01 over 3 trials, ACC 0.50). Not tuned: Kingma & Ba's default 1e-3
-# on SynthFF's from-scratch CNN, DeepfakeBench's detector configs' 2e-4 on FF++.
-ADAM_LR = {"SynthFF": 1e-3, "FFpp": 2e-4}
-# Table IV's extra rows (ours, not in the paper): the cheap sharpness-aware optimizers of issue 26.
-CHEAP = ("LookSAM", "RoGA_Look")
-
-
-def paper_blocks(family: str) -> list[Block]:
-    """Every run Tables I-VI need (the lead's contract, issue 9 section 2)."""
-    two_pass = ("SAM", "ASAM", "SAGM", "GSAM", "RoGA", "RoGA_Robust", "RoGA_Align")
-    adam = {"optimizer": "adam", "lr": ADAM_LR[family]}
-    cross = "crossdataset"
-    return [
-        Block("A", "I, III, IV (UADFV), V (default backbone), VI (default point)",
-              "CrossDataset", ("ERM", *two_pass), test_envs_mode=cross),
-        Block("A-adam", "IV (UADFV, Adam)", "CrossDataset", ("ERM",), adam, test_envs_mode=cross),
-        Block("B", "II (GID), IV (DF)", "LOMO", ("ERM", "SAM", "SAGM", "RoGA")),
-        Block("C", "IV (DF)", "LOMO", ("ASAM", "GSAM"), test_envs=(0,)),
-        Block("C-adam", "IV (DF, Adam)", "LOMO", ("ERM",), adam, test_envs=(0,)),
-        Block("D", "V (backbones)", "CrossDataset", ("ERM", "RoGA"), test_envs_mode=cross,
-              backbones=TABLE_V_BACKBONES[family]),
-        Block("E", "VI (alpha x rho)", "CrossDataset", ("RoGA",), test_envs_mode=cross,
-              grid={"alpha": (0.001, 0.002), "rho": (0.05, 0.1)}),
-        # Ours, not in the paper (issue 26): Table IV's cheap-sharpness rows, at k = 5.
-        Block("F", "IV (UADFV; ours: LookSAM, RoGA_Look)", "CrossDataset", CHEAP,
-              test_envs_mode=cross),
-        Block("F-gid", "IV (DF; ours: LookSAM, RoGA_Look)", "LOMO", CHEAP, test_envs=(0,)),
-    ]  # fmt: skip
+def _paper_blocks(family: str) -> list[Block]:
+    """The runs of the RoGA paper's Tables I-VI: its table set's blocks (``roga_bench.paper``,
+    looked up by name: the paper's package uses this one, not the other way round)."""
+    return list(TABLE_SETS.get("paper").blocks(family))
 
 
 def default_blocks(family: str) -> list[Block]:
@@ -126,7 +92,7 @@ def default_blocks(family: str) -> list[Block]:
 
 
 SUITES: dict[str, Suite] = {
-    "paper": Suite(3, paper_blocks, "all runs of Tables I-VI"),
+    "paper": Suite(3, _paper_blocks, "all runs of Tables I-VI"),
     "default": Suite(1, default_blocks, "the quick Table II sweep (a bare launch)"),
 }
 

@@ -25,8 +25,8 @@ import pandas as pd
 from scipy import stats
 from tabulate import tabulate
 
-from roga_bench.reporting._reported import load_reported, our_column, our_row, reported_value
-from roga_bench.reporting._table import Table, format_value
+from roga_bench.paper._reported import load_reported, our_column, our_row, reported_value
+from roga_bench.reporting import Table, format_value
 
 __all__ = ["Comparison", "Ordering", "ReproduceReport", "reproduce", "MIN_TAU_ROWS"]
 
@@ -253,10 +253,11 @@ def reproduce(
     Args:
         tables: ``{number: Table}`` from ``build_tables`` (reported rows in them are ignored).
         family: ``"FFpp"`` or ``"SynthFF"`` (the title and the column mapping).
-        paper_dir: folder of ``reported.csv`` (default ``results/paper``).
+        paper_dir: folder of a ``reported.csv`` (default: the one shipped in the package).
 
     Raises:
-        ValueError: ``reported.csv`` has a bad line (the message names the file and line).
+        ReportInputError: ``reported.csv`` has a bad line (the message names the file and line).
+        PaperDataError: the package's own ``reported.csv`` is missing (a broken install).
     """
     report = ReproduceReport(family)
     for number, table in tables.items():

@@ -1,11 +1,11 @@
 """Builders of the RoGA paper's Tables I–VI (DESIGN §7 numbering) from selected records.
 
-Each builder takes a :class:`Context` and returns a :class:`Table`; a table whose runs are missing
-lists the missing rows/columns in its notes instead of failing. This module holds the tables on
-held-out data (I, II, IV) and the dispatcher; ``_indomain_tables`` holds III, V and VI, which
-also read the training envs' test splits. Every table with ERM rows gets paired tests with their
-minimum detectable effect; the paper's rows (``_reported``) join FF++ tables, and SynthFF ones
-only on request.
+Each builder takes a reporting ``Context`` and returns a ``Table``; a table whose runs are
+missing lists the missing rows/columns in its notes instead of failing. This module holds the
+tables on held-out data (I, II, IV) and the dispatcher; ``_indomain`` holds III, V and VI, which
+also read the training envs' test splits. Their rows and columns are declared in ``_design``.
+Every table with ERM rows gets paired tests with their minimum detectable effect; the paper's
+rows (``_reported``) join FF++ tables, and SynthFF ones only on request.
 """
 
 from __future__ import annotations
@@ -13,27 +13,33 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from roga_bench.reporting._compare import add_significance
-from roga_bench.reporting._context import Context
-from roga_bench.reporting._fill import fill
-from roga_bench.reporting._held_out import one_held_out, several_sets_note
-from roga_bench.reporting._indomain_tables import table_III, table_V, table_VI
-from roga_bench.reporting._names import ALGORITHM_ORDER, CROSS_ORDER, GID, UADFV, order_rows
-from roga_bench.reporting._notes import finish_notes
-from roga_bench.reporting._records import ReportInputError
-from roga_bench.reporting._reported import PAPER_DIR, add_reported, load_reported
-from roga_bench.reporting._settings import with_setting
-from roga_bench.reporting._table import Column, Table
+from roga_bench.paper._design import (
+    CROSS_ORDER,
+    GID,
+    GID_ALGORITHMS,
+    OPTIMIZERS,
+    OURS_ALGORITHMS,
+    OURS_OPTIMIZERS,
+    TABLE_NUMBERS,
+    UADFV,
+)
+from roga_bench.paper._held_out import one_held_out, several_sets_note
+from roga_bench.paper._indomain import table_III, table_V, table_VI
+from roga_bench.paper._reported import add_reported
+from roga_bench.reporting import (
+    ALGORITHM_ORDER,
+    Column,
+    Context,
+    ReportInputError,
+    Table,
+    add_significance,
+    fill,
+    finish_notes,
+    order_rows,
+    with_setting,
+)
 
-__all__ = [
-    "BUILDERS",
-    "TABLE_NUMBERS",
-    "build_table",
-    "PAPER_DIR",
-    "load_reported",
-]
-
-GID_ALGORITHMS = ["ERM", "SAM", "SAGM", "RoGA"]
+__all__ = ["BUILDERS", "build_table"]
 
 
 def _versus_erm(table: Table, ctx: Context) -> None:
@@ -82,28 +88,10 @@ def table_II(ctx: Context) -> Table:
         se = "auc_se" if m == "auc" else None
         fill(table, sel, _label, lambda r, m=m: f"{r['env_name']}:{m}", m, se)
     table.rows = order_rows(sorted({k[0] for k in table.cells}))
-    finish_notes(table, ctx, [ctx.lomo], GID_ALGORITHMS, f"no {ctx.family}LOMO runs")
+    finish_notes(table, ctx, [ctx.lomo], list(GID_ALGORITHMS), f"no {ctx.family}LOMO runs")
     table.excluded += ctx.excluded([ctx.lomo])
     _versus_erm(table, ctx)
     return table
-
-
-OPTIMIZERS = [
-    ("Adam", "ERM (Adam)"),
-    ("SGD", "ERM"),
-    ("SAM", "SAM"),
-    ("ASAM", "ASAM"),
-    ("SAGM", "SAGM"),
-    ("GSAM", "GSAM"),
-    ("RoGA", "RoGA"),
-]
-# Extra rows, ours and not in the paper (issue 26): shown only when their runs exist, and never
-# given paper numbers (``_reported`` has none for them).
-OURS_OPTIMIZERS = [
-    ("LookSAM (ours)", "LookSAM"),
-    ("RoGA_Look (ours)", "RoGA_Look"),
-]
-OURS_ALGORITHMS = frozenset(alg for _, alg in OURS_OPTIMIZERS)
 
 
 def table_IV(ctx: Context) -> Table:
@@ -162,22 +150,16 @@ def _optimizer_row(labels: dict[str, str], r) -> str | None:
     return None if row is None else with_setting(row, r.get("setting", ""))
 
 
-BUILDERS = {
-    "I": table_I,
-    "II": table_II,
-    "III": table_III,
-    "IV": table_IV,
-    "V": table_V,
-    "VI": table_VI,
-}
-TABLE_NUMBERS = list(BUILDERS)
+BUILDERS = dict(
+    zip(TABLE_NUMBERS, (table_I, table_II, table_III, table_IV, table_V, table_VI), strict=True)
+)
 
 
 def build_table(number: str, ctx: Context, paper_dir: Path | None = None) -> Table:
     """Build Table ``number`` ("I".."VI"), with the paper's rows when ``ctx.show_reported``.
 
     Raises:
-        KeyError: unknown table number (the message lists the valid ones).
+        ReportInputError: unknown table number (the message lists the valid ones).
     """
     if number not in BUILDERS:
         raise ReportInputError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from roga_bench.reporting._table import Table
+from roga_bench.reporting import Table
 
 __all__ = ["one_held_out", "several_sets_note"]
 

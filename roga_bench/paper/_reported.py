@@ -1,15 +1,20 @@
-"""The paper's reported numbers (``results/paper/reported.csv``) and how they map onto our tables.
+"""The paper's reported numbers (``reported.csv``, package data of ``roga_bench.paper``) and how
+they map onto our tables.
 
-One place states the mapping between the paper's labels and ours:
+``_design`` states the mapping between the paper's labels and ours:
 
 - rows (``ROW_MAP``): the paper's row label -> our row label, per table, e.g. Table III's
   "Base-optimizer (SGD)" -> "base optimizer (ERM)", Table IV's "Adam" -> "Adam" (``ERM (Adam)``),
   Table V's "ResNet34 + RoGA" -> "resnet34 + RoGA", Table VI's "alpha=0.001, rho=0.05" ->
   "α=0.001, ρ=0.05". Paper rows without a counterpart (other detectors: MLDG, UCF, ...) are shown
   as context but never compared.
-- columns (``SYNTHFF_COLUMNS``): FF++'s names are ours on FF++; on SynthFF DF, F2F, FS, NT keep
-  their names, CDF-v2 (Table VI: CelebDF) -> SynthCDF, UADFV -> SynthUADFV, DFDC -> SynthDFDC;
-  CDF-v1 and DFDCP have no SynthFF counterpart.
+- columns (``PAPER_COLUMNS``): FF++'s names are ours on FF++ (Table VI's CelebDF is CDF-v2); on
+  SynthFF DF, F2F, FS, NT keep their names, CDF-v2 (Table VI: CelebDF) -> SynthCDF, UADFV ->
+  SynthUADFV, DFDC -> SynthDFDC; CDF-v1 and DFDCP have no SynthFF counterpart.
+
+The file ships inside the package (``pyproject.toml``'s package-data) and is read with
+``importlib.resources``, so an installed wheel finds it; a package without it is broken and
+says so (``PaperDataError``) instead of comparing with nothing.
 
 Reported rows are labelled ``"<paper label> (reported)"``, never bolded and never used for
 significance. They join the tables of FF++ runs; on SynthFF only when asked (``with_reported``),
@@ -19,90 +24,85 @@ and then a note says they are not comparable.
 from __future__ import annotations
 
 import csv
+import io
 import math
+from importlib import resources
 from pathlib import Path
 
-from roga_bench.reporting._aggregate import Cell
-from roga_bench.reporting._records import ReportInputError
-from roga_bench.reporting._table import Table
+from roga_bench.paper._design import ROW_MAP, TABLE_NUMBERS, our_column_name
+from roga_bench.reporting import Cell, ReportInputError, Table
 
 __all__ = [
-    "PAPER_DIR",
+    "REPORTED_FILE",
     "REPORTED_COLUMNS",
-    "ROW_MAP",
-    "SYNTHFF_COLUMNS",
+    "PaperDataError",
     "load_reported",
+    "reported_file",
     "our_column",
     "our_row",
     "add_reported",
     "reported_label",
 ]
 
-PAPER_DIR = Path(__file__).resolve().parents[2] / "results" / "paper"
+REPORTED_FILE = "reported.csv"
 REPORTED_COLUMNS = ["table", "row", "column", "metric", "value", "source"]
-TABLES = ("I", "II", "III", "IV", "V", "VI")
 METRICS = ("auc", "acc", "eer", "loss")
 
-SYNTHFF_COLUMNS = {"CDF-v2": "SynthCDF", "CelebDF": "SynthCDF", "UADFV": "SynthUADFV"}
-SYNTHFF_COLUMNS["DFDC"] = "SynthDFDC"
-_CELEBDF = {"FFpp": "CDF-v2", "SynthFF": "SynthCDF"}
 
-_BACKBONES = {
-    "Meso4": ["meso4"],
-    "Xception": ["xception"],
-    "EfficientNet-B4": ["efficientnet_b4"],
-    # resnet34_slim: the reduced-width ResNet34 of the CPU suite, compared for ordering only
-    "ResNet34": ["resnet34", "resnet34_slim"],
-}
-ROW_MAP: dict[str, dict[str, list[str]]] = {
-    "I": {"RoGA": ["RoGA"]},
-    "II": {"RoGA": ["RoGA"]},
-    "III": {
-        "Base-optimizer (SGD)": ["base optimizer (ERM)"],
-        "+ robust term": ["+robust (RoGA_Robust)"],
-        "+ alignment term": ["+align (RoGA_Align)"],
-        "RoGA": ["RoGA"],
-    },
-    "IV": {name: [name] for name in ("Adam", "SGD", "SAM", "SAGM", "RoGA")},
-    "V": {
-        **_BACKBONES,
-        **{f"{paper} + RoGA": [f"{b} + RoGA" for b in ours] for paper, ours in _BACKBONES.items()},
-    },
-    "VI": {
-        f"alpha={a}, rho={r}": [f"α={a}, ρ={r}"]
-        for a in ("0.001", "0.002")
-        for r in ("0.05", "0.1")
-    },
-}
+class PaperDataError(ReportInputError):
+    """The package's own ``reported.csv`` is missing (a broken install, not bad input)."""
+
+
+def reported_file():
+    """The shipped ``reported.csv`` (an ``importlib.resources`` Traversable)."""
+    return resources.files("roga_bench.paper").joinpath(REPORTED_FILE)
 
 
 def reported_label(paper_row: str) -> str:
     return f"{paper_row} (reported)"
 
 
+def _read_text(paper_dir: Path | None) -> tuple[str, str | None]:
+    """``(where, text)`` of the reported numbers: the package's own, or ``paper_dir``'s (None
+    when that folder has no ``reported.csv``)."""
+    if paper_dir is not None:
+        path = Path(paper_dir) / REPORTED_FILE
+        return str(path), path.read_text(encoding="utf-8") if path.is_file() else None
+    shipped = reported_file()
+    if not shipped.is_file():
+        raise PaperDataError(
+            f"{shipped}: the paper's reported numbers are missing from the installed "
+            "roga_bench package (package data roga_bench/paper/reported.csv); reinstall it, or "
+            "pass --paper_dir DIR holding a reported.csv"
+        )
+    return str(shipped), shipped.read_text(encoding="utf-8")
+
+
 def load_reported(table: str | None = None, paper_dir: Path | None = None) -> list[dict[str, str]]:
     """Rows of ``reported.csv`` (all tables, or only ``table``), values in percent as printed.
 
-    A missing file gives no rows (a checkout without the paper's numbers still builds tables).
+    ``paper_dir`` None reads the package's own file; a ``paper_dir`` without a ``reported.csv``
+    gives no rows (tables without the paper's numbers).
 
     Raises:
-        ValueError: a line with an unknown table or metric, or a value that is not a number (the
-            message names the file and the line).
+        PaperDataError: the package's own file is missing (a broken install).
+        ReportInputError: a header without the columns, a line with an unknown table or metric,
+            or a value that is not a number (the message names the file and the line).
     """
-    path = (paper_dir or PAPER_DIR) / "reported.csv"
-    if not path.exists():
+    path, text = _read_text(paper_dir)
+    if text is None:
         return []
-    with path.open(newline="", encoding="utf-8") as fh:
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in REPORTED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise ReportInputError(f"{path}: header lacks column(s) {', '.join(missing)}")
         rows = []
         for lineno, rec in enumerate(reader, start=2):
-            if rec["table"] not in TABLES or rec["metric"] not in METRICS:
+            if rec["table"] not in TABLE_NUMBERS or rec["metric"] not in METRICS:
                 raise ReportInputError(
                     f"{path}:{lineno}: table {rec['table']!r} / metric {rec['metric']!r}: "
-                    f"expected a table in {TABLES} and a metric in {METRICS}"
+                    f"expected a table in {TABLE_NUMBERS} and a metric in {METRICS}"
                 )
             try:
                 float(rec["value"])
@@ -123,11 +123,7 @@ def reported_value(rec: dict[str, str]) -> float:
 
 def our_column(table: Table, family: str, rec: dict[str, str]) -> str | None:
     """The key of our column that the paper's cell ``rec`` belongs to, or None."""
-    column, metric = rec["column"], rec["metric"]
-    if family == "SynthFF" and not (table.number == "I" and column == "CDF-v1"):
-        column = SYNTHFF_COLUMNS.get(column, column)
-    if table.number == "VI" and column == "CelebDF":
-        column = _CELEBDF[family]
+    column, metric = our_column_name(family, rec["column"]), rec["metric"]
     candidates = {
         "I": column,
         "II": f"{column}:{metric}",

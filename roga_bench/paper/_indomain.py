@@ -16,17 +16,31 @@ from typing import Any
 import pandas as pd
 
 from roga_bench.records import env_indices, metric_key
-from roga_bench.reporting._compare import add_significance, note_excluded
-from roga_bench.reporting._context import Context
-from roga_bench.reporting._envs import env_name
-from roga_bench.reporting._fill import fill, put, unit_of
-from roga_bench.reporting._held_out import one_held_out, several_sets_note
-from roga_bench.reporting._names import CELEBDF, GID, UADFV
-from roga_bench.reporting._notes import finish_notes
-from roga_bench.reporting._settings import with_setting
-from roga_bench.reporting._table import Column, Table
+from roga_bench.paper._design import (
+    ABLATION,
+    CELEBDF,
+    GID,
+    GRID_SYMBOLS,
+    SENSITIVITY_GRID,
+    UADFV,
+    grid_label,
+)
+from roga_bench.paper._held_out import one_held_out, several_sets_note
+from roga_bench.reporting import (
+    Column,
+    Context,
+    Table,
+    add_significance,
+    env_name,
+    fill,
+    finish_notes,
+    note_excluded,
+    put,
+    unit_of,
+    with_setting,
+)
 
-__all__ = ["table_III", "table_V", "table_VI", "indomain_per_env", "NO_TEST_KEYS", "GID"]
+__all__ = ["table_III", "table_V", "table_VI", "indomain_per_env", "NO_TEST_KEYS"]
 
 NO_TEST_KEYS = (
     "The records hold no env{{i}}_test_* keys (written before the training envs' test splits "
@@ -63,14 +77,6 @@ def _float(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-ABLATION = [
-    ("base optimizer (ERM)", "ERM"),
-    ("+robust (RoGA_Robust)", "RoGA_Robust"),
-    ("+align (RoGA_Align)", "RoGA_Align"),
-    ("RoGA", "RoGA"),
-]
-
-
 def table_III(ctx: Context) -> Table:
     """Ablation, in-domain: mean over the training envs of their test splits."""
     dataset = ctx.cross or ctx.lomo
@@ -83,7 +89,7 @@ def table_III(ctx: Context) -> Table:
     sel = ctx.selected(dataset)
     sel = one_held_out(sel, table) if dataset == ctx.lomo else sel
     several_sets_note(sel, table)
-    labels = dict((alg, label) for label, alg in ABLATION)
+    labels = {alg: label for _, label, alg in ABLATION}
     mine = sel[sel["algorithm"].isin(labels)] if len(sel) else sel
     untested = False
     for m in metrics:
@@ -97,7 +103,7 @@ def table_III(ctx: Context) -> Table:
                 unit = unit_of(trial, list(rows["test_envs"]))
                 row = with_setting(labels[alg], setting)
                 put(table, row, m, trial, v, unit, runs=list(rows["run"]))
-    plain = [label for label, _ in ABLATION]
+    plain = [label for _, label, _ in ABLATION]
     table.rows = plain + sorted({k[0] for k in table.cells} - set(plain))
     table.notes.append(
         "In-domain = mean over the training environments of their test split at the selected "
@@ -177,28 +183,30 @@ def _roga_row(erm_row: str) -> str:
 
 
 def table_VI(ctx: Context) -> Table:
-    """Sensitivity of RoGA to (alpha, rho): in-domain AUC per manipulation, UADFV and CelebDF."""
+    """Sensitivity of RoGA to its ``SENSITIVITY_GRID`` (α, ρ): in-domain AUC per manipulation,
+    UADFV and CelebDF, one row per grid point the runs hold."""
     uadfv, celeb = UADFV[ctx.family], CELEBDF[ctx.family]
     cols = [*GID, uadfv, celeb]
+    symbols = [GRID_SYMBOLS[name] for name in SENSITIVITY_GRID]
     table = Table(
         "VI",
-        "Sensitivity of RoGA to α and ρ, AUC (%)",
-        row_header="(α, ρ)",
+        f"Sensitivity of RoGA to {' and '.join(symbols)}, AUC (%)",
+        row_header=f"({', '.join(symbols)})",
         columns=[Column(c, c if c != celeb else f"CelebDF ({celeb})", "auc") for c in cols],
     )
-    grid = ["hparams.alpha", "hparams.rho"]
+    grid = [f"hparams.{name}" for name in SENSITIVITY_GRID]
     untested, points = False, set()
     if ctx.cross is not None and set(grid) <= set(ctx.df.columns):
         sel = ctx.selected(ctx.cross, extra=grid, variants=True)
         sel = sel[sel["algorithm"] == "RoGA"] if len(sel) else sel
         several_sets_note(sel, table)
         points = {
-            (float(a), float(r), str(s))
-            for a, r, s in zip(sel[grid[0]], sel[grid[1]], sel["setting"], strict=True)
+            (*(float(v) for v in values), str(s))
+            for *values, s in zip(*(sel[g] for g in grid), sel["setting"], strict=True)
         }
 
         def row_of(r):
-            return with_setting(_grid_label(r[grid[0]], r[grid[1]]), r.get("setting", ""))
+            return with_setting(grid_label([r[g] for g in grid]), r.get("setting", ""))
 
         targets = (uadfv, celeb)
         fill(
@@ -210,18 +218,15 @@ def table_VI(ctx: Context) -> Table:
             se="auc_se",
         )
         untested = _indomain_columns(table, ctx, sel, row_of)
-    table.rows = [with_setting(_grid_label(a, r), s) for a, r, s in sorted(points)]
+    table.rows = [with_setting(grid_label(p[:-1]), p[-1]) for p in sorted(points)]
     table.notes.append(
         INDOMAIN_NOTE.format(what="DF, F2F, FS, NT", targets=f"{uadfv} and {celeb}")
-        + " The plain RoGA run is the grid point of its default α, ρ."
+        + f" The plain RoGA run is the grid point of its default {', '.join(symbols)}."
     )
     if untested:
         table.notes.append(NO_TEST_KEYS.format(what="their DF..NT cells are"))
-    finish_notes(table, ctx, [ctx.cross], table.rows, "no RoGA cross-dataset runs with alpha/rho")
+    why = f"no RoGA cross-dataset runs with {'/'.join(SENSITIVITY_GRID)}"
+    finish_notes(table, ctx, [ctx.cross], table.rows, why)
     table.excluded += ctx.excluded([ctx.cross], algorithms=["RoGA"], variants=True)
     note_excluded(table)
     return table
-
-
-def _grid_label(alpha: float, rho: float) -> str:
-    return f"α={float(alpha):g}, ρ={float(rho):g}"
