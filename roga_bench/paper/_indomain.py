@@ -15,7 +15,6 @@ from typing import Any
 
 import pandas as pd
 
-from roga_bench.records import env_indices, metric_key
 from roga_bench.paper._design import (
     ABLATION,
     CELEBDF,
@@ -26,6 +25,7 @@ from roga_bench.paper._design import (
     grid_label,
 )
 from roga_bench.paper._held_out import one_held_out, several_sets_note
+from roga_bench.records import env_indices, metric_key
 from roga_bench.reporting import (
     Column,
     Context,

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from roga_bench.records import metric_key
 from roga_bench.paper._design import GID_ALGORITHMS, GID_DF_OPTIMIZERS, SENSITIVITY_GRID
+from roga_bench.records import metric_key
 from roga_bench.reporting import KNOWN_ENVIRONMENTS
 from roga_bench.reporting.testing import checkpoint, write_run
 
