@@ -18,6 +18,7 @@ from roga_bench.records import METRICS, RESULTS_NAME, append_records, mark_done,
 
 __all__ = ["write_run", "checkpoint"]
 
+
 def checkpoint(
     step: int,
     n_envs: int,
