@@ -29,7 +29,6 @@ from roga_bench.reporting._records import (
     ReportInputError,
     display_algorithm,
     load_records,
-    record_env_indices,
 )
 from roga_bench.reporting._settings import with_setting
 from roga_bench.reporting._table import Column, Table, format_value
@@ -93,7 +92,6 @@ __all__ = [
     "get_table_set",
     "note_excluded",
     "put",
-    "record_env_indices",
     "unit_of",
     "with_setting",
 ]
