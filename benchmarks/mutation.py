@@ -144,15 +144,14 @@ def prepare(module: str, work: Path) -> None:
     work.mkdir(parents=True)
     shutil.copytree(ROOT / "roga_bench", work / "roga_bench", ignore=_ignore)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=_ignore)
-    # the paper's reported numbers (found beside the package, see issue 28's shipping bug)
-    shutil.copytree(ROOT / "results" / "paper", work / "results" / "paper", ignore=_ignore)
     tests = [t for t in tests if (ROOT / t).exists()]
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     text = re.sub(r"(?ms)^\[tool\.mutmut\].*?(?=^\[|\Z)", "", text)
     text += (
         "\n[tool.mutmut]\n"
         'source_paths = ["roga_bench"]\n'
-        'also_copy = ["results/paper"]\n'
+        # package data: the paper's reported numbers, read by the reproduce tests
+        'also_copy = ["roga_bench/paper/reported.csv"]\n'
         f"only_mutate = {_toml_list(files)}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
         'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-x"]\n'

@@ -27,7 +27,7 @@ from roga_bench.stats import (
 )
 from roga_bench.sweep import job_hash, make_jobs, train_argv
 
-FAST = settings(max_examples=15, deadline=None)
+FAST = settings(max_examples=15, deadline=None, derandomize=True)  # the same examples each run
 p_values = st.floats(0, 1, allow_nan=False)
 diffs = st.lists(st.floats(-0.2, 0.2, allow_nan=False), min_size=2, max_size=12)
 
@@ -141,14 +141,24 @@ def test_paired_test_uses_wilcoxon_exactly_from_six_nonzero_pairs(ints, perm):
 
 
 @FAST
-@given(diffs, st.floats(-0.5, 0.5))
-def test_paired_test_sees_only_differences(d, shift):
-    """Adding the same value to both sides of every pair changes nothing."""
-    b = [0.5 + 0.01 * i for i in range(len(d))]
+@given(
+    st.lists(st.integers(-12, 12), min_size=2, max_size=12),
+    st.integers(-16, 16),
+)
+def test_paired_test_sees_only_differences(ints, k):
+    """Adding the same value to both sides of every pair changes nothing.
+
+    Every value is on a 1/64 grid, so each sum and difference is exact in floating point: with
+    decimal values a zero difference could come back as 1e-17 after the shift and change the
+    Wilcoxon test's number of non-zero pairs (a hypothesis run found one), which is rounding,
+    not the law."""
+    d = [i / 16 for i in ints]
+    b = [0.5 + i / 64 for i in range(len(d))]
     a = [x + y for x, y in zip(d, b, strict=True)]
+    shift = k / 32
     t1 = paired_test(a, b)
     t2 = paired_test([x + shift for x in a], [y + shift for y in b])
-    assume(t1.test == t2.test)  # float rounding can turn a zero difference non-zero
+    assert t1.test == t2.test and t1.n == t2.n
     assert t1.p == pytest.approx(t2.p, nan_ok=True, rel=1e-6, abs=1e-9)
 
 
@@ -298,7 +308,7 @@ def _step(model, opt, x, y):
     return [p.detach().clone() for p in model.parameters()]
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12, deadline=None, derandomize=True)
 @given(
     st.integers(0, 10_000),
     st.floats(0.01, 0.5),
