@@ -190,3 +190,35 @@ def test_tables_cli_cost_from(tmp_path, capsys):
     assert main(["figures", "--input_dir", str(sweep), "--out", str(tmp_path / "y"),
                  "--cost_from", str(two)]) == 2  # fmt: skip
     assert "small_cnn" in capsys.readouterr().err
+
+
+def test_the_benchmarks_own_json_names_the_tables_rows(tmp_path):
+    """The file ``python -m roga_bench.bench --json`` really writes (its variant names are
+    ``ERM-SGD``, ``ERM-Adam``, ``RoGA-batched``) costs the rows ``ERM`` and ``ERM (Adam)``, so the
+    figure has its ERM point and a ratio axis; ``RoGA-batched`` (another code path of RoGA) is no
+    row and must not stand in for RoGA."""
+    from roga_bench.bench import main as bench_main
+    from roga_bench.reporting._cost_figure import bench_row_label
+
+    path = tmp_path / "bench.json"
+    argv = ["--algorithms", "ERM-SGD", "ERM-Adam", "SAM", "RoGA-batched", "--backbones",
+            "small_cnn@32", "--repeats", "1", "--warmup", "1", "--batch", "2", "--threads", "1",
+            "--phases", "none", "--json", str(path)]  # fmt: skip
+    assert bench_main(argv) == 0
+    written = json.loads(path.read_text())["updates"]
+    bench = read_bench_costs(path)
+    by_name = {r["algorithm"]: r["median_ms"] / 1000 for r in written}
+    assert bench.seconds == {
+        "ERM": by_name["ERM-SGD"],
+        "ERM (Adam)": by_name["ERM-Adam"],
+        "SAM": by_name["SAM"],
+    }
+    _, ctx = build_tables(_sweep(tmp_path / "s", with_time=False), ["IV"])
+    points, _, unit = cost_points(ctx, bench)
+    assert unit == "x ERM" and {p.algorithm for p in points} == {"ERM", "SAM"}
+    assert next(p.cost for p in points if p.algorithm == "ERM") == 1.0
+    # a file of the older format (no registered/hparams): the name alone says the row
+    assert bench_row_label({"algorithm": "ERM-Adam"}) == "ERM (Adam)"
+    assert bench_row_label({"algorithm": "ERM-SGD"}) == "ERM"
+    assert bench_row_label({"algorithm": "RoGA_Look"}) == "RoGA_Look"
+    assert bench_row_label({"algorithm": "RoGA-batched"}) is None

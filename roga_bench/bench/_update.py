@@ -18,7 +18,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -74,6 +74,10 @@ class UpdateResult:
     peak_mb: float
     param_mb: float
     ratio_to_erm: float = float("nan")
+    # what the variant runs: the registered algorithm and its hparam overrides (VARIANTS), so
+    # that a reader can name the table row it costs (``ERM-Adam`` is the row ``ERM (Adam)``)
+    registered: str = ""
+    hparams: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -213,7 +217,15 @@ def bench_updates(
         param_mb = sum(p.numel() * p.element_size() for p in algs[v].network.parameters()) / 2**20
         results.append(
             UpdateResult(
-                backbone, image_size, v, statistics.median(times[v]), times[v], peaks[v], param_mb
+                backbone,
+                image_size,
+                v,
+                statistics.median(times[v]),
+                times[v],
+                peaks[v],
+                param_mb,
+                registered=VARIANTS[v][0],
+                hparams=dict(VARIANTS[v][1]),
             )
         )
     base = next((r.median_ms for r in results if r.algorithm == "ERM-SGD"), None)

@@ -40,13 +40,21 @@ import numpy as np
 import pandas as pd
 
 from roga_bench.reporting._context import Context, order_rows
-from roga_bench.reporting._records import ReportInputError
+from roga_bench.reporting._records import ReportInputError, display_algorithm
 from roga_bench.reporting.plotting import pyplot as _plt
 from roga_bench.reporting.plotting import save_figure as _save
 
-__all__ = ["BenchCosts", "CostPoint", "cost_points", "read_bench_costs", "write_cost_figure"]
+__all__ = [
+    "BenchCosts",
+    "CostPoint",
+    "bench_row_label",
+    "cost_points",
+    "read_bench_costs",
+    "write_cost_figure",
+]
 
 FIGURE_NAME = "cost_auc"
+_OPTIMIZERS = ("sgd", "adam", "adamw")  # a benchmark name's suffix that is the base optimizer
 
 
 @dataclass(frozen=True)
@@ -117,8 +125,34 @@ def read_bench_costs(path: str | Path, backbone: str | None = None) -> BenchCost
         f"{backbone} {sizes[0]} px, K={args.get('num_domains', '?')}, "
         f"{args.get('device', '?')}, {machine.get('cpu', 'machine ?')}"
     )
-    seconds = {str(r["algorithm"]): float(r["median_ms"]) / 1000.0 for r in rows}
+    seconds: dict[str, float] = {}
+    for r in rows:
+        row = bench_row_label(r)
+        if row is not None:
+            seconds[row] = float(r["median_ms"]) / 1000.0
     return BenchCosts(seconds, label, str(path))
+
+
+def bench_row_label(row: dict) -> str | None:
+    """The table row a benchmark row costs, or None when it is no table's row.
+
+    The benchmark names its variants ``ERM-SGD``, ``ERM-Adam``, ``RoGA-batched``...; the tables
+    name rows by the registered algorithm plus its base optimizer unless SGD (``ERM``,
+    ``ERM (Adam)``). A row written with ``registered``/``hparams`` (the benchmark's JSON since
+    issue 26) is named from them; an older row from its name, ``ALG-OPTIMIZER`` when the suffix
+    is an optimizer. A variant whose overrides go beyond the optimizer (``RoGA-batched``: the same
+    maths on another code path) costs no row of its own, so it is left out rather than
+    overwriting the row it shares a name with.
+    """
+    name = str(row["algorithm"])
+    if "registered" in row:
+        hparams = dict(row.get("hparams") or {})
+        optimizer = hparams.pop("optimizer", None)
+        return None if hparams else display_algorithm(str(row["registered"]), optimizer)
+    base, dash, suffix = name.rpartition("-")
+    if dash and suffix.lower() in _OPTIMIZERS:
+        return display_algorithm(base, suffix)
+    return None if dash else name
 
 
 def _run_step_time(df: pd.DataFrame) -> pd.Series:
