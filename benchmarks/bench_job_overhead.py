@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from roga_bench.records import read_records
+
 # Runs in the probe process: prints {phase: wall-clock timestamp} as JSON.
 PROBE = r"""
 import json, sys, time
@@ -139,8 +141,7 @@ def _job(args: argparse.Namespace, env: dict[str, str], out: Path) -> tuple[floa
     spawn, cpu = time.time(), _children_cpu()
     subprocess.run(cmd, env=env, check=True, capture_output=True)
     wall, cpu = time.time() - spawn, _children_cpu() - cpu
-    lines = (out / "results.jsonl").read_text().splitlines()
-    return wall, cpu, [json.loads(line) for line in lines]
+    return wall, cpu, read_records(out / "results.jsonl")
 
 
 def _table(title: str, phases: dict[str, tuple[float, float]], whole: str) -> None:

@@ -44,7 +44,7 @@ def _proxy(kind: str) -> str:
 
 
 def _suite_jobs(name: str) -> list[dict]:
-    from roga_bench.sweep._suite import expand_suite
+    from roga_bench.sweep import expand_suite
 
     expansion, _ = expand_suite(
         name, "SynthFF", n_hparams_from=0, n_hparams=1, steps=None, data_dir=None,

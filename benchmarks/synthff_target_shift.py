@@ -30,6 +30,7 @@ from sklearn.metrics import roc_auc_score
 from roga_bench.datasets._transforms import normalize
 from roga_bench.datasets.synthff import _pipeline as pipeline
 from roga_bench.datasets.synthff._generate import DEFAULTS
+from roga_bench.records import metric_key, read_records
 from roga_bench.training._saved import load_saved_algorithm
 
 FIRST_TARGET = 4  # SynthFFCrossDataset: envs 0-3 are DF..NT, 4-6 the targets in TARGETS order
@@ -64,14 +65,16 @@ def main() -> None:
     torch.set_num_threads(1)
     runs = []
     for results in sorted(args.sweep_dir.glob("*/results.jsonl")):
-        records = {r["step"]: r for r in map(json.loads, results.read_text().splitlines())}
+        records = {r["step"]: r for r in read_records(results)}
         run_args = next(iter(records.values()))["args"]
         if run_args["dataset"] != "SynthFFCrossDataset" or run_args["algorithm"] != "ERM":
             continue
         for name in ("model_best.pkl", "model.pkl"):
             algorithm, payload = load_saved_algorithm(results.parent / name)
             step = int(payload["step"])
-            indomain = np.mean([records[step][f"env{i}_test_auc"] for i in range(FIRST_TARGET)])
+            indomain = np.mean(
+                [records[step][metric_key(i, "test", "auc")] for i in range(FIRST_TARGET)]
+            )
             extra = dict(json.loads(run_args.get("hparams") or "{}"))
             extra.pop("targets", None)
             runs.append((results.parent.name[:8], name, step, indomain, algorithm, extra))

@@ -50,7 +50,7 @@ def test_runs_of_different_held_out_sets_are_never_paired(tmp_path):
     col = table.column_tests["RoGA"]
     assert col[next(c for c in col if "UADFV" in c)].n == 2  # not 3: trial 2 stays unpaired
     reasons = " ".join(why for _, why in table.excluded)
-    assert "held-out set ((6,),) differs from its ERM run's" in reasons
+    assert "held-out set [6] differs from its ERM run's" in reasons
 
 
 # ------------------------------------------------------------------ 2. the t / Wilcoxon switch

@@ -87,7 +87,14 @@ def pair_units(
 
 
 def _sets(unit: Hashable) -> str:
-    return str(unit[1]) if isinstance(unit, tuple) and len(unit) > 1 else "-"
+    """A unit's held-out envs as a reader writes them: ``[4, 5, 6]``, or ``[0], [1]`` for the
+    several held-out sets of a GID trial (not Python's tuple of tuples)."""
+    if not (isinstance(unit, tuple) and len(unit) > 1):
+        return "-"
+    sets = unit[1]
+    if isinstance(sets, tuple) and sets and all(isinstance(s, tuple) for s in sets):
+        return ", ".join(str(list(s)) for s in sets)
+    return str(list(sets)) if isinstance(sets, tuple) else str(sets)
 
 
 def _setting_differences(mine: Sequence[str], theirs: Sequence[str], settings: Settings) -> list:
