@@ -15,6 +15,7 @@ step also computes, for diagnosis only, the component u* a full RoGA step would 
   with ``python -m roga_bench.bench``).
 
     python benchmarks/roga_look_k.py --steps 200 --image_size 32
+    python benchmarks/roga_look_k.py --steps 200 --image_size 32 --ks 5 --look_alpha 0
 
 A measurement for docs/training.md (issue 26: "which k would be needed"), not a test; CPU, a few
 minutes. It does not say which k reaches RoGA's AUC: that takes a sweep with fresh trials.
@@ -70,6 +71,8 @@ def fresh_u(algo: Any, minibatches: list[tuple[torch.Tensor, torch.Tensor]]) -> 
 def run(k: int, args: argparse.Namespace) -> dict[str, Any]:
     hp = default_hparams("RoGA_Look", "SynthFFLOMO")
     hp.update(image_size=args.image_size, batch_size=args.batch_size, k=k)
+    if args.look_alpha is not None:
+        hp["look_alpha"] = args.look_alpha
     torch.manual_seed(0)
     dataset = DATASETS.get("SynthFFLOMO")(None, [0], hp)
     envs = [1, 2, 3]
@@ -90,6 +93,7 @@ def run(k: int, args: argparse.Namespace) -> dict[str, Any]:
     every = [c for cs in by_lag.values() for c in cs]
     return {
         "k": k,
+        "look_alpha": hp["look_alpha"],
         "loss_first40": round(mean(losses[:40]), 4),
         "loss_last40": round(mean(losses[-40:]), 4),
         "cos_u_stale": round(mean(every), 3) if every else None,
@@ -105,6 +109,7 @@ def main() -> None:
     parser.add_argument("--image_size", type=int, default=32)
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--look_alpha", type=float, default=None, help="default: the hparam's")
     parser.add_argument("--full_cost", type=float, default=2.10, help="RoGA's step, x ERM")
     parser.add_argument("--reuse_cost", type=float, default=1.01, help="a reuse step, x ERM")
     args = parser.parse_args()

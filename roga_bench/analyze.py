@@ -24,6 +24,7 @@ __all__ = ["build_parser", "main"]
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m roga_bench.analyze``."""
     from roga_bench.analysis import AnalysisConfig
+    from roga_bench.reporting.selection import SELECTION_METRICS
 
     p = argparse.ArgumentParser(
         prog="python -m roga_bench.analyze",
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--analyses", default="all", help="comma list of sharpness,alignment,cam,tsne,landscape"
     )
     p.add_argument("--selection", default="iid", help="selection method (iid, oracle, lodo)")
-    p.add_argument("--metric", default="auc", choices=["auc", "acc"])
+    p.add_argument("--metric", default="auc", choices=SELECTION_METRICS)
     # one flag per AnalysisConfig field (help, default and range declared on the field)
     add_flags(p, AnalysisConfig)
     p.add_argument("--no_progress", action="store_true", help="no tqdm bar")

@@ -46,6 +46,7 @@ from roga_bench.reporting import (
     write_reproduce,
     write_tables,
 )
+from roga_bench.reporting.selection import SELECTION_METRICS
 
 __all__ = ["main"]
 
@@ -58,7 +59,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--selection", default="iid", help=f"model selection method: {', '.join(list_selections())}"
     )
     parser.add_argument(
-        "--metric", default="auc", choices=["auc", "acc"], help="selection metric (default auc)"
+        "--metric", default="auc", choices=SELECTION_METRICS, help="selection metric (default auc)"
     )
     parser.add_argument(
         "--oracle_on_test",

@@ -20,6 +20,7 @@ from roga_bench.reporting._markdown import to_markdown
 from roga_bench.reporting._records import Records, ReportInputError, load_records
 from roga_bench.reporting._table import Table
 from roga_bench.reporting._table_set import DEFAULT_TABLE_SET, get_table_set
+from roga_bench.reporting.selection import SELECTION_METRICS
 from roga_bench.stats import DEFAULT_MARGIN, DecisionRule
 
 __all__ = [
@@ -80,8 +81,8 @@ def build_tables(
     """
     tset = get_table_set(table_set)
     numbers = tset.parse(tables)
-    if metric not in ("auc", "acc"):
-        raise ReportInputError(f"metric {metric!r}: expected 'auc' or 'acc'")
+    if metric not in SELECTION_METRICS:
+        raise ReportInputError(f"metric {metric!r}: expected one of {', '.join(SELECTION_METRICS)}")
     try:
         rule = DecisionRule(margin=float(margin))
     except (TypeError, ValueError):
