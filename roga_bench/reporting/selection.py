@@ -10,7 +10,8 @@ Registered in ``SELECTIONS`` (``roga_bench._registry.list_selections()``):
   training env v with test envs T + {v} and the same hparams; the validation score of a step is
   the mean over v of the extra runs' ``env{v}_out_<metric>``: env v's *validation* split, never
   its test split ``env{v}_in`` (which Tables III, V and VI report). A run whose extra runs are
-  missing is not selected, and a warning names it and the missing test-env sets. Extra runs
+  missing, or share no step with it, is not selected, and a warning names it and why (the
+  missing test-env sets, or no common step). Extra runs
   trained with ``--eval_targets selectable`` score env v only at some steps (their own
   validation bests and the last), so LODO would rank on a few steps and NaN elsewhere: refused
   with an error naming the runs (train the extra runs with ``--eval_targets all``).
