@@ -49,6 +49,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["roga_bench/reporting/selection.py"],
         [
             "tests/test_selection.py",
+            "tests/test_selection_contract.py",
             "tests/test_statistics.py",
             "tests/test_survivors.py",
             "tests/test_mutants.py",

@@ -10,7 +10,8 @@ Registered in ``SELECTIONS`` (``roga_bench._registry.list_selections()``):
   training env v with test envs T + {v} and the same hparams; the validation score of a step is
   the mean over v of the extra runs' ``env{v}_out_<metric>``: env v's *validation* split, never
   its test split ``env{v}_in`` (which Tables III, V and VI report). A run whose extra runs are
-  missing is not selected, and a warning names it and the missing test-env sets. Extra runs
+  missing, or share no step with it, is not selected, and a warning names it and why (the
+  missing test-env sets, or no common step). Extra runs
   trained with ``--eval_targets selectable`` score env v only at some steps (their own
   validation bests and the last), so LODO would rank on a few steps and NaN elsewhere: refused
   with an error naming the runs (train the extra runs with ``--eval_targets all``).
@@ -260,9 +261,14 @@ def _lodo(df: pd.DataFrame, metric: str, extra: Sequence[str], allow: bool) -> l
         wanted = {v: tuple(sorted((*test_envs, v))) for v in val_envs}
         helpers.update(str(peers[w][0]["run"]) for w in wanted.values() if w in peers)
         scored = _lodo_scores(recs, {v: peers.get(w, []) for v, w in wanted.items()}, metric)
-        if not scored:  # an extra run is missing: no LODO score for this run
-            missing = [list(w) for w in wanted.values() if w not in peers] or "no common step"
-            unusable.append((run, list(test_envs), missing))
+        if not scored:  # an extra run is missing, or none shares a step: no LODO score
+            missing = [list(w) for w in wanted.values() if w not in peers]
+            why = (
+                f"missing extra runs with test envs {missing}"
+                if missing
+                else "its extra runs share no checkpoint step with it"
+            )
+            unusable.append((run, list(test_envs), why))
             continue
         best = best_index([v for _, v in scored])
         candidates.append(_candidate(runs, scored[best][0], scored[best][1], keys))
@@ -305,16 +311,16 @@ def _lodo_scores(
     ]
 
 
-def _warn_unusable(unusable: list[tuple[str, list[int], Any]], helpers: set[str]) -> None:
-    """Name every run LODO could not score, with why (its missing extra runs)."""
+def _warn_unusable(unusable: list[tuple[str, list[int], str]], helpers: set[str]) -> None:
+    """Name every run LODO could not score, with why (its missing extra runs, or no step that
+    it and its extra runs share)."""
     if unusable:
         listing = "; ".join(
-            f"{Path(run).name} (test envs {envs}; missing extra runs with test envs {missing})"
-            for run, envs, missing in unusable
+            f"{Path(run).name} (test envs {envs}; {why})" for run, envs, why in unusable
         )
         warnings.warn(
-            f"lodo: {len(unusable)} run(s) not selected, their leave-one-domain-out validation "
-            f"runs are missing: {listing}",
+            f"lodo: {len(unusable)} run(s) not selected, no leave-one-domain-out validation "
+            f"score: {listing}",
             UserWarning,
             stacklevel=3,
         )
