@@ -319,7 +319,8 @@ def run_design(
         raise ValueError(f"{m_given} comparisons given, the design has {m}")
     K = min(K_have, len(design.looks) if n_looks is None else n_looks)
     if list(summary.n[:K]) != list(design.looks[:K]):
-        raise ValueError(f"looks at {list(summary.n[:K])} pairs, the design's at {design.looks}")
+        have = [int(n) for n in summary.n[:K]]
+        raise ValueError(f"looks at {have} pairs, the design's at {list(design.looks)}")
     se = sd[..., :K] / np.sqrt(np.asarray(design.looks[:K], dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(se > 0, mean[..., :K] / se, np.sign(mean[..., :K]) * np.inf)
