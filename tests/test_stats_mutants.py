@@ -52,6 +52,7 @@ from roga_bench.stats.sequential import (
     LookStats,
     SequentialDesign,
     default_looks,
+    fixed_design_trials,
     look_stats,
     run_design,
     simulate_design,
@@ -274,6 +275,9 @@ def test_trials_to_decide_without_spread_or_pairs():
     assert trials_to_decide(_t(0.1, 0.0), level=0.05, margin=0.01, trials_run=3) == Need(
         None, None, "difference", "no trial count: no spread of the differences to plan from"
     )
+    assert trials_to_decide(_t(0.1, 0.0, 2), level=0.05, margin=0.01, trials_run=2).reason == (
+        "no trial count: no spread of the differences to plan from"
+    )  # 2 pairs without spread: the spread is missing, not the pairs
     one = PairedTest(1, "too few pairs", 0.0, math.nan, math.nan, 1)
     assert trials_to_decide(one, level=0.05, margin=0.01, trials_run=1) == Need(
         None, None, "equivalence", "no trial count: too few pairs"
@@ -309,6 +313,15 @@ def test_trials_to_decide_fewest_trials_by_hand():
         assert power_difference(need.pairs, 0.5, 1.0, 0.05) >= 0.8
         before = max(2, math.floor((need.trials - 1) * ppt))
         assert need.trials == 4 or power_difference(before, 0.5, 1.0, 0.05) < 0.8
+
+
+def test_trials_to_decide_after_two_trials_finds_the_fewest_count():
+    # doubling 3, 6, 12, ... then bisection: no count may be skipped (bugs: low = high + 2,
+    # tripling, a float midpoint); level 0.05 keeps the Wilcoxon floor out of the way
+    for es in (5.0, 3.5, 3.0, 2.0, 1.5, 1.2, 1.0, 0.8, 0.5):
+        need = trials_to_decide(_t(es, 1.0, 2), level=0.05, margin=0.01, trials_run=2)
+        first = next(n for n in range(3, 500) if power_difference(n, es, 1.0, 0.05) >= 0.8)
+        assert need == Need(first, first, "difference"), es
 
 
 def test_trials_to_decide_finds_the_fewest_count_exactly():
@@ -391,8 +404,16 @@ def test_verdict_lines_by_hand():
         "RoGA vs ERM: worse (Wilcoxon) (smaller than ±2) [n=12 run pairs (Wilcoxon), "
         "Δ=-0.1 [-0.2, n/a], p=1.23e-05, Holm p=n/a, TOST ±2 Holm p=0.01]"
     )
-    # exactly at α is not below it
+    # exactly at α is not below it; below it a better row says its Δ is inside ±δ
     assert "smaller" not in _verdict("better", p_tost_holm=0.05).line()
+    small = _verdict("better", p_holm=2.5e-5, p_tost_holm=3e-6)
+    assert small.line() == (
+        "RoGA vs ERM: better (Wilcoxon) (smaller than ±1) [n=12 run pairs (Wilcoxon), "
+        "Δ=+3.1 [+0.4, +5.8], p=0.002, Holm p=2.5e-05, TOST ±1 Holm p=3e-06]"
+    )
+    # infinities print as inf, lower case (no spread to bound them)
+    wild = _verdict("undecided", diff=math.inf, ci=(-math.inf, math.inf))
+    assert "Δ=+inf [-inf, +inf]" in wild.numbers()
     eq = _verdict("equivalent", p_tost_holm=0.01, scale=10.0, margin=0.2)
     assert eq.label() == "equivalent within ±2" and "smaller" not in eq.line()
     need = Need(20, 20, "difference")
@@ -673,11 +694,29 @@ def test_the_sign_comes_from_the_latest_crossing_look():
     assert list(res.verdict[0]) == [BETTER, BETTER] and list(res.stop[0]) == [2, 2]
 
 
+def test_fixed_design_trials_reach_the_power_at_the_fewest_pairs():
+    # effect size 10: 2 pairs have power 0.73, 3 pairs 0.9999996 (statsmodels' solver stops at
+    # its lower bound and says 2); effect size 40: 2 pairs suffice (the solver fails)
+    assert t_power(2, 10.0, 0.05) < 0.8 <= t_power(3, 10.0, 0.05)
+    assert fixed_design_trials(10.0, 1.0, 0.05, 0.8) == 3
+    assert fixed_design_trials(40.0, 1.0, 0.05, 0.8) == 2
+    for es in (0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.4, 2.0, 3.0, 5.0, -1.0):
+        n = fixed_design_trials(es, 1.0, 0.05, 0.8)
+        assert t_power(n, abs(es), 0.05) >= 0.8 and (n == 2 or t_power(n - 1, abs(es), 0.05) < 0.8)
+        # statsmodels agrees where its solver works
+        solved = TTestPower().solve_power(effect_size=abs(es), alpha=0.05, power=0.8)
+        assert n == max(2, math.ceil(solved - 1e-6)), es
+    assert fixed_design_trials(0.5, 1.0, 0.01, 0.9) > fixed_design_trials(0.5, 1.0, 0.05, 0.8)
+    for bad in ((0.0, 1.0, 0.8), (1.0, 0.0, 0.8), (1.0, 1.0, 1.0), (1.0, 1.0, 0.0)):
+        with pytest.raises(ValueError, match="expected Δ ≠ 0, sd > 0"):
+            fixed_design_trials(bad[0], bad[1], 0.05, bad[2])
+
+
 def test_simulations_are_seeded():
     design = SequentialDesign((3, 6), 1, 0.05, margin=0.5)
     a = simulate_design(design, [0.2], sd=1.0, n_sim=50)
-    b = simulate_design(design, [0.2], sd=1.0, n_sim=50, seed=0)
-    assert np.array_equal(a.t, b.t)  # the default seed is 0
+    b = simulate_design(design, [0.2], sd=1.0, n_sim=50, seed=0, shared_baseline=False)
+    assert np.array_equal(a.t, b.t)  # the default: seed 0, differences drawn directly
     c = simulate_design(design, [0.2], sd=1.0, n_sim=50, seed=1)
     assert not np.array_equal(a.t, c.t)
     shared = [simulate_design(design, [0.2], 1.0, 50, seed=3, shared_baseline=True) for _ in "ab"]
