@@ -103,7 +103,8 @@ def test_too_few_pairs_and_identical_fields():
     assert (one.n, one.test, one.n_pairs) == (1, "too few pairs", 1)
     assert one.diff == pytest.approx(0.2) and math.isnan(one.sd) and math.isnan(one.p)
     assert math.isnan(one.se) and all(math.isnan(x) for x in one.ci())
-    none = paired_test([], [])
+    with _no_warnings():  # no mean of an empty slice
+        none = paired_test([], [])
     assert none.n == 0 and math.isnan(none.diff)
     same = paired_test([0.8, 0.7], [0.8, 0.7])
     assert (same.n, same.test, same.diff, same.sd, same.p, same.n_pairs) == (
@@ -127,6 +128,8 @@ def test_pairs_with_a_missing_value_are_dropped():
     # NaN in either side, or None (a JSON null), drops the pair; a - b, not a + b
     t = paired_test([0.9, math.nan, 0.8, None, 0.7], [0.5, 0.1, math.nan, 0.2, 0.6])
     assert t.n_pairs == 2 and t.diff == pytest.approx((0.4 + 0.1) / 2)
+    t = paired_test([0.9, 0.3, 0.8], [0.5, None, 0.6])
+    assert t.n_pairs == 2 and t.diff == pytest.approx((0.4 + 0.2) / 2)
     with pytest.raises(ValueError, match="unequal length: 3 and 2"):
         paired_test([0.1, 0.2, 0.3], [0.1, 0.2])
 
@@ -467,6 +470,28 @@ def test_undecided_row_gets_its_floor_and_need_at_its_holm_level():
     assert v.kind == "better" and v.need is None
 
 
+def test_decide_names_scales_and_tost_levels_follow_the_rule():
+    base = [0.70 + 0.01 * i for i in range(5)]
+    flat = [b + 0.001 * (-1) ** i for i, b in enumerate(base)]
+    rule = DecisionRule(alpha=0.1, margin=10.0, scale=1000.0)  # δ = 0.01 in data units
+    (f,) = decide([Comparison("F vs ERM", tuple(flat), tuple(base), trials_run=5)], rule)
+    assert f.name == "F vs ERM" and f.scale == 1000.0 and f.margin == pytest.approx(0.01)
+    # one row: its TOST Holm level is α itself, the interval the 1 - 2α one
+    assert f.tost_ci == pytest.approx(paired_test(flat, base).ci(1 - 2 * 0.1))
+    with pytest.raises(ValueError, match="X vs ERM: 2 values against 3"):
+        Comparison("X vs ERM", (0.1, 0.2), (0.1, 0.2, 0.3))
+
+
+def test_a_holm_p_equal_to_alpha_is_not_below_it():
+    # six positive differences: Wilcoxon p = 1/32 exactly; at α = 1/32 that is not a win
+    erm = [0.70 + 0.01 * i for i in range(6)]
+    row = Comparison("A vs ERM", tuple(e + 0.05 + 0.001 * i for i, e in enumerate(erm)), tuple(erm))
+    (v,) = decide([row], DecisionRule(alpha=1 / 32))
+    assert v.p_holm == 1 / 32 and v.kind == "undecided"
+    (v,) = decide([row], DecisionRule(alpha=0.04))
+    assert v.kind == "better"
+
+
 def test_decide_with_nan_p_uses_the_rule_alpha():
     # a row of one pair has p NaN: its level falls back to α, it is undecided with a reason
     (v,) = decide([Comparison("X vs ERM", (0.8,), (0.7,), trials_run=1)], DecisionRule(alpha=0.1))
@@ -699,6 +724,7 @@ def test_fixed_design_trials_reach_the_power_at_the_fewest_pairs():
     # its lower bound and says 2); effect size 40: 2 pairs suffice (the solver fails)
     assert t_power(2, 10.0, 0.05) < 0.8 <= t_power(3, 10.0, 0.05)
     assert fixed_design_trials(10.0, 1.0, 0.05, 0.8) == 3
+    assert type(fixed_design_trials(0.3, 1.0, 0.05, 0.8)) is int  # a count, not 90.0
     assert fixed_design_trials(40.0, 1.0, 0.05, 0.8) == 2
     for es in (0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.4, 2.0, 3.0, 5.0, -1.0):
         n = fixed_design_trials(es, 1.0, 0.05, 0.8)
