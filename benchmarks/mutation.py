@@ -66,6 +66,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         [
             "tests/test_stats.py",
             "tests/test_sequential_stats.py",
+            "tests/test_stats_mutants.py",
             "tests/test_laws.py",
             "tests/test_survivors.py",
             "tests/test_mutants.py",

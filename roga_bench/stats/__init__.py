@@ -2,9 +2,10 @@
 
 One home for the numbers behind every decision line (``roga_bench.reporting`` keeps tables and
 words). Maintained libraries do the work where they can: scipy.stats (``wilcoxon``,
-``ttest_1samp``/``ttest_rel``), statsmodels (``multipletests(method="holm")``, ``ttost_paired``,
-``TTestPower``); what none provides (Wilcoxon's floor and power, TOST power, the trials to
-decide, the decision rule) is written here::
+``ttest_1samp``/``ttest_rel``), statsmodels (``ttost_paired``, ``TTestPower``; Holm is
+``multipletests(method="holm")`` written out, without its ``gc.collect()`` per call); what none
+provides (Wilcoxon's floor and power, TOST power, the trials to decide, the decision rule) is
+written here::
 
     from roga_bench.stats import Comparison, DecisionRule, decide
     rule = DecisionRule(alpha=0.05, margin=1.0)  # margin in AUC points

@@ -319,7 +319,8 @@ def run_design(
         raise ValueError(f"{m_given} comparisons given, the design has {m}")
     K = min(K_have, len(design.looks) if n_looks is None else n_looks)
     if list(summary.n[:K]) != list(design.looks[:K]):
-        raise ValueError(f"looks at {list(summary.n[:K])} pairs, the design's at {design.looks}")
+        have = [int(n) for n in summary.n[:K]]
+        raise ValueError(f"looks at {have} pairs, the design's at {list(design.looks)}")
     se = sd[..., :K] / np.sqrt(np.asarray(design.looks[:K], dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(se > 0, mean[..., :K] / se, np.sign(mean[..., :K]) * np.inf)
@@ -413,9 +414,26 @@ def simulate_design(
 
 
 def fixed_design_trials(effect: float, sd: float, alpha: float, power: float) -> int:
-    """Pairs of the fixed-sample two-sided paired t-test with ``power`` at ``effect``
-    (exact noncentral t, statsmodels' ``TTestPower``)."""
-    from statsmodels.stats.power import TTestPower
+    """Pairs of the fixed-sample two-sided paired t-test with ``power`` at ``effect``: the fewest
+    n >= 2 whose exact noncentral-t power reaches it (what statsmodels' ``TTestPower`` solves
+    for, searched on the integers here: its solver stops at 2 pairs or fails for large effects).
 
-    n = TTestPower().solve_power(effect_size=effect / sd, alpha=alpha, power=power)
-    return max(2, math.ceil(float(n) - 1e-9))
+    Raises:
+        ValueError: no effect, no spread or a power outside (0, 1).
+    """
+    from roga_bench.stats._power import t_power
+
+    es = abs(effect) / sd if sd > 0 else math.nan
+    if not (es > 0 and 0 < power < 1):
+        raise ValueError(f"effect {effect}, sd {sd}, power {power}: expected Δ ≠ 0, sd > 0")
+    high = 2
+    while t_power(high, es, alpha) < power:  # double, then bisect
+        high *= 2
+    low = high // 2 + 1 if high > 2 else 2
+    while low < high:
+        mid = (low + high) // 2
+        if t_power(mid, es, alpha) >= power:
+            high = mid
+        else:
+            low = mid + 1
+    return high
