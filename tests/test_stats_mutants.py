@@ -764,3 +764,35 @@ def test_simulated_looks_have_the_right_law():
     shared = simulate_design(two, [0.7, 0.0], sd=sd, n_sim=4000, seed=6, shared_baseline=True)
     assert ((shared.se[..., -1] ** 2) * 6).mean() == pytest.approx(sd**2, rel=0.04)
     assert shared.mean[:, 0, -1].mean() == pytest.approx(0.7, abs=0.1)
+
+
+# ---------------------------------------------------- trials_to_decide: the fewest, not a guess
+def _fewest_by_scan(diff, sd, level, trials_run, max_trials=200):
+    from roga_bench.stats._power import power_difference
+
+    for n in range(trials_run + 1, max_trials + 1):
+        if power_difference(n, diff, sd, level) >= 0.8:
+            return n
+    return None
+
+
+def test_trials_to_decide_does_not_jump_over_the_t_tests_few_pairs():
+    """Power dips to 0 at 6 pairs (Wilcoxon, floor 2/2**6 = 0.031 above a Holm level of 0.02)
+    after 5 pairs by the paired t reach 0.895: the fewest is 5. A doubling search from 3 went
+    3, 6, 12 and bisected 7..12 to answer 7."""
+    from roga_bench.stats._power import trials_to_decide
+
+    test = PairedTest(n=2, test="t", diff=2.5, sd=1.0, p=0.1, n_pairs=2)
+    need = trials_to_decide(test, level=0.02, margin=1.0, trials_run=2)
+    assert need.target == "difference" and need.trials == 5 and need.pairs == 5
+
+
+@pytest.mark.parametrize("level", [0.05, 0.025, 0.02, 0.0125, 0.004])
+@pytest.mark.parametrize("diff", [0.8, 1.5, 2.5, 4.0])
+def test_trials_to_decide_is_the_fewest_a_scan_finds(level, diff):
+    from roga_bench.stats._power import trials_to_decide
+
+    for trials_run in (2, 3, 5, 8):
+        test = PairedTest(n=trials_run, test="t", diff=diff, sd=1.0, p=0.1, n_pairs=trials_run)
+        need = trials_to_decide(test, level=level, margin=0.5, trials_run=trials_run)
+        assert need.trials == _fewest_by_scan(diff, 1.0, level, trials_run), (trials_run, need)

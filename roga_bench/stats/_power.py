@@ -124,6 +124,16 @@ class Need:
         return f"about {self.trials} trials in a new sweep would decide it ({self.target})"
 
 
+def _first_clear_wilcoxon(level: float) -> int:
+    """The fewest pairs from which the difference test's power rises with n: the Wilcoxon test
+    is in use and its floor ``2 / 2**n`` is below ``level`` (at most 1075 pairs, where the floor
+    underflows to 0)."""
+    n = MIN_WILCOXON_PAIRS
+    while wilcoxon_min_p(n) >= level and n < 1075:
+        n += 1
+    return n
+
+
 def trials_to_decide(
     test: PairedTest,
     *,
@@ -154,6 +164,17 @@ def trials_to_decide(
         return power_equivalence(pairs, test.diff, test.sd, margin, level) >= power
 
     low = max(trials_run, 0) + 1
+    if target == "difference":
+        # Power is not monotone in the pairs until the Wilcoxon floor clears the level: 5 pairs
+        # (paired t) can decide where 6 (Wilcoxon, floor 2/2**6) cannot. Those counts are tried
+        # one by one, so a search that jumps over them cannot miss the fewest.
+        monotone_from = _first_clear_wilcoxon(level)
+        while low <= max_trials and max(2, math.floor(low * ppt)) < monotone_from:
+            if enough(low):
+                return Need(low, max(2, math.floor(low * ppt)), target)
+            low += 1
+        if low > max_trials:
+            return Need(None, None, target, f"more than {max_trials} trials would be needed")
     high = low
     while not enough(high):  # double, then bisect: O(log) power evaluations
         if high >= max_trials:
