@@ -94,7 +94,12 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "index": (
         ["roga_bench/datasets/_index.py"],
-        ["tests/test_reader.py", "tests/test_survivors.py", "tests/test_mutants.py"],
+        [
+            "tests/test_reader.py",
+            "tests/test_survivors.py",
+            "tests/test_mutants.py",
+            "tests/test_mutants_index.py",
+        ],
     ),
     # roga_bench/records.py: the run-records module (issue 28, branch p28records); measured once
     # it has landed (a missing file is reported as not measured, not as an error)
