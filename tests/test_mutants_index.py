@@ -152,6 +152,10 @@ def test_the_block_is_the_key_named_like_the_file_else_the_only_key(tmp_path):
         ("/d/UADFV/DFDC", "DFDC"),  # a dataset or rgb name as the file name
         ("/d/UADFV/x/rgb", "UADFV/x/rgb"),
         ("UADFV/x/", "UADFV/x"),
+        ("UADFV/x/.", "UADFV/x"),
+        ("./datasets/rgb/0.png", "0.png"),  # the folder re-roots to data_dir itself
+        ("x/y/rgb", "."),  # cut after the last rgb: data_dir itself
+        ("/x/rgb", "."),
         ("/UADFV", "UADFV"),
         ("UADFV", "UADFV"),
         ("0.png", "0.png"),
@@ -160,7 +164,7 @@ def test_the_block_is_the_key_named_like_the_file_else_the_only_key(tmp_path):
     ],
 )
 def test_frame_paths_are_re_rooted_under_data_dir(tmp_path, raw, rel):
-    want = os.path.join(str(tmp_path), *rel.split("/"))
+    want = os.path.normpath(os.path.join(str(tmp_path), *rel.split("/")))
     assert str(resolve_frame_path(raw, tmp_path)) == want
     roots = _index.DATASET_ROOTS
     for data_dir in (str(tmp_path), str(tmp_path) + os.sep):
@@ -234,6 +238,7 @@ def test_sampling_keeps_all_first_or_evenly_spread_items():
     assert sample_frames(items, 3) == [0, 4, 9]  # "even" by default
     assert sample_frames(items, 3, "even") == [0, 4, 9]
     assert sample_frames(items, 3, "first") == [0, 1, 2]
+    assert sample_frames(items, 1, "first") == [0]
     assert sample_frames(tuple(items), 0, "first") == items
     assert sample_frames(items, -2, "first") == items
     assert sample_frames(items, 12, "first") == items
@@ -408,6 +413,13 @@ def test_masks_are_matched_to_frames_by_file_name(tmp_path):
     with pytest.raises(BadIndexError) as info:
         read_videos(index, tmp_path, "FF-DF", "train")
     assert str(info.value) == f"{index}: ['FF-DF']['train']['v']: 'masks' must be a list of paths"
+
+
+def test_a_mask_listed_by_bare_file_name_is_under_data_dir(tmp_path):
+    frames = _touch(tmp_path, "UADFV/x/v", ["0.png", "1.png"])
+    index = _write(tmp_path / "X.json", _doc({"v": {"frames": frames, "masks": ["1.png"]}}))
+    (video,) = read_videos(index, tmp_path, "FF-DF", "train", frames_per_video=0)
+    assert video.masks == ("", str(tmp_path / "1.png"))
 
 
 @pytest.mark.parametrize(
