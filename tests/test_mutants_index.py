@@ -91,6 +91,19 @@ def test_an_index_is_parsed_once_until_it_changes(tmp_path):
     assert load_index(path) is not second and load_index(path) == second
 
 
+def test_the_cache_sees_a_new_mtime_or_a_new_size(tmp_path):
+    path = _write(tmp_path / "X.json", {"X": {"A": {}}})
+    assert list(load_index(path)["X"]) == ["A"]
+    before = path.stat()
+    _write(path, {"X": {"B": {}}})  # the same size, a later mtime
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+    assert list(load_index(path)["X"]) == ["B"]
+    before = path.stat()
+    _write(path, {"X": {"CC": {}}})  # another size, the same mtime
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert list(load_index(path)["X"]) == ["CC"]
+
+
 def test_index_of_non_utf8_name_is_read_as_utf8(tmp_path):
     path = tmp_path / "X.json"
     path.write_bytes('{"X": {"caf\u00e9": {}}}'.encode())
@@ -153,6 +166,11 @@ def test_the_block_is_the_key_named_like_the_file_else_the_only_key(tmp_path):
         ("/d/UADFV/x/rgb", "UADFV/x/rgb"),
         ("UADFV/x/", "UADFV/x"),
         ("UADFV/x/.", "UADFV/x"),
+        # FF++'s sequence folders without FaceForensics++ above: DFD is a method, not the dataset
+        (
+            "manipulated_sequences/DeepFakeDetection/c23/0.png",
+            "manipulated_sequences/DeepFakeDetection/c23/0.png",
+        ),
         ("./datasets/rgb/0.png", "0.png"),  # the folder re-roots to data_dir itself
         ("x/y/rgb", "."),  # cut after the last rgb: data_dir itself
         ("/x/rgb", "."),
@@ -169,7 +187,7 @@ def test_frame_paths_are_re_rooted_under_data_dir(tmp_path, raw, rel):
     roots = _index.DATASET_ROOTS
     for data_dir in (str(tmp_path), str(tmp_path) + os.sep):
         plain = _index._reroot(raw, data_dir, roots)
-        assert os.path.normpath(plain) == want
+        assert plain == (data_dir if rel == "." else want)  # no trailing separator
         # the per-folder shortcut gives exactly what the plain function gives, called twice
         reroot = _index._Rerooter(data_dir, roots)
         assert reroot(raw) == plain and reroot(raw) == plain
@@ -185,7 +203,15 @@ def test_a_dataset_named_by_the_index_is_a_root_only_when_given(tmp_path):
     assert resolve_frame_path(raw, tmp_path, roots=["MyData"]) == tmp_path / "MyData/real/0.png"
     with pytest.raises(DatasetError, match=r"names no dataset folder \(one of \['Other'\]\)"):
         resolve_frame_path(raw, tmp_path, roots=["Other"])
-    for absolute in ("C:\\data\\x\\0.png", "C:/x/0.png", "/0.png", "\\\\server\\x\\0.png"):
+    for absolute in (
+        "C:\\data\\x\\0.png",
+        "d:\\x\\0.png",
+        "C:/x/0.png",
+        "/0.png",
+        "",
+        "/",
+        "\\\\server\\x\\0.png",
+    ):
         with pytest.raises(DatasetError, match="names no dataset folder"):
             resolve_frame_path(absolute, tmp_path)
 
@@ -476,6 +502,25 @@ def test_malformed_blocks_are_named(tmp_path):
         read_videos(index, tmp_path, "FF-F2F", "train")
     assert str(info.value) == where + "no label block 'FF-F2F'; found ['FF-DF', 'FF-NT', 'FF-real']"
     assert read_videos(index, tmp_path, "FF-NT", "train") == []  # c23 by default
+
+
+def test_a_split_with_every_compression_level_is_nested(tmp_path):
+    frames = _touch(tmp_path, "UADFV/x/v", ["0.png"])
+    levels = {c: {f"{c}v": {"frames": frames}} for c in ("raw", "c23", "c40")}
+    index = _write(tmp_path / "X.json", _doc(levels))
+    assert [v.video_id for v in read_videos(index, tmp_path, "FF-DF", "train")] == ["c23v"]
+    assert [v.video_id for v in read_videos(index, tmp_path, "FF-DF", "train", "raw")] == ["rawv"]
+
+
+def test_32_frames_per_video_by_default(tmp_path):
+    frames = _touch(tmp_path, "UADFV/x/v", [f"{i}.png" for i in range(40)])
+    index = _write(
+        tmp_path / "X.json", _doc({"v": {"frames": frames}, "w": {"frames": frames[:32]}})
+    )
+    report = ReadReport()
+    videos = read_videos(index, tmp_path, "FF-DF", "train", report=report)
+    assert [len(v.frames) for v in videos] == [32, 32]
+    assert (report.short_videos, report.short_frames) == (0, 0)  # 32 frames are not short
 
 
 def test_video_ids_that_are_compression_names_need_all_of_them(tmp_path):
