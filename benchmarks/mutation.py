@@ -15,9 +15,10 @@ the tests that reach the mutated function). ``PYTHONPATH`` points at the mutated
 ``sitecustomize`` drops the editable install's finder, so neither mutmut's process nor a test's
 subprocess can import unmutated code (mutmut would then report every mutant as "no tests").
 
-Writes ``results/mutation/<module>.json`` (every mutant's status) and ``results/mutation/score.md``
-(one row per module: killed / survived / timeout / equivalent / other, and the score
-``(killed + timeout) / (mutants - equivalent)``; modules never run are listed as not measured).
+Writes ``results/mutation/<module>.json`` (every mutant's status, the sha256 of the mutated
+files) and ``results/mutation/score.md`` (one row per module: killed / survived / timeout /
+equivalent / other, and the score ``(killed + timeout) / (mutants - equivalent)``; modules never
+run are listed as not measured).
 Equivalent mutants (no input tells them from the original) are read from
 ``benchmarks/mutation_equivalent.txt``: one ``<mutant name>  # why`` a line. A mutant there
 that the tests kill is reported, since it was not equivalent after all.
