@@ -3,6 +3,9 @@
     nice -n 19 python benchmarks/mutation.py                     # every module below
     nice -n 19 python benchmarks/mutation.py jobs ranking stats  # some of them
     python benchmarks/mutation.py --table                        # rewrite the table only
+    nice -n 19 python benchmarks/mutation.py records --survivors # re-test what was not killed
+    nice -n 19 python benchmarks/mutation.py --only roga_bench.records.x_mark_done__mutmut_3
+    nice -n 19 python benchmarks/mutation.py jobs --resume       # finish an interrupted run
 
 Each module is mutated in a scratch copy of the repository (``--work``, default
 ``/tmp/roga_mutation/<module>``) whose ``pyproject.toml`` gets a generated ``[tool.mutmut]``:
@@ -12,17 +15,32 @@ the tests that reach the mutated function). ``PYTHONPATH`` points at the mutated
 ``sitecustomize`` drops the editable install's finder, so neither mutmut's process nor a test's
 subprocess can import unmutated code (mutmut would then report every mutant as "no tests").
 
-Writes ``results/mutation/<module>.json`` (every mutant's status) and ``results/mutation/score.md``
-(one row per module: killed / survived / timeout / equivalent / other, and the score
-``(killed + timeout) / (mutants - equivalent)``; modules never run are listed as not measured).
+Writes ``results/mutation/<module>.json`` (every mutant's status, the sha256 of the mutated
+files) and ``results/mutation/score.md`` (one row per module: killed / survived / timeout /
+equivalent / other, and the score ``(killed + timeout) / (mutants - equivalent)``; modules never
+run are listed as not measured).
 Equivalent mutants (no input tells them from the original) are read from
 ``benchmarks/mutation_equivalent.txt``: one ``<mutant name>  # why`` a line. A mutant there
 that the tests kill is reported, since it was not equivalent after all.
+
+Re-checking after adding tests, without the whole run: ``--only NAME...`` (mutmut's names, ``*``
+wildcards allowed; the module is read from the names) or ``--survivors`` (every mutant of the
+named modules whose status in ``results/mutation/<module>.json`` is neither killed nor timeout)
+tests just those mutants in a fresh scratch and merges their new statuses into that json, every
+other mutant keeping its status. The json records the sha256 of each mutated file; a merge into
+a json made from another version of the file is refused (exit 2: mutmut numbers mutants per
+function, so the names would not mean the same mutants), and a json without the hashes (made
+before they were recorded) is merged with a warning. ``--resume`` keeps an existing scratch
+as it is (its copies of the sources and tests are not refreshed) and mutmut tests only the
+mutants without a result there: an interrupted full run, finished. Scores to report come from
+full runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -39,7 +57,12 @@ EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.txt"
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "jobs": (
         ["roga_bench/sweep/_jobs.py"],
-        ["tests/test_laws.py", "tests/test_survivors.py", "tests/test_mutants.py"],
+        [
+            "tests/test_laws.py",
+            "tests/test_survivors.py",
+            "tests/test_mutants.py",
+            "tests/test_mutants_jobs.py",
+        ],
     ),
     "ranking": (
         ["roga_bench/_ranking.py"],
@@ -74,13 +97,23 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "index": (
         ["roga_bench/datasets/_index.py"],
-        ["tests/test_reader.py", "tests/test_survivors.py", "tests/test_mutants.py"],
+        [
+            "tests/test_reader.py",
+            "tests/test_survivors.py",
+            "tests/test_mutants.py",
+            "tests/test_mutants_index.py",
+        ],
     ),
     # roga_bench/records.py: the run-records module (issue 28, branch p28records); measured once
     # it has landed (a missing file is reported as not measured, not as an error)
     "records": (
         ["roga_bench/records.py"],
-        ["tests/test_records.py", "tests/test_reporting_records.py", "tests/test_mutants.py"],
+        [
+            "tests/test_records.py",
+            "tests/test_reporting_records.py",
+            "tests/test_mutants.py",
+            "tests/test_mutants_records.py",
+        ],
     ),
     "optim": (
         [
@@ -138,9 +171,17 @@ def _toml_list(items: list[str]) -> str:
     return "[" + ", ".join(json.dumps(i) for i in items) + "]"
 
 
-def prepare(module: str, work: Path) -> None:
-    """A scratch copy of the repository with the module's ``[tool.mutmut]``."""
+def prepare(module: str, work: Path, resume: bool = False) -> None:
+    """A scratch copy of the repository with the module's ``[tool.mutmut]`` (with ``resume``,
+    an existing scratch of this module is kept as it is)."""
     files, tests = MODULES[module]
+    config = work / "pyproject.toml"
+    mine = f"only_mutate = {_toml_list(files)}"
+    if resume and (work / "mutants").is_dir() and config.exists():
+        if mine in config.read_text(encoding="utf-8"):
+            print(f"{module}: resuming in {work}")
+            return
+        print(f"{module}: {work} is not a scratch of {module}; starting afresh")
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -154,7 +195,7 @@ def prepare(module: str, work: Path) -> None:
         'source_paths = ["roga_bench"]\n'
         # package data: the paper's reported numbers, read by the reproduce tests
         'also_copy = ["roga_bench/paper/reported.csv"]\n'
-        f"only_mutate = {_toml_list(files)}\n"
+        f"{mine}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
         'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-x"]\n'
         "use_git_change_detection = false\n"
@@ -178,15 +219,21 @@ def _ignore(_dir: str, names: list[str]) -> list[str]:
     return [n for n in names if n in ("__pycache__", ".pytest_cache", "mutants")]
 
 
-def run(module: str, work: Path, children: int) -> dict[str, str] | None:
-    """Run mutmut in ``work``; ``{mutant name: status}``, None when mutmut failed (e.g. a
-    selected test fails on the unmutated code: nothing was measured)."""
+def run(
+    module: str, work: Path, children: int, names: list[str] | None = None
+) -> dict[str, str] | None:
+    """Run mutmut in ``work`` (on ``names`` only, if given); ``{mutant name: status}`` of every
+    mutant, None when mutmut failed (e.g. a selected test fails on the unmutated code: nothing
+    was measured)."""
     path = os.pathsep.join([str(work / "mutants"), str(work / "site")])
     env = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
     # the console script, not ``python -m`` (which would put the unmutated copy on sys.path)
     mutmut = [str(Path(sys.executable).parent / "mutmut")]
     done = subprocess.run(
-        [*mutmut, "run", "--max-children", str(children)], cwd=work, env=env, check=False
+        [*mutmut, "run", "--max-children", str(children), *(names or [])],
+        cwd=work,
+        env=env,
+        check=False,
     )
     if done.returncode != 0:
         print(f"{module}: not measured, mutmut run exited {done.returncode}", file=sys.stderr)
@@ -200,6 +247,41 @@ def run(module: str, work: Path, children: int) -> dict[str, str] | None:
         text=True,
     ).stdout
     return {m[1]: m[2] for m in map(LINE.match, listing.splitlines()) if m}
+
+
+def module_of(name: str) -> str | None:
+    """The module (key of :data:`MODULES`) whose file a mutant name belongs to, e.g.
+    ``roga_bench.records.x_mark_done__mutmut_3`` -> ``records``; None for no listed module."""
+    dotted = name.rpartition(".")[0]
+    for module, (files, _) in MODULES.items():
+        if any(f.removesuffix(".py").replace("/", ".") == dotted for f in files):
+            return module
+    return None
+
+
+def not_killed(statuses: dict[str, str]) -> list[str]:
+    """The mutants neither killed nor timed out (survived, no tests, suspicious, ...)."""
+    return sorted(n for n, s in statuses.items() if s not in KILLED and s != "timeout")
+
+
+def merge_statuses(
+    old: dict[str, str], new: dict[str, str], patterns: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """``old`` with the statuses of ``new``'s mutants that match ``patterns`` (mutmut's names,
+    ``*`` wildcards), and the patterns that matched no mutant of ``new`` (nothing re-tested)."""
+    merged = dict(old)
+    unmatched = []
+    for pattern in patterns:
+        hits = [n for n in new if n == pattern or fnmatch.fnmatchcase(n, pattern)]
+        if not hits:
+            unmatched.append(pattern)
+        merged.update((n, new[n]) for n in hits)
+    return merged, unmatched
+
+
+def source_hashes(root: Path, files: list[str]) -> dict[str, str]:
+    """sha256 of each mutated file under ``root``: which version a results json describes."""
+    return {f: hashlib.sha256((root / f).read_bytes()).hexdigest() for f in files}
 
 
 def score_row(module: str, statuses: dict[str, str], equivalent: dict[str, str]) -> dict:
@@ -273,30 +355,98 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/roga_mutation"))
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--table", action="store_true", help="only rewrite score.md")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument(
+        "--only", nargs="+", metavar="NAME", help="re-test these mutants, merge into the json"
+    )
+    again.add_argument(
+        "--survivors", action="store_true", help="re-test the mutants the json says not killed"
+    )
+    again.add_argument(
+        "--resume", action="store_true", help="keep the scratch; test mutants without a result"
+    )
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {unknown}; expected some of {list(MODULES)}")
+    names: dict[str, list[str]] = {}  # module -> the mutants to re-test (--only, --survivors)
+    if args.only:
+        for name in args.only:
+            module = module_of(name)
+            if module is None:
+                parser.error(f"--only {name}: not a mutant of a file of {list(MODULES)}")
+            if args.modules and module not in args.modules:
+                parser.error(f"--only {name}: a mutant of {module}, not of {args.modules}")
+            names.setdefault(module, []).append(name)
+    elif args.survivors:
+        for module in args.modules or list(MODULES):
+            path = OUT / f"{module}.json"
+            if path.exists():
+                statuses = json.loads(path.read_text(encoding="utf-8"))["statuses"]
+                names[module] = not_killed(statuses)
+            else:
+                print(f"{module}: --survivors needs {path} (run the module whole first)")
+        if not any(names.values()):
+            print("nothing to re-test")
     equivalent = read_equivalent()
     failed = False
-    for module in [] if args.table else args.modules or list(MODULES):
+    todo = list(names) if names else [] if args.table else args.modules or list(MODULES)
+    for module in todo:
+        if names and not names[module]:
+            continue
         missing = [f for f in MODULES[module][0] if not (ROOT / f).exists()]
         if missing:
             print(f"{module}: not measured, {', '.join(missing)} not in this checkout")
             continue
+        if names and not _may_merge(module):
+            return 2
         work = args.work / module
-        prepare(module, work)
-        statuses = run(module, work, args.children)
+        prepare(module, work, resume=args.resume)
+        statuses = run(module, work, args.children, names.get(module))
         if statuses is None:
             failed = True
             continue
+        if names:
+            old = json.loads((OUT / f"{module}.json").read_text(encoding="utf-8"))["statuses"]
+            statuses, unmatched = merge_statuses(old, statuses, names[module])
+            for pattern in unmatched:
+                print(f"{module}: {pattern} matched no mutant; nothing re-tested for it")
+            for name in names[module]:
+                print(f"{module}: {name} {statuses.get(name, '(pattern)')}")
         OUT.mkdir(parents=True, exist_ok=True)
-        payload = {"module": module, "files": MODULES[module][0], "statuses": statuses}
+        payload = {
+            "module": module,
+            "files": MODULES[module][0],
+            "sha256": source_hashes(work, MODULES[module][0]),
+            "statuses": statuses,
+        }
         (OUT / f"{module}.json").write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
         row = score_row(module, statuses, equivalent)
         print(f"{module}: {row['killed']} killed of {row['mutants']}, score {row['score']:.1%}")
     print(write_table(equivalent))
     return 1 if failed else 0
+
+
+def _may_merge(module: str) -> bool:
+    """Whether re-tested statuses may be merged into ``<module>.json``: it exists and was made
+    from the files as they are now (a json without hashes: merged, with a warning)."""
+    path = OUT / f"{module}.json"
+    if not path.exists():
+        print(f"{path}: missing; run {module} whole first", file=sys.stderr)
+        return False
+    stored = json.loads(path.read_text(encoding="utf-8")).get("sha256")
+    if stored is None:
+        print(f"{path}: no sha256 of the mutated files; merging unchecked", file=sys.stderr)
+        return True
+    changed = [f for f, h in source_hashes(ROOT, MODULES[module][0]).items() if stored.get(f) != h]
+    if changed:
+        print(
+            f"{path}: made from another version of {', '.join(changed)}; mutant names would not "
+            f"match, run {module} whole",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 if __name__ == "__main__":

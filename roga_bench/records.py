@@ -193,13 +193,12 @@ def repair_results(path: Path, max_step: int | None) -> int:
     if not path.exists():
         return 0
     whole, torn = _whole(path)
-    limit = -1 if max_step is None else max_step
     kept = []
     for number, (line, record) in enumerate(whole, 1):
         step = record.get("step")
         if not isinstance(step, int) or isinstance(step, bool):
             raise RecordsFileError(f"{path}:{number}: expected an integer 'step', got {step!r}")
-        if step <= limit:
+        if max_step is not None and step <= max_step:
             kept.append(line)
     dropped = torn + len(whole) - len(kept)
     if dropped:
