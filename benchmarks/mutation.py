@@ -138,6 +138,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_optim_wrapper.py",
             "tests/test_roga_batched.py",
             "tests/test_laws.py",
+            "tests/test_optim_mutants.py",
         ],
     ),
 }
