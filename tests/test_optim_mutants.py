@@ -117,6 +117,23 @@ def test_reuse_step_without_joint_leaves_a_parameter_no_domain_reaches():
     assert opt.look_step == 2
 
 
+def test_reuse_step_without_joint_gives_a_later_domains_parameter_its_share():
+    """A parameter only domain 2 of 2 reaches gets (1/K) of its gradient, as the joint pass on
+    the mean loss gives it; it used to keep domain 2's whole gradient (the parameters were taken
+    from the first domain only)."""
+    extra = nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt, params, mats, vecs = _after_full_step(2, look_alpha=0.0, extra=extra)
+    plain = _closures(opt, params, mats, vecs)
+
+    def second_with_extra():
+        loss = plain[1]() + 3.0 * extra.sum()  # d/d extra = 3, from domain 2 only
+        (3.0 * extra.sum()).backward()
+        return loss
+
+    opt.step([plain[0], second_with_extra])
+    assert float(extra.detach()) == pytest.approx(-LR * 3.0 / 2)
+
+
 def test_reuse_step_without_joint_gathers_the_losses_on_the_first_ones_device():
     # Kills _domain_mean__mutmut_33 (x.to(None) leaves each loss where it is: stacking losses
     # from two devices fails). The only second device on a CPU is "meta": domain 0's loss is

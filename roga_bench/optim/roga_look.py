@@ -121,25 +121,25 @@ class RoGALook(RoGA):
         return loss
 
     def _domain_mean(self, closures: list[Closure]) -> Tensor:
-        """Run every domain's closure once; leave (1/K) Σ g_i in ``.grad``."""
-        acc: list[Tensor] | None = None
-        params: list[Tensor] = []
+        """Run every domain's closure once; leave (1/K) Σ g_i in ``.grad``.
+
+        A parameter that some domains do not reach counts 0 for them (it gets its 1/K share of
+        the others' gradients), as the joint pass on the concatenated batch would give it.
+        """
+        acc: dict[Tensor, Tensor] = {}  # parameter -> sum of its domain gradients, first-seen order
         losses = []
         for closure in closures:
             losses.append(self._closure_loss(closure()))
             with torch.no_grad():
-                if acc is None:
-                    params = flat(self._params_with_grad())
-                    acc = self._grads(params)
-                    for p in params:
-                        p.grad = None  # keep this domain's .grad tensors as the sum
-                else:
-                    torch._foreach_add_(acc, self._grads(params))
-        assert acc is not None
+                for p in flat(self._params_with_grad()):
+                    if p in acc:
+                        acc[p].add_(p.grad)  # type: ignore[arg-type]
+                    else:
+                        acc[p] = p.grad  # type: ignore[assignment]
+                    p.grad = None  # the next closure's backward starts from no gradient
         with torch.no_grad():
-            torch._foreach_mul_(acc, 1.0 / len(closures))
-            for p, g in zip(params, acc, strict=True):
-                p.grad = g
+            for p, g in acc.items():
+                p.grad = g.mul_(1.0 / len(closures))
         return torch.stack([x.to(losses[0].device) for x in losses]).mean()
 
     @torch.no_grad()
