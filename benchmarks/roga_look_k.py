@@ -27,31 +27,17 @@ import argparse
 import copy
 import json
 import statistics
-from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
+
+# run as a script, benchmarks/ is on sys.path: the same helpers as LookSAM's reuse measurement
+from looksam_reuse import _batches, _cos, _flat
 
 from roga_bench._registry import ALGORITHMS, DATASETS
 from roga_bench.hparams import default_hparams
-from roga_bench.optim import ETA
 
 _U = "roga_look_u"
-
-
-def _flat(tensors: list[torch.Tensor]) -> torch.Tensor:
-    return torch.cat([t.reshape(-1) for t in tensors])
-
-
-def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float(a @ b / (a.norm() * b.norm() + ETA))
-
-
-def _batches(split: Any, batch_size: int, seed: int) -> Iterator[tuple[Any, Any]]:
-    gen = torch.Generator().manual_seed(seed)
-    while True:
-        yield from DataLoader(split, batch_size, shuffle=True, drop_last=True, generator=gen)
 
 
 def _u(algo: Any) -> torch.Tensor:

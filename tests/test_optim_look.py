@@ -20,10 +20,10 @@ K, DIM = 3, 5
 LR = 0.1
 
 
-def _problem(seed: int = 0):
+def _problem(seed: int = 0, k: int = K):
     gen = torch.Generator().manual_seed(seed)
     mats, vecs = [], []
-    for _ in range(K):
+    for _ in range(k):
         m = torch.randn(DIM, DIM, generator=gen, dtype=torch.float64)
         mats.append(m @ m.T / DIM + 0.5 * torch.eye(DIM, dtype=torch.float64))
         vecs.append(torch.randn(DIM, generator=gen, dtype=torch.float64))

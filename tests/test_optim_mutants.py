@@ -10,35 +10,12 @@ import pickle
 
 import pytest
 import torch
+
+# the quadratic domains of test_optim_look.py (L_i(θ) = ½ θᵀA_iθ − b_iᵀθ, float64, two tensors)
+from test_optim_look import LR, _loss, _params, _problem, _theta
 from torch import nn
 
 from roga_bench.optim import SAM, RhoFollowsLR, RoGALook
-
-DIM, LR = 5, 0.1
-
-
-def _problem(k: int, seed: int = 0):
-    gen = torch.Generator().manual_seed(seed)
-    mats, vecs = [], []
-    for _ in range(k):
-        m = torch.randn(DIM, DIM, generator=gen, dtype=torch.float64)
-        mats.append(m @ m.T / DIM + 0.5 * torch.eye(DIM, dtype=torch.float64))
-        vecs.append(torch.randn(DIM, generator=gen, dtype=torch.float64))
-    return mats, vecs, torch.randn(DIM, generator=gen, dtype=torch.float64)
-
-
-def _params(theta0):
-    # two tensors, so that the mean is taken tensor by tensor over more than one
-    return [nn.Parameter(theta0[:3].clone()), nn.Parameter(theta0[3:].clone())]
-
-
-def _theta(params):
-    return torch.cat([p.detach().reshape(-1) for p in params])
-
-
-def _loss(params, mat, vec):
-    theta = torch.cat([p.reshape(-1) for p in params])
-    return 0.5 * theta @ mat @ theta - vec @ theta
 
 
 def _closures(opt, params, mats, vecs, device_of_loss=None):
@@ -61,7 +38,7 @@ def _closures(opt, params, mats, vecs, device_of_loss=None):
 
 def _after_full_step(k_domains: int, look_alpha: float, extra: nn.Parameter | None = None):
     """A RoGALook (k=2) after its full step; the next step is a reuse step."""
-    mats, vecs, theta0 = _problem(k_domains)
+    mats, vecs, theta0 = _problem(k=k_domains)
     params = _params(theta0)
     groups = params + ([extra] if extra is not None else [])
     opt = RoGALook(torch.optim.SGD(groups, lr=LR), 0.2, 0.01, k=2, look_alpha=look_alpha,
