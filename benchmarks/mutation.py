@@ -204,7 +204,8 @@ def prepare(module: str, work: Path, resume: bool = False) -> None:
         'also_copy = ["roga_bench/paper/reported.csv"]\n'
         f"{mine}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
-        'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-x"]\n'
+        'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-x",'
+        ' "--hypothesis-profile=mutation"]\n'
         "use_git_change_detection = false\n"
     )
     if module in TIMEOUT_MULTIPLIER:

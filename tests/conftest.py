@@ -10,12 +10,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 # property tests draw the same examples on every run (a CI run never meets a new draw the
 # last one did not); their laws still could fail, and a found example stays in the suite
 settings.register_profile("roga_bench", derandomize=True, deadline=None)
 settings.load_profile("roga_bench")
+# benchmarks/mutation.py runs pytest with --hypothesis-profile=mutation: a law that fails is a
+# killed mutant at its first failing example; shrinking it to a smaller one would only spend the
+# mutant's time limit and turn the kill into a timeout
+settings.register_profile(
+    "mutation", parent=settings.get_profile("roga_bench"), phases=[Phase.explicit, Phase.generate]
+)
 
 TINY_SYNTHFF = {"seed": 0, "videos": 12, "frames": 2, "size": 32}
 
