@@ -147,12 +147,6 @@ KILLED = {"killed", "caught by type check"}
 LINE = re.compile(r"^\s*(\S+): (.+?)\s*$")
 
 
-# mutmut stops a mutant's tests after (estimated test time + 1 s) x multiplier x 2 of CPU time;
-# its default multiplier, 15, lets each mutant that makes optim's training loops crawl run about
-# 40 s on 2 shared cores. CPU time, not wall time, so a busy machine does not make timeouts.
-TIMEOUT_MULTIPLIER: dict[str, float] = {"optim": 3.0}
-
-
 def read_equivalent(path: Path = EQUIVALENT) -> dict[str, str]:
     """``{mutant name: why}`` from the committed list (``name  # why``; ``#`` lines are notes).
 
@@ -207,9 +201,12 @@ def prepare(module: str, work: Path, resume: bool = False) -> None:
         'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-x",'
         ' "--hypothesis-profile=mutation"]\n'
         "use_git_change_detection = false\n"
+        # mutmut's default forks each worker from its own process, where the clean run has
+        # used torch's thread pool: a worker can then hang there, and the mutant reads as a
+        # timeout whatever its tests say (optim's SAM._operator__mutmut_1, a TypeError at once
+        # under plain pytest, timed out at every limit). A fork server has only collected.
+        'process_isolation = "forkserver"\n'
     )
-    if module in TIMEOUT_MULTIPLIER:
-        text += f"timeout_multiplier = {TIMEOUT_MULTIPLIER[module]}\n"
     (work / "pyproject.toml").write_text(text, encoding="utf-8")
     # mutmut copies the sources into mutants/; it must exist before Python starts, or the import
     # system caches "no such folder" for that sys.path entry and imports nothing from it
@@ -428,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
             "module": module,
             "files": MODULES[module][0],
             "sha256": source_hashes(work, MODULES[module][0]),
-            "timeout_multiplier": TIMEOUT_MULTIPLIER.get(module, 15.0),
+            "process_isolation": "forkserver",
             "statuses": statuses,
         }
         (OUT / f"{module}.json").write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
