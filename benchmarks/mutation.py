@@ -11,7 +11,9 @@ Each module is mutated in a scratch copy of the repository (``--work``, default
 ``/tmp/roga_mutation/<module>``) whose ``pyproject.toml`` gets a generated ``[tool.mutmut]``:
 ``source_paths = ["roga_bench"]``, ``only_mutate`` the module's files and
 ``pytest_add_cli_args_test_selection`` its fast test files (mutmut then runs, per mutant, only
-the tests that reach the mutated function). ``PYTHONPATH`` points at the mutated copy and a
+the tests that reach the mutated function; each mutant's tests run in a worker of mutmut's
+fork server, and pytest uses the tests' hypothesis profile "mutation", which reports a failing
+law without shrinking it). ``PYTHONPATH`` points at the mutated copy and a
 ``sitecustomize`` drops the editable install's finder, so neither mutmut's process nor a test's
 subprocess can import unmutated code (mutmut would then report every mutant as "no tests").
 
