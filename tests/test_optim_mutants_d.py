@@ -14,12 +14,14 @@ Mutants killed here (mutmut 3 names, ``roga_bench.optim.<module>.<name>``):
   ``_look.x_store_buffers__mutmut_3/_6/_7`` (the helpers' documented contract);
 * ``roga_look.xǁRoGALookǁ__init____mutmut_1/_2`` (RoGA's defaults ρ = 0.1, α = 0.001) and ``_20``
   (``num_domains`` not passed on);
-* ``roga_look.xǁRoGALookǁ_after_second_pass__mutmut_10`` (align_to="global": ‖g_i‖ of nothing),
-  ``_13`` (η subtracted in c_i's denominator) and ``_38`` (η subtracted in 1/(‖v_i‖+η)).
+* ``roga_look.xǁRoGALookǁ_after_second_pass__mutmut_6``/``_10`` (align_to="global": ⟨·,·⟩ or
+  ‖g_i‖ of nothing), ``_13`` (η subtracted in c_i's denominator), ``_38`` (η subtracted in
+  1/(‖v_i‖+η)) and ``_3``/``_4`` (⟨g_i, g_i^p⟩ and ‖g_i‖ recomputed in domain mode);
+* ``_look.x_check_k__mutmut_3``-``_6`` (k's check: the message and the bound k >= 1).
 
 Each test names the bug it catches; what it checks is the documented behaviour, not the mutant.
-The mutants this file cannot kill, and why they are equivalent, are in the lead's list
-(benchmarks/mutation_equivalent.txt).
+The equivalent ones of these modules are listed, each with its reason, in
+benchmarks/mutation_equivalent.txt.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from test_optim_look import ETA, LR, Counted, _g, _norm, _params, _problem, _the
 from test_optim_mutants import _closures
 from torch import nn
 
+import roga_bench.optim.roga_look as roga_look_module
 from roga_bench.optim import LOOKSAM_ALPHA, LOOKSAM_K, LookSAM, RoGA, RoGALook
 from roga_bench.optim._look import STEP_KEY, component_buffers, look_step, store_buffers
 
@@ -263,3 +266,30 @@ def test_store_buffers_refuses_lists_of_different_lengths():
     a, b = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1))
     with pytest.raises(ValueError):
         store_buffers(defaultdict(dict), [a, b], [torch.zeros(1)], "key")
+
+
+@pytest.mark.parametrize("align_to", ["domain", "global"])
+def test_roga_look_full_step_reuses_roga_s_dot_and_norm_in_domain_mode(align_to, monkeypatch):
+    # RoGA's second_step hands ⟨g_i, g_i^p⟩ and ‖g_i‖ to _after_second_pass (its docstring: "when
+    # already known"); recomputing them is one more read of g_i and g_i^p per domain. Kills
+    # _after_second_pass__mutmut_3/_4 (the "already known" test inverted: recomputed in domain
+    # mode). In global mode they are not known and are computed once per domain.
+    calls = {"dot": 0, "norm": 0}
+    dot, norm = roga_look_module.global_dot, roga_look_module.global_norm
+
+    def counted(key, fn):
+        def wrapper(*args):
+            calls[key] += 1
+            return fn(*args)
+
+        return wrapper
+
+    monkeypatch.setattr(roga_look_module, "global_dot", counted("dot", dot))
+    monkeypatch.setattr(roga_look_module, "global_norm", counted("norm", norm))
+    opt, params, mats, vecs = _roga_look_quadratic(k=2, align_to=align_to)
+    theta = _theta(params).clone()
+    opt.step(_closures(opt, params, mats, vecs))
+    per_domain = 0 if align_to == "domain" else len(mats)
+    assert calls == {"dot": per_domain, "norm": per_domain}
+    expected = _u_by_hand(mats, vecs, theta, 0.3, 0.05, align_to)
+    assert float((_stored_u(opt, params) - expected).abs().max()) < 1e-12
