@@ -141,6 +141,10 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_roga_batched.py",
             "tests/test_laws.py",
             "tests/test_optim_mutants.py",
+            "tests/test_optim_mutants_a.py",
+            "tests/test_optim_mutants_b.py",
+            "tests/test_optim_mutants_c.py",
+            "tests/test_optim_mutants_d.py",
         ],
     ),
 }
