@@ -31,9 +31,15 @@ def spent(spending: str, fraction: np.ndarray | float, level: float) -> np.ndarr
     raise ValueError(f"spending {spending!r}: expected one of {SPENDING}")
 
 
+# The two cached functions below only call their computation: mutmut (benchmarks/mutation.py)
+# does not mutate a decorated function, so the calibration lives in undecorated ones.
 @lru_cache(maxsize=8)
 def _null_t(looks: tuple[int, ...], n_sim: int, seed: int) -> np.ndarray:
     """t_k of ``n_sim`` sequences of N(0, 1) differences at each look, shape (n_sim, K)."""
+    return _simulate_null_t(looks, n_sim, seed)
+
+
+def _simulate_null_t(looks: tuple[int, ...], n_sim: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     total = np.zeros(n_sim)
     ss = np.zeros(n_sim)  # sum of squared deviations from the running mean
@@ -69,6 +75,12 @@ def t_boundaries(
     Raises:
         ValueError: looks not increasing from at least 2 pairs, level outside (0, 1).
     """
+    return _calibrate(looks, level, spending, two_sided, n_sim, seed)
+
+
+def _calibrate(
+    looks: tuple[int, ...], level: float, spending: str, two_sided: bool, n_sim: int, seed: int
+) -> tuple[float, ...]:
     if not looks or looks[0] < 2 or any(b <= a for a, b in zip(looks, looks[1:], strict=False)):
         raise ValueError(f"looks {list(looks)}: expected increasing trial counts from 2")
     if not 0 < level < 1:
