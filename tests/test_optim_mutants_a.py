@@ -1,0 +1,194 @@
+"""Tests for the survivors of the mutation run of ``optim/`` (``benchmarks/mutation.py optim``,
+issue 28) in sam.py, sagm.py, gsam.py, _wrapper.py, _two_pass.py and schedule.py.
+
+Each test names the mutants it kills; what it checks is the documented behaviour (DESIGN §4's
+defaults and formulas, η's placement, RhoFollowsLR's ends), not the mutant.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from roga_bench.algorithms import sharpness
+from roga_bench.optim import ETA, GSAM, SAGM, SAM, RhoFollowsLR
+
+# --- the authors' defaults (DESIGN §4, the registry's declared hparams) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("cls", "rho", "alpha", "algorithm"),
+    [(SAGM, 0.05, 0.001, sharpness.SAGM), (GSAM, 0.05, 0.1, sharpness.GSAM)],
+)
+def test_default_rho_and_alpha_are_design_s_and_the_registry_s(cls, rho, alpha, algorithm):
+    # kills sagm.SAGM.__init__ _1/_2 (rho 1.05, alpha 1.001), gsam.GSAM.__init__ _1/_2 (1.05, 1.1)
+    opt = cls(torch.optim.SGD([nn.Parameter(torch.zeros(2))], lr=0.1))
+    group = opt.param_groups[0]
+    assert (group["rho"], group["alpha"]) == (rho, alpha)
+    assert (group["rho"], group["alpha"]) == (
+        algorithm.HPARAMS["rho"].default,
+        algorithm.HPARAMS["alpha"].default,
+    )
+
+
+# --- η's placement: ‖·‖ + η, never ‖·‖ − η (a gradient of norm ~ η stays finite and right) -------
+
+
+def _linear(c: torch.Tensor):
+    """A parameter and a closure on L(θ) = cᵀθ: the gradient is c everywhere (g = g_p = c)."""
+    p = nn.Parameter(torch.zeros_like(c))
+    seen: list[torch.Tensor] = []
+
+    def closure(opt):
+        def run():
+            opt.zero_grad()
+            seen.append(p.detach().clone())  # θ, then θ + e
+            loss = (c * p).sum()
+            loss.backward()
+            return loss
+
+        return run
+
+    return p, seen, closure
+
+
+def test_sagm_perturbation_of_a_gradient_of_norm_eta():
+    # e = (ρ/(‖g‖+η) − α) g: with ‖g‖ = 2η, ‖e‖ = ρ·2/3 − 2αη.  ‖g‖ − η (sagm._scale _5) gives 2ρ.
+    c = torch.tensor([2 * ETA, 0.0], dtype=torch.float64)
+    p, seen, closure = _linear(c)
+    rho, alpha = 0.3, 0.001
+    opt = SAGM(torch.optim.SGD([p], lr=1.0), rho=rho, alpha=alpha)
+    opt.step(closure(opt))
+    scale = rho / (2 * ETA + ETA) - alpha
+    assert torch.allclose(seen[1] - seen[0], scale * c, rtol=1e-9, atol=0)
+    assert float(opt.stats["perturb_norm"]) == pytest.approx(rho * 2 / 3, rel=1e-6)
+    # d = ½(g + g_p) = c
+    assert torch.allclose(p.detach(), -c, rtol=1e-12, atol=0)
+
+
+def test_gsam_direction_when_the_perturbed_gradient_has_norm_squared_near_eta():
+    # g_⊥ = g − (⟨g, g_p⟩/(‖g_p‖²+η)) g_p.  With g = g_p = c and ‖c‖² = 2η the coefficient is
+    # 2/3, so d = (1 + α·2/3) c − α c = (1 − α/3) c.  ‖g_p‖² − η (gsam._combine _14) gives a
+    # coefficient of 2, d = (1 + α) c.
+    c = torch.full((2,), ETA**0.5, dtype=torch.float64)  # ‖c‖² = 2η
+    p, _, closure = _linear(c)
+    alpha = 0.3
+    opt = GSAM(torch.optim.SGD([p], lr=1.0), rho=0.05, alpha=alpha)
+    opt.step(closure(opt))
+    assert torch.allclose(p.detach(), -(1 - alpha / 3) * c, rtol=1e-9, atol=0)
+
+
+# --- ASAM with a callable adaptive_on ---------------------------------------------------------
+
+
+def test_callable_adaptive_on_receives_the_parameter():
+    # The rule is called as rule(name, parameter); one that looks at the tensor (matrices get T,
+    # vectors T = 1) must work and, for a Linear, equal the "weights" rule.
+    # Kills sam.SAM._unscaled _17 (rule(name, None): AttributeError on None.dim()).
+    torch.manual_seed(0)
+    net = nn.Linear(3, 2).double()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    results = []
+    for rule in ("weights", lambda name, p: p.dim() > 1):
+        model = copy.deepcopy(net)
+        opt = SAM(torch.optim.SGD(model.parameters(), lr=0.1), adaptive=True, model=model,
+                  adaptive_on=rule)  # fmt: skip
+
+        def closure(model=model, opt=opt):
+            opt.zero_grad()
+            loss = (model(x) ** 2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        results.append([p.detach().clone() for p in model.parameters()])
+    for a, b in zip(*results, strict=True):
+        assert torch.equal(a, b)
+    # and the weight's T differs from the bias's: the rule is not "all"
+    model = copy.deepcopy(net)
+    opt = SAM(torch.optim.SGD(model.parameters(), lr=0.1), adaptive=True, model=model,
+              adaptive_on="all")  # fmt: skip
+    opt.step(lambda: _backward(opt, model, x))
+    assert not torch.equal(list(model.parameters())[1].detach(), results[0][1])
+
+
+def _backward(opt, model, x):
+    opt.zero_grad()
+    loss = (model(x) ** 2).sum()
+    loss.backward()
+    return loss
+
+
+# --- RhoFollowsLR ------------------------------------------------------------------------------
+
+
+def _sam(lr: float = 0.1, rho: float = 0.05) -> SAM:
+    return SAM(torch.optim.SGD([nn.Parameter(torch.zeros(2))], lr=lr), rho=rho)
+
+
+def test_resumed_schedule_keeps_the_saved_lr_max_not_the_current_lr():
+    # A run resumed after the lr decayed, its groups without initial_lr (no LR scheduler yet):
+    # lr_max must be the saved rho_lr_max (0.1), not the current lr (0.05).
+    # Kills schedule.RhoFollowsLR.__init__ _22 (g.get(None, ...) ignores the saved end).
+    opt = _sam()
+    sched = RhoFollowsLR(opt, rho_min=0.01)
+    opt.param_groups[0]["lr"] = 0.05
+    assert sched.step() == [pytest.approx(0.03)]
+    saved = copy.deepcopy(opt.state_dict())
+
+    resumed = _sam(lr=0.05)
+    resumed.load_state_dict(saved)
+    assert "initial_lr" not in resumed.param_groups[0]
+    sched2 = RhoFollowsLR(resumed, rho_min=0.01)
+    assert sched2.lr_max == [0.1]
+    assert sched2.rho_max == [0.05]
+    assert sched2.step() == [pytest.approx(0.03)]
+
+
+def test_attach_false_registers_no_hook_and_leaves_handle_none():
+    # handle is None without a hook (callers test `handle is not None` before .remove()).
+    # Kills schedule.RhoFollowsLR.__init__ _48 (handle = "").
+    opt = _sam()
+    sched = RhoFollowsLR(opt, rho_min=0.01, attach=False)
+    assert sched.handle is None
+    opt.param_groups[0]["lr"] = 0.0
+    opt.step(lambda: _quadratic(opt))
+    assert opt.param_groups[0]["rho"] == 0.05  # not driven without attach
+    assert sched.step() == [pytest.approx(0.01)]
+
+
+def _quadratic(opt):
+    opt.zero_grad()
+    p = opt.param_groups[0]["params"][0]
+    loss = ((p - 1.0) ** 2).sum()
+    loss.backward()
+    return loss
+
+
+def test_rho_min_equal_to_rho_max_is_a_constant_rho():
+    # 0 <= rho_min <= rho_max: the boundary rho_min == rho_max is allowed (a constant ρ).
+    # Kills schedule.RhoFollowsLR._check _4 (rho_min < rho_max refuses it).
+    opt = _sam(rho=0.05)
+    sched = RhoFollowsLR(opt, rho_min=0.05)
+    for lr in (0.1, 0.03, 0.0):
+        opt.param_groups[0]["lr"] = lr
+        assert sched.step() == [pytest.approx(0.05)]
+    with pytest.raises(ValueError, match=r"RhoFollowsLR: need 0 <= rho_min <= rho_max"):
+        RhoFollowsLR(_sam(rho=0.05), rho_min=0.06)
+
+
+def test_group_added_later_takes_its_initial_lr_as_lr_max():
+    # "Groups added since: their own ends (current ρ, their initial or current lr)": a group
+    # added with an initial_lr (as an LR scheduler would have set) uses it as lr_max.
+    # Kills schedule.RhoFollowsLR._ends _5/_9/_10 (the "initial_lr" key lost: current lr used).
+    opt = _sam()
+    sched = RhoFollowsLR(opt, rho_min=0.01)
+    opt.add_param_group(
+        {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.02, "initial_lr": 0.04, "rho": 0.09}
+    )
+    assert sched.lr_max == [0.1, 0.04]
+    assert sched.rho_max == [0.05, 0.09]
+    assert sched.step() == [pytest.approx(0.05), pytest.approx(0.01 + 0.08 * 0.02 / 0.04)]
