@@ -192,3 +192,37 @@ def test_group_added_later_takes_its_initial_lr_as_lr_max():
     assert sched.lr_max == [0.1, 0.04]
     assert sched.rho_max == [0.05, 0.09]
     assert sched.step() == [pytest.approx(0.05), pytest.approx(0.01 + 0.08 * 0.02 / 0.04)]
+
+
+# --- the diagnostics in opt.stats (README: grad_norm, perturb_norm, cos_g_gp for SAGM and GSAM) --
+
+
+@pytest.mark.parametrize(("cls", "alpha"), [(SAGM, 0.01), (GSAM, 0.1)])
+def test_stats_hold_the_step_s_norms_and_cos_g_gp(cls, alpha):
+    # On L(θ) = ½ θᵀAθ − bᵀθ: g = Aθ − b, e = s g, g_p = g + s A g, cos = ⟨g,g_p⟩/(‖g‖‖g_p‖+η),
+    # all by hand.  Kills _two_pass.TwoPassOptimizer._record_cosine _1.._4 (the key missing or
+    # None, cosine(None, ...)).
+    mat = torch.diag(torch.tensor([1.0, 10.0], dtype=torch.float64))
+    vec = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    theta = torch.tensor([2.0, 0.1], dtype=torch.float64)  # g = (1, 1)
+    p = nn.Parameter(theta.clone())
+    rho = 0.5
+    opt = cls(torch.optim.SGD([p], lr=0.1), rho=rho, alpha=alpha)
+
+    def closure():
+        opt.zero_grad()
+        loss = 0.5 * p @ mat @ p - vec @ p
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    g = mat @ theta - vec
+    n = torch.linalg.vector_norm(g)
+    s = rho / (n + ETA) - (alpha if cls is SAGM else 0.0)
+    g_p = g + s * (mat @ g)
+    cos = (g @ g_p) / (n * torch.linalg.vector_norm(g_p) + ETA)
+    assert set(opt.stats) == {"grad_norm", "perturb_norm", "cos_g_gp"}
+    assert float(opt.stats["grad_norm"]) == pytest.approx(float(n), rel=1e-12)
+    assert float(opt.stats["perturb_norm"]) == pytest.approx(float(abs(s) * n), rel=1e-12)
+    assert float(opt.stats["cos_g_gp"]) == pytest.approx(float(cos), rel=1e-12)
+    assert float(cos) < 0.95  # g and g_p differ: a wrong pairing would show
