@@ -13,7 +13,6 @@ import pytest
 import torch
 from torch import nn
 
-from roga_bench.algorithms import sharpness
 from roga_bench.optim import ETA, GSAM, SAGM, SAM, RhoFollowsLR
 
 # --- the authors' defaults (DESIGN §4, the registry's declared hparams) -------------------------
@@ -21,10 +20,13 @@ from roga_bench.optim import ETA, GSAM, SAGM, SAM, RhoFollowsLR
 
 @pytest.mark.parametrize(
     ("cls", "rho", "alpha", "algorithm"),
-    [(SAGM, 0.05, 0.001, sharpness.SAGM), (GSAM, 0.05, 0.1, sharpness.GSAM)],
+    [(SAGM, 0.05, 0.001, "SAGM"), (GSAM, 0.05, 0.1, "GSAM")],
 )
 def test_default_rho_and_alpha_are_design_s_and_the_registry_s(cls, rho, alpha, algorithm):
     # kills sagm.SAGM.__init__ _1/_2 (rho 1.05, alpha 1.001), gsam.GSAM.__init__ _1/_2 (1.05, 1.1)
+    from roga_bench.algorithms import sharpness  # here: the other tests need no registry
+
+    algorithm = getattr(sharpness, algorithm)
     opt = cls(torch.optim.SGD([nn.Parameter(torch.zeros(2))], lr=0.1))
     group = opt.param_groups[0]
     assert (group["rho"], group["alpha"]) == (rho, alpha)
@@ -226,3 +228,159 @@ def test_stats_hold_the_step_s_norms_and_cos_g_gp(cls, alpha):
     assert float(opt.stats["perturb_norm"]) == pytest.approx(float(abs(s) * n), rel=1e-12)
     assert float(opt.stats["cos_g_gp"]) == pytest.approx(float(cos), rel=1e-12)
     assert float(cos) < 0.95  # g and g_p differ: a wrong pairing would show
+
+
+def test_sam_perturbation_of_a_gradient_of_norm_eta():
+    # e = ρ g/(‖g‖+η): with ‖g‖ = 2η, ‖e‖ = ρ·2/3 (finite, below ρ).  ‖g‖ − η
+    # (_two_pass.TwoPassOptimizer._scale _4) gives 2ρ.
+    c = torch.tensor([0.0, 2 * ETA], dtype=torch.float64)
+    p, seen, closure = _linear(c)
+    rho = 0.3
+    opt = SAM(torch.optim.SGD([p], lr=1.0), rho=rho)
+    opt.step(closure(opt))
+    assert torch.allclose(seen[1] - seen[0], rho * c / (3 * ETA), rtol=1e-9, atol=0)
+    assert float(opt.stats["perturb_norm"]) == pytest.approx(rho * 2 / 3, rel=1e-9)
+    assert torch.allclose(p.detach(), -c, rtol=1e-12, atol=0)  # d = g_p = c
+
+
+# --- the wrapper's protocol and messages ----------------------------------------------------------
+
+
+def test_error_messages_name_the_class_and_what_was_wrong():
+    # Kills _wrapper.WrapperOptimizer.__init__ _1/_2/_5/_9 (class or type name lost, message
+    # None), _wrapper._closure_loss _3/_4 and _two_pass.TwoPassOptimizer.step _3/_4/_5 (text).
+    p = nn.Parameter(torch.zeros(2))
+    with pytest.raises(
+        TypeError, match=r"^SAGM: base_optimizer must be a torch\.optim\.Optimizer, got list$"
+    ):
+        SAGM([p])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^GSAM: hparam 'alpha' must be >= 0, got -0\.1$"):
+        GSAM(torch.optim.SGD([p], lr=0.1), alpha=-0.1)
+    opt = SAM(torch.optim.SGD([p], lr=0.1))
+    with pytest.raises(
+        ValueError,
+        match=r"^SAM\.step needs a closure that zero-grads, forwards, backwards and returns the "
+        r"loss$",
+    ):
+        opt.step()
+
+    def no_loss():
+        opt.zero_grad()
+        (p**2).sum().backward()
+
+    with pytest.raises(
+        ValueError,
+        match=r"^the closure must return the loss \(zero-grad, forward, backward, return loss\)$",
+    ):
+        opt.step(no_loss)
+    assert torch.equal(p.detach(), torch.zeros(2))
+
+
+def test_stats_are_an_empty_dict_before_the_first_step():
+    # opt.stats holds the last step's diagnostics: none yet, an empty dict (callers iterate it,
+    # as the algorithms do).  Kills _wrapper.WrapperOptimizer.__init__ _21 (stats = None).
+    opt = GSAM(torch.optim.SGD([nn.Parameter(torch.zeros(2))], lr=0.1))
+    assert opt.stats == {}
+
+
+def test_zero_grad_sets_the_gradients_to_none_by_default():
+    # Like torch.optim (set_to_none=True); False leaves zeros.  Kills _wrapper.zero_grad _1/_2.
+    p = nn.Parameter(torch.ones(2))
+    opt = SAM(torch.optim.SGD([p], lr=0.1))
+    (p**2).sum().backward()
+    opt.zero_grad()
+    assert p.grad is None
+    (p**2).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is not None and torch.equal(p.grad, torch.zeros(2))
+
+
+def test_added_param_group_gets_the_wrapper_s_hparams_unless_it_sets_them():
+    # add_param_group fills rho/alpha from the wrapper's (a group's own values win), and the new
+    # group steps with them: e = (ρ/(‖g‖+η) − α) g with the global ‖g‖.
+    # Kills _wrapper.WrapperOptimizer.add_param_group _1.._5.
+    a, b = nn.Parameter(torch.tensor([1.0], dtype=torch.float64)), None
+    opt = SAGM(torch.optim.SGD([a], lr=0.1), rho=0.2, alpha=0.01)
+    b = nn.Parameter(torch.tensor([2.0], dtype=torch.float64))
+    c = nn.Parameter(torch.tensor([3.0], dtype=torch.float64))
+    opt.add_param_group({"params": [b]})
+    opt.add_param_group({"params": [c], "rho": 0.5})
+    groups = opt.param_groups
+    assert [(g["rho"], g["alpha"]) for g in groups] == [(0.2, 0.01), (0.2, 0.01), (0.5, 0.01)]
+    assert opt.base_optimizer.param_groups[1]["params"] == [b]
+    seen = []
+
+    def closure():
+        opt.zero_grad()
+        seen.append([t.detach().clone() for t in (a, b, c)])
+        loss = 0.5 * (a**2 + b**2 + c**2).sum()  # g = θ
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    n = (1.0 + 4.0 + 9.0) ** 0.5
+    for i, (theta, rho) in enumerate([(1.0, 0.2), (2.0, 0.2), (3.0, 0.5)]):
+        e = (rho / (n + ETA) - 0.01) * theta
+        assert float(seen[1][i] - seen[0][i]) == pytest.approx(e, rel=1e-12)
+
+
+def test_a_parameter_the_second_pass_misses_gets_a_zero_gradient():
+    # "a parameter the pass did not reach gets zeros": SAGM's d = ½(g + 0) for it, and its
+    # .grad holds that d afterwards.  Kills _wrapper._grads _1/_2/_3.
+    a = nn.Parameter(torch.tensor([1.0, -1.0], dtype=torch.float64))
+    b = nn.Parameter(torch.tensor([2.0], dtype=torch.float64))
+    opt = SAGM(torch.optim.SGD([a, b], lr=0.1), rho=0.1, alpha=0.0)
+    calls = []
+
+    def closure():
+        calls.append(1)
+        opt.zero_grad()
+        loss = 0.5 * (a**2).sum() + (0.5 * (b**2).sum() if len(calls) == 1 else 0.0)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    assert torch.allclose(b.detach(), torch.tensor([2.0 - 0.1 * 0.5 * 2.0], dtype=torch.float64))
+    assert b.grad is not None and torch.equal(b.grad, torch.tensor([1.0], dtype=torch.float64))
+
+
+def test_after_a_failing_second_pass_second_step_needs_a_new_first_step():
+    # The failed step is dropped whole: a second_step() after it refuses like one before any
+    # first_step.  Kills _two_pass.TwoPassOptimizer.step _16 (the saved θ left as "").
+    p = nn.Parameter(torch.tensor([1.0, 2.0]))
+    opt = SAGM(torch.optim.SGD([p], lr=0.1))
+    calls = []
+
+    def closure():
+        calls.append(1)
+        if len(calls) == 2:
+            raise FloatingPointError("loss is NaN")
+        opt.zero_grad()
+        loss = (p**2).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(FloatingPointError):
+        opt.step(closure)
+    assert torch.equal(p.detach(), torch.tensor([1.0, 2.0]))
+    with pytest.raises(RuntimeError, match=r"^SAGM\.second_step called before first_step$"):
+        opt.second_step()
+
+
+def test_step_zero_grads_between_the_two_passes():
+    # step() zero-grads after the first pass (davda54/sam's first_step(zero_grad=True)): a
+    # closure that only backwards still gives SAM d = ∇L(θ+e), not g + ∇L(θ+e).
+    # Kills _two_pass.TwoPassOptimizer.step _8/_9 (first_step(zero_grad=None/False)).
+    theta = torch.tensor([1.0, -2.0], dtype=torch.float64)
+    p = nn.Parameter(theta.clone())
+    rho, lr = 0.1, 0.1
+    opt = SAM(torch.optim.SGD([p], lr=lr), rho=rho)
+
+    def closure():
+        loss = 0.5 * (p**2).sum()  # g = θ
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    g_p = theta + rho * theta / (torch.linalg.vector_norm(theta) + ETA)
+    assert torch.allclose(p.detach(), theta - lr * g_p, rtol=1e-12, atol=0)
