@@ -384,3 +384,44 @@ def test_step_zero_grads_between_the_two_passes():
     opt.step(closure)
     g_p = theta + rho * theta / (torch.linalg.vector_norm(theta) + ETA)
     assert torch.allclose(p.detach(), theta - lr * g_p, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_a_param_group_without_gradients_is_skipped(adaptive):
+    # A group none of whose parameters got a gradient (frozen, or unused this step) gets no
+    # perturbation and no update; the other groups step exactly as without it.
+    # Kills _two_pass._perturbations _2 and sam.SAM._perturbations _10/_14/_39/_40 (the empty
+    # group sent to torch._foreach_*, which refuses an empty list, or a None/short list back).
+    def run(with_unused: bool):
+        a = nn.Parameter(torch.tensor([1.0, -2.0], dtype=torch.float64))
+        b = nn.Parameter(torch.tensor([0.5], dtype=torch.float64))
+        unused = nn.Parameter(torch.tensor([3.0], dtype=torch.float64))
+        groups = [{"params": [a]}, {"params": [b], "rho": 0.2}]
+        if with_unused:
+            groups.insert(0, {"params": [unused]})
+            groups.insert(2, {"params": [unused.detach().clone().requires_grad_()]})
+        opt = SAM(torch.optim.SGD(groups, lr=0.1), rho=0.1, adaptive=adaptive)
+
+        def closure():
+            opt.zero_grad()
+            loss = (a**2).sum() + (b**3).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        assert torch.equal(unused.detach(), torch.tensor([3.0], dtype=torch.float64))
+        return a.detach(), b.detach()
+
+    for x, y in zip(run(True), run(False), strict=True):
+        assert torch.equal(x, y)
+
+
+def test_sam_argument_errors_say_what_was_wrong():
+    # Kills sam.SAM.__init__ _8 (message None) and _18/_19 (text changed).
+    p = nn.Parameter(torch.zeros(2))
+    with pytest.raises(ValueError, match=r"^SAM: adaptive_eta must be >= 0, got -0\.1$"):
+        SAM(torch.optim.SGD([p], lr=0.1), adaptive=True, adaptive_eta=-0.1)
+    with pytest.raises(
+        ValueError, match=r"^SAM: a callable adaptive_on needs model= for the parameter names$"
+    ):
+        SAM(torch.optim.SGD([p], lr=0.1), adaptive=True, adaptive_on=lambda n, q: True)
