@@ -425,3 +425,13 @@ def test_sam_argument_errors_say_what_was_wrong():
         ValueError, match=r"^SAM: a callable adaptive_on needs model= for the parameter names$"
     ):
         SAM(torch.optim.SGD([p], lr=0.1), adaptive=True, adaptive_on=lambda n, q: True)
+
+
+def test_defaults_are_the_base_s_plus_the_wrapper_s_hparams():
+    # torch.optim.Optimizer.defaults of a wrapper: the base optimizer's defaults (lr, momentum,
+    # ...) and the wrapper's hparams, as code that reads opt.defaults["lr"] expects.
+    # Kills _wrapper.WrapperOptimizer.__init__ _16 (defaults None).
+    base = torch.optim.SGD([nn.Parameter(torch.zeros(2))], lr=0.1, momentum=0.9)
+    opt = GSAM(base, rho=0.02, alpha=0.3)
+    assert opt.defaults == {**base.defaults, "rho": 0.02, "alpha": 0.3}
+    assert opt.defaults["lr"] == 0.1
