@@ -63,39 +63,40 @@ class TwoPassOptimizer(WrapperOptimizer):
         self.second_step()
         return loss
 
-    @torch.no_grad()
     def first_step(self, zero_grad: bool = False) -> None:
         """Save θ (and g), then move to θ + e. Call after ``loss.backward()`` at θ.
 
         Raises:
             RuntimeError: no parameter has a gradient.
         """
-        groups = self._params_with_grad()
-        params = flat(groups)
-        if not params:
-            raise RuntimeError(
-                f"{type(self).__name__}.first_step: no parameter has a gradient; "
-                "call loss.backward() first"
-            )
-        grads = [[p.grad for p in ps] for ps in groups]
-        self._groups = groups
-        self._backup = backup(params, getattr(self, "_spare", None))
-        # Keep g as the .grad tensors themselves (no clone): detached from the parameters, the
-        # second backward allocates new ones and g stays intact.
-        self._g = [list(gs) for gs in grads] if self.keeps_first_grad else None  # type: ignore[misc]
-        if self.keeps_first_grad:
-            for p in params:
-                p.grad = None
-        grad_norm = global_norm(flat(grads))  # type: ignore[arg-type]
-        perturbations = self._perturbations(groups, grads, grad_norm)  # type: ignore[arg-type]
-        for ps, e in zip(groups, perturbations, strict=True):
-            if ps:
-                torch._foreach_add_(ps, e)  # θ ← θ + e
-        self.stats = {"grad_norm": grad_norm, "perturb_norm": global_norm(flat(perturbations))}
-        if zero_grad:
-            self.zero_grad()
+        # a no_grad block, not the decorator: mutmut does not mutate decorated functions
+        with torch.no_grad():
+            groups = self._params_with_grad()
+            params = flat(groups)
+            if not params:
+                raise RuntimeError(
+                    f"{type(self).__name__}.first_step: no parameter has a gradient; "
+                    "call loss.backward() first"
+                )
+            grads = [[p.grad for p in ps] for ps in groups]
+            self._groups = groups
+            self._backup = backup(params, getattr(self, "_spare", None))
+            # Keep g as the .grad tensors themselves (no clone): detached from the parameters, the
+            # second backward allocates new ones and g stays intact.
+            keep = self.keeps_first_grad
+            self._g = [list(gs) for gs in grads] if keep else None  # type: ignore[misc]
+            if keep:
+                for p in params:
+                    p.grad = None
+            grad_norm = global_norm(flat(grads))  # type: ignore[arg-type]
+            perturbations = self._perturbations(groups, grads, grad_norm)  # type: ignore[arg-type]
+            for ps, e in zip(groups, perturbations, strict=True):
+                if ps:
+                    torch._foreach_add_(ps, e)  # θ ← θ + e
+            self.stats = {"grad_norm": grad_norm, "perturb_norm": global_norm(flat(perturbations))}
+            if zero_grad:
+                self.zero_grad()
 
-    @torch.no_grad()
     def second_step(self, zero_grad: bool = False) -> None:
         """Restore θ exactly, write d into ``.grad``, apply ``base_optimizer.step()``.
 
@@ -104,16 +105,17 @@ class TwoPassOptimizer(WrapperOptimizer):
         Raises:
             RuntimeError: ``first_step`` was not called before.
         """
-        if self._backup is None or self._groups is None:
-            raise RuntimeError(f"{type(self).__name__}.second_step called before first_step")
-        torch._foreach_copy_(flat(self._groups), self._backup)  # θ ← saved θ, bit-exact
-        g_p = [self._grads(ps) for ps in self._groups]
-        self._combine(g_p, self._g)  # .grad ← d, in place
-        self._spare = self._backup
-        self._backup = self._groups = self._g = None
-        self.base_optimizer.step()
-        if zero_grad:
-            self.zero_grad()
+        with torch.no_grad():
+            if self._backup is None or self._groups is None:
+                raise RuntimeError(f"{type(self).__name__}.second_step called before first_step")
+            torch._foreach_copy_(flat(self._groups), self._backup)  # θ ← saved θ, bit-exact
+            g_p = [self._grads(ps) for ps in self._groups]
+            self._combine(g_p, self._g)  # .grad ← d, in place
+            self._spare = self._backup
+            self._backup = self._groups = self._g = None
+            self.base_optimizer.step()
+            if zero_grad:
+                self.zero_grad()
 
     # --- what subclasses define ---------------------------------------------------------------
     def _scale(self, group: dict[str, Any], grad_norm: Tensor) -> Tensor:

@@ -102,17 +102,19 @@ class LookSAM(TwoPassOptimizer):
         self.reuse_step()
         return loss
 
-    @torch.no_grad()
     def second_step(self, zero_grad: bool = False) -> None:
-        super().second_step(zero_grad)
-        if self._pending is not None:  # new g_v buffers join the state after the base step
-            params, gv = self._pending
-            store_buffers(self.state, params, gv, _GV)
-            self._pending = None
-            advance(self.param_groups, look_gv_norm=float(global_norm(gv)))  # one sync per cycle
-        else:
-            advance(self.param_groups)
-        self.stats["look_full"] = torch.ones(())
+        # a no_grad block, not the decorator: mutmut does not mutate decorated functions
+        with torch.no_grad():
+            super().second_step(zero_grad)
+            if self._pending is not None:  # new g_v buffers join the state after the base step
+                params, gv = self._pending
+                store_buffers(self.state, params, gv, _GV)
+                self._pending = None
+                # one sync per cycle
+                advance(self.param_groups, look_gv_norm=float(global_norm(gv)))
+            else:
+                advance(self.param_groups)
+            self.stats["look_full"] = torch.ones(())
 
     def _combine(self, g_p: list[list[Tensor]], g: list[list[Tensor]] | None) -> None:
         """d = g_s (left in ``.grad``); store g_v = g_s − (⟨g_s,g⟩/(‖g‖²+η)) g and ‖g_v‖."""
@@ -128,7 +130,6 @@ class LookSAM(TwoPassOptimizer):
         torch._foreach_addcmul_(gv, flat_g, [-coef] * len(gv))  # g_v = g_s − coef g
         self._pending = (params, gv)
 
-    @torch.no_grad()
     def reuse_step(self, zero_grad: bool = False) -> None:
         """With g = ∇L(θ) in ``.grad``: d = g + α ‖g‖/(‖g_v‖+η) g_v, then the base step.
 
@@ -137,20 +138,23 @@ class LookSAM(TwoPassOptimizer):
         Raises:
             RuntimeError: no parameter has a gradient.
         """
-        groups = self._params_with_grad()
-        if not flat(groups):
-            raise RuntimeError("LookSAM.reuse_step: no parameter has a gradient")
-        g_norm = global_norm([p.grad for p in flat(groups)])  # type: ignore[misc]
-        gv_norm = self.param_groups[0].get("look_gv_norm")
-        if gv_norm is not None:
-            ratio = g_norm / (gv_norm + ETA)
-            for group, ps in zip(self.param_groups, groups, strict=True):
-                pairs = [(p.grad, self.state[p][_GV]) for p in ps if _GV in self.state.get(p, {})]
-                if pairs:
-                    grads, gvs = (list(x) for x in zip(*pairs, strict=True))
-                    torch._foreach_addcmul_(grads, gvs, [group["alpha"] * ratio] * len(grads))
-        self.stats = {"grad_norm": g_norm, "look_full": torch.zeros(())}
-        self.base_optimizer.step()
-        advance(self.param_groups)
-        if zero_grad:
-            self.zero_grad()
+        with torch.no_grad():
+            groups = self._params_with_grad()
+            if not flat(groups):
+                raise RuntimeError("LookSAM.reuse_step: no parameter has a gradient")
+            g_norm = global_norm([p.grad for p in flat(groups)])  # type: ignore[misc]
+            gv_norm = self.param_groups[0].get("look_gv_norm")
+            if gv_norm is not None:
+                ratio = g_norm / (gv_norm + ETA)
+                for group, ps in zip(self.param_groups, groups, strict=True):
+                    pairs = [
+                        (p.grad, self.state[p][_GV]) for p in ps if _GV in self.state.get(p, {})
+                    ]
+                    if pairs:
+                        grads, gvs = (list(x) for x in zip(*pairs, strict=True))
+                        torch._foreach_addcmul_(grads, gvs, [group["alpha"] * ratio] * len(grads))
+            self.stats = {"grad_norm": g_norm, "look_full": torch.zeros(())}
+            self.base_optimizer.step()
+            advance(self.param_groups)
+            if zero_grad:
+                self.zero_grad()

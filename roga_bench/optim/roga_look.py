@@ -142,28 +142,29 @@ class RoGALook(RoGA):
                 p.grad = g.mul_(1.0 / len(closures))
         return torch.stack([x.to(losses[0].device) for x in losses]).mean()
 
-    @torch.no_grad()
     def reuse_step(self, zero_grad: bool = False) -> None:
         """With g = ∇L(θ) in ``.grad``: d = g + (α_L/2) ‖g‖ u, then the base step.
 
         Raises:
             RuntimeError: no parameter has a gradient.
         """
-        groups = self._params_with_grad()
-        if not flat(groups):
-            raise RuntimeError("RoGALook.reuse_step: no parameter has a gradient")
-        g_norm = global_norm([p.grad for p in flat(groups)])  # type: ignore[misc]
-        for group, ps in zip(self.param_groups, groups, strict=True):
-            pairs = [(p.grad, self.state[p][_U]) for p in ps if _U in self.state.get(p, {})]
-            if pairs:
-                grads, us = (list(x) for x in zip(*pairs, strict=True))
-                scale = 0.5 * group["look_alpha"] * g_norm
-                torch._foreach_addcmul_(grads, us, [scale] * len(grads))
-        self.stats = {"grad_norm": g_norm, "look_full": torch.zeros(())}
-        self.base_optimizer.step()
-        advance(self.param_groups)
-        if zero_grad:
-            self.zero_grad()
+        # a no_grad block, not the decorator: mutmut does not mutate decorated functions
+        with torch.no_grad():
+            groups = self._params_with_grad()
+            if not flat(groups):
+                raise RuntimeError("RoGALook.reuse_step: no parameter has a gradient")
+            g_norm = global_norm([p.grad for p in flat(groups)])  # type: ignore[misc]
+            for group, ps in zip(self.param_groups, groups, strict=True):
+                pairs = [(p.grad, self.state[p][_U]) for p in ps if _U in self.state.get(p, {})]
+                if pairs:
+                    grads, us = (list(x) for x in zip(*pairs, strict=True))
+                    scale = 0.5 * group["look_alpha"] * g_norm
+                    torch._foreach_addcmul_(grads, us, [scale] * len(grads))
+            self.stats = {"grad_norm": g_norm, "look_full": torch.zeros(())}
+            self.base_optimizer.step()
+            advance(self.param_groups)
+            if zero_grad:
+                self.zero_grad()
 
     # --- the full step: RoGA's, plus u ---------------------------------------------------------
     def _start(self) -> None:
