@@ -397,15 +397,10 @@ def test_roga_failure_while_saving_theta_surfaces_as_itself(monkeypatch):
     assert not torch.equal(_theta(params), theta0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="RoGA takes its parameters from the first domain's first pass only: a parameter "
-    "that only a later domain reaches is never updated (d should give it its 1/K share, as "
-    "RoGALook's reuse step does); the update depends on the order of the domains",
-)
 @pytest.mark.parametrize("align_to", ["domain", "global"])
 def test_roga_parameter_only_a_later_domain_reaches_gets_its_share(align_to):
+    # The bug: RoGA took its parameters from domain 0's first pass only, so x (reached by the
+    # second domain alone) never moved, and the update depended on the order of the domains.
     # With ρ = α = 0, d = (1/K) Σ g_i (module docstring), whatever the order of the domains.
     results = []
     for order in (0, 1):
@@ -430,3 +425,25 @@ def test_roga_parameter_only_a_later_domain_reaches_gets_its_share(align_to):
     for w_value, x_value in results:
         assert w_value == pytest.approx(1.0 - LR * 2.0)
         assert x_value == pytest.approx(-LR * 3.0 / 2)
+
+
+@pytest.mark.parametrize("align_to", ["domain", "global"])
+def test_roga_leaves_a_parameter_no_domain_reaches_untouched(align_to):
+    # A trainable parameter that no pass reaches keeps .grad None, so SGD's weight decay and
+    # momentum skip it, as they would without RoGA (the bug: a zero gradient that decays it).
+    w = nn.Parameter(torch.tensor([1.0], dtype=torch.float64))
+    unused = nn.Parameter(torch.tensor([2.0], dtype=torch.float64))
+    base = torch.optim.SGD([w, unused], lr=LR, momentum=0.9, weight_decay=0.5)
+    opt = RoGA(base, rho=0.05, alpha=0.001, align_to=align_to)
+
+    def closure(opt=opt, w=w):
+        opt.zero_grad()
+        loss = (w**2).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(2):
+        opt.step([closure, closure])
+    assert float(unused.detach()) == 2.0
+    assert unused not in base.state or "momentum_buffer" not in base.state[unused]
+    assert float(w.detach()) != 1.0

@@ -102,6 +102,7 @@ class RoGA(WrapperOptimizer):
         self._backup: list[Tensor] | None = None
         self._acc: list[Tensor] | None = None  # Σ_i (g_i + g_i^p)
         self._g_i: list[Tensor] | None = None
+        self._reached: list[bool] | None = None  # per parameter: did any pass reach it
         self._k = 0
         self._diag: dict[str, list[Tensor]] = {"grad_norm": [], "perturb_norm": [], "cos": []}
 
@@ -152,89 +153,90 @@ class RoGA(WrapperOptimizer):
         self.final_step()
         return losses
 
-    @torch.no_grad()
     def _abort(self) -> None:
         """Put θ back and forget a half-done step."""
-        if self._backup is not None and self._groups is not None:
-            torch._foreach_copy_(flat(self._groups), self._backup)
-        self._reset()
+        # a no_grad block, not the decorator: mutmut does not mutate decorated functions
+        with torch.no_grad():
+            if self._backup is not None and self._groups is not None:
+                torch._foreach_copy_(flat(self._groups), self._backup)
+            self._reset()
 
     # --- align_to="domain": the lower-level calls, one domain at a time -----------------------
-    @torch.no_grad()
     def first_step(self, zero_grad: bool = False) -> None:
         """With g_i = ∇L_i(θ) in ``.grad``: save θ (first domain only) and g_i, climb to θ + e_i.
 
         Raises:
             RuntimeError: ``align_to="global"`` (use ``step``), or no parameter has a gradient.
         """
-        if self.align_to != "domain":
-            raise RuntimeError(
-                "RoGA.first_step/second_step implement align_to='domain'; "
-                "use step(closures) for align_to='global'"
-            )
-        if self._groups is None:
-            self._start()
-        groups = self._groups
-        assert groups is not None
-        params = flat(groups)
-        # Keep the .grad tensors themselves rather than a clone: a fresh |θ|-sized allocation
-        # per domain costs about five in-place passes on the CPU (page faults). Detaching them
-        # from the parameters makes the next backward allocate new ones, so g_i stays intact.
-        g_i = self._grads(params)
-        for p in params:
-            p.grad = None
-        per_group = split(g_i, groups)
-        group_norms = [global_norm(gs).to(g_i[0].device) for gs in per_group]
-        norm = torch.linalg.vector_norm(torch.stack(group_norms))
-        perturb_sq = torch.zeros((), dtype=norm.dtype, device=norm.device)
-        for group, ps, gs, group_norm in zip(
-            self.param_groups, groups, per_group, group_norms, strict=True
-        ):
-            if ps:
-                scale = group["rho"] / (norm + ETA) - group["alpha"]
-                # θ ← θ + s g_i in place: no temporary e_i the size of the parameters
-                torch._foreach_addcmul_(ps, gs, [scale] * len(ps))
-                perturb_sq = perturb_sq + (scale * group_norm) ** 2
-        self._diag["perturb_norm"].append(perturb_sq.sqrt())
-        self._g_i = g_i
-        self._diag["grad_norm"].append(norm)
-        if zero_grad:
-            self.zero_grad()
+        with torch.no_grad():
+            if self.align_to != "domain":
+                raise RuntimeError(
+                    "RoGA.first_step/second_step implement align_to='domain'; "
+                    "use step(closures) for align_to='global'"
+                )
+            if self._groups is None:
+                self._start()
+            groups = self._groups
+            assert groups is not None
+            params = flat(groups)
+            # Keep the .grad tensors themselves rather than a clone: a fresh |θ|-sized allocation
+            # per domain costs about five in-place passes on the CPU (page faults). Detaching them
+            # from the parameters makes the next backward allocate new ones, so g_i stays intact.
+            g_i = self._pass_grads(params)
+            for p in params:
+                p.grad = None
+            per_group = split(g_i, groups)
+            group_norms = [global_norm(gs).to(g_i[0].device) for gs in per_group]
+            norm = torch.linalg.vector_norm(torch.stack(group_norms))
+            perturb_sq = torch.zeros((), dtype=norm.dtype, device=norm.device)
+            for group, ps, gs, group_norm in zip(
+                self.param_groups, groups, per_group, group_norms, strict=True
+            ):
+                if ps:
+                    scale = group["rho"] / (norm + ETA) - group["alpha"]
+                    # θ ← θ + s g_i in place: no temporary e_i the size of the parameters
+                    torch._foreach_addcmul_(ps, gs, [scale] * len(ps))
+                    perturb_sq = perturb_sq + (scale * group_norm) ** 2
+            self._diag["perturb_norm"].append(perturb_sq.sqrt())
+            self._g_i = g_i
+            self._diag["grad_norm"].append(norm)
+            if zero_grad:
+                self.zero_grad()
 
-    @torch.no_grad()
     def second_step(self, zero_grad: bool = False) -> None:
         """With g_i^p = ∇L_i(θ+e_i) in ``.grad``: restore θ exactly, accumulate g_i + g_i^p."""
-        if self._g_i is None or self._backup is None:
-            raise RuntimeError("RoGA.second_step called before first_step")
-        params = flat(self._groups)  # type: ignore[arg-type]
-        torch._foreach_copy_(params, self._backup)  # θ ← saved θ, bit-exact
-        g_p = self._grads(params)
-        g_norm = self._diag["grad_norm"][-1]  # ‖g_i‖, already known from first_step
-        dot = global_dot(self._g_i, g_p)
-        self._diag["cos"].append(dot / (g_norm * global_norm(g_p) + ETA))
-        self._after_second_pass(self._g_i, g_p, dot, g_norm)
-        if self._acc is None:
-            self._acc = self._g_i  # our own buffer since first_step detached it
-        else:
-            torch._foreach_add_(self._acc, self._g_i)
-        torch._foreach_add_(self._acc, g_p)
-        self._g_i = None
-        self._k += 1
-        if zero_grad:
-            self.zero_grad()
+        with torch.no_grad():
+            if self._g_i is None or self._backup is None:
+                raise RuntimeError("RoGA.second_step called before first_step")
+            params = flat(self._groups)  # type: ignore[arg-type]
+            torch._foreach_copy_(params, self._backup)  # θ ← saved θ, bit-exact
+            g_p = self._pass_grads(params)
+            g_norm = self._diag["grad_norm"][-1]  # ‖g_i‖, already known from first_step
+            dot = global_dot(self._g_i, g_p)
+            self._diag["cos"].append(dot / (g_norm * global_norm(g_p) + ETA))
+            self._after_second_pass(self._g_i, g_p, dot, g_norm)
+            if self._acc is None:
+                self._acc = self._g_i  # our own buffer since first_step detached it
+            else:
+                torch._foreach_add_(self._acc, self._g_i)
+            torch._foreach_add_(self._acc, g_p)
+            self._g_i = None
+            self._k += 1
+            if zero_grad:
+                self.zero_grad()
 
-    @torch.no_grad()
     def final_step(self) -> None:
         """Write d = (1/K) Σ ½(g_i + g_i^p) into ``.grad`` and apply ``base_optimizer.step()``.
 
         Raises:
             RuntimeError: no domain was completed; ValueError: K differs from ``num_domains``.
         """
-        if self._k == 0 or self._acc is None or self._g_i is not None:
-            raise RuntimeError("RoGA.final_step needs first_step/second_step for every domain")
-        self._check_count(self._k)
-        torch._foreach_mul_(self._acc, 0.5 / self._k)
-        self._apply(self._acc)
+        with torch.no_grad():
+            if self._k == 0 or self._acc is None or self._g_i is not None:
+                raise RuntimeError("RoGA.final_step needs first_step/second_step for every domain")
+            self._check_count(self._k)
+            torch._foreach_mul_(self._acc, 0.5 / self._k)
+            self._apply(self._acc)
 
     def _after_second_pass(
         self, g_i: list[Tensor], g_p: list[Tensor], dot: Tensor | None, g_norm: Tensor | None
@@ -245,18 +247,31 @@ class RoGA(WrapperOptimizer):
         """
 
     def _start(self) -> None:
-        groups = self._params_with_grad()
-        params = flat(groups)
-        if not params:
+        if not flat(self._params_with_grad()):
             raise RuntimeError("RoGA: no parameter has a gradient; call loss.backward() first")
+        # every trainable parameter, not only those domain 0 reaches: a later domain may reach
+        # others, and d gives them their 1/K share (zeros for the domains that do not)
+        groups = [[p for p in g["params"] if p.requires_grad] for g in self.param_groups]
+        params = flat(groups)
         self._groups = groups
+        self._reached = [False] * len(params)
         self._backup = backup(params, getattr(self, "_spare", None))
         self._acc = None  # becomes domain 0's g_0 buffer in second_step: no zeros, one add less
 
+    def _pass_grads(self, params: list[Tensor]) -> list[Tensor]:
+        """``.grad`` of each parameter, zeros where this pass did not reach it (noted first)."""
+        self._reached = [
+            r or p.grad is not None
+            for r, p in zip(self._reached, params, strict=True)  # type: ignore[arg-type]
+        ]
+        return self._grads(params)
+
     def _apply(self, direction: list[Tensor]) -> None:
-        """``.grad`` ← d (the buffers themselves, no copy), base step, diagnostics."""
-        for p, d in zip(flat(self._groups), direction, strict=True):  # type: ignore[arg-type]
-            p.grad = d
+        """``.grad`` ← d (the buffers themselves, no copy; None for a parameter no pass reached,
+        which the base step then leaves alone), base step, diagnostics."""
+        params, reached = flat(self._groups), self._reached  # type: ignore[arg-type]
+        for p, d, r in zip(params, direction, reached, strict=True):  # type: ignore[arg-type]
+            p.grad = d if r else None
         diag = self._diag
         self.stats = {
             "grad_norm": torch.stack(diag["grad_norm"]).mean(),
@@ -278,7 +293,7 @@ class RoGA(WrapperOptimizer):
                 if self._groups is None:
                     self._start()
                     self._acc = None  # reuses g_0's buffer below: (K+2)x parameters at most
-                g_list.append(torch._foreach_clone(self._grads(flat(self._groups))))
+                g_list.append(torch._foreach_clone(self._pass_grads(flat(self._groups))))
             self.zero_grad()
         k = len(closures)
         with torch.no_grad():
@@ -315,7 +330,7 @@ class RoGA(WrapperOptimizer):
             closure()
         with torch.no_grad():
             torch._foreach_copy_(params, self._backup)  # type: ignore[arg-type]
-            g_p = self._grads(params)
+            g_p = self._pass_grads(params)
             self._diag["cos"].append(cosine(g_list[i], g_p))
             self._after_second_pass(g_list[i], g_p, None, None)
             if self._acc is None:
