@@ -92,6 +92,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_stats.py",
             "tests/test_sequential_stats.py",
             "tests/test_stats_mutants.py",
+            "tests/test_stats_mutants_g.py",
             "tests/test_laws.py",
             "tests/test_survivors.py",
             "tests/test_mutants.py",
@@ -145,6 +146,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_optim_mutants_b.py",
             "tests/test_optim_mutants_c.py",
             "tests/test_optim_mutants_d.py",
+            "tests/test_optim_mutants_e.py",
+            "tests/test_optim_mutants_f.py",
         ],
     ),
 }
