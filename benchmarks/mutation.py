@@ -304,6 +304,10 @@ def score_row(module: str, statuses: dict[str, str], equivalent: dict[str, str])
     """Counts of one module (equivalent mutants counted apart, whatever mutmut said)."""
     row = {"module": module, "mutants": len(statuses), "killed": 0, "survived": 0}
     row.update(timeout=0, equivalent=0, other=0, survivors=[], wrongly_equivalent=[])
+    # a listed name this run has no mutant of: its function changed or is gone since it was listed
+    row["stale_equivalent"] = sorted(
+        n for n in equivalent if module_of(n) == module and n not in statuses
+    )
     for name, status in sorted(statuses.items()):
         if name in equivalent:
             row["equivalent"] += 1
@@ -356,6 +360,9 @@ def write_table(equivalent: dict[str, str]) -> Path:
         if r["wrongly_equivalent"]:
             notes.append(f"\n## {module}: listed as equivalent but killed (remove them)\n")
             notes += [f"- `{s}`" for s in r["wrongly_equivalent"]]
+        if r["stale_equivalent"]:
+            notes.append(f"\n## {module}: listed as equivalent but no such mutant (remove them)\n")
+            notes += [f"- `{s}`" for s in r["stale_equivalent"]]
     listed = [f"- `{k}`: {v}" for k, v in sorted(equivalent.items())]
     lines += notes + ["", "## Equivalent mutants (benchmarks/mutation_equivalent.txt)", ""]
     lines += listed or ["(none)"]

@@ -76,3 +76,20 @@ def test_re_checks_refuse_results_of_another_version_of_the_file(mutation, tmp_p
     assert not mutation._may_merge("records")
     json_path.write_text('{"statuses": {}}')  # made before the hashes were recorded
     assert mutation._may_merge("records")
+
+
+def test_score_counts_listed_equivalents_apart_and_names_the_wrong_and_stale_ones(mutation):
+    r = "roga_bench.records.x_mark_done__mutmut_"
+    statuses = {f"{r}1": "killed", f"{r}2": "survived", f"{r}3": "survived", f"{r}4": "timeout"}
+    equivalent = {
+        f"{r}1": "killed after all",
+        f"{r}3": "no input tells it apart",
+        f"{r}9": "its function changed since it was listed",
+        "roga_bench.sweep._jobs.x_job_hash__mutmut_11": "another module's",
+    }
+    row = mutation.score_row("records", statuses, equivalent)
+    assert (row["killed"], row["survived"], row["timeout"], row["equivalent"]) == (0, 1, 1, 2)
+    assert row["survivors"] == [f"{r}2"]
+    assert row["wrongly_equivalent"] == [f"{r}1"]
+    assert row["stale_equivalent"] == [f"{r}9"]
+    assert row["score"] == pytest.approx(1 / 2)
