@@ -20,7 +20,7 @@ Mutants killed here (mutmut 3 names, ``roga_bench.optim.<module>.<name>``):
 * ``_two_pass.xǁTwoPassOptimizerǁfirst_step__mutmut_14/_16/_17/_20``-``_23`` and
   ``second_step__mutmut_18`` (the saved θ's buffer reused step after step);
 * ``_two_pass.xǁTwoPassOptimizerǁfirst_step__mutmut_27`` (SAM keeps g alive through the second
-  pass);
+  pass) and ``_34`` (ASAM's perturbation without the groups);
 * ``_two_pass.xǁTwoPassOptimizerǁsecond_step__mutmut_2/_19`` (second_step after a first_step
   that failed, or twice).
 
@@ -313,3 +313,18 @@ def test_sam_does_not_keep_g_alive_through_the_second_pass():
     opt.first_step(zero_grad=True)
     gc.collect()
     assert all(r() is not None for r in refs)
+
+
+def test_asam_first_step_moves_by_rho_t_squared_g_over_the_norm_of_t_g():
+    # ASAM (adaptive=True, no model: every parameter gets T = |w| + η_T) climbs to
+    # θ + ρ T²g/(‖Tg‖+η) (DESIGN §4). Kills _two_pass first_step __mutmut_34 (the groups not
+    # passed to _perturbations: ASAM builds T from them).
+    params = _two_params()
+    opt = SAM(torch.optim.SGD(params, lr=LR), rho=RHO, adaptive=True)
+    _backward(params)
+    theta = _flat(params)
+    g = theta + 1
+    t = theta.abs() + 0.01
+    opt.first_step()
+    e = RHO * t**2 * g / (torch.linalg.vector_norm(t * g) + ETA)
+    assert torch.allclose(_flat(params), theta + e, rtol=1e-12, atol=0)
