@@ -8,9 +8,14 @@ the whole update against a hand computation of DESIGN §4 (module docstring of r
 with two param groups of different ρ/α (the scale of each group uses its own ρ, α but the norm is
 the global ‖g_i‖), several steps with SGD momentum, the statistics a step leaves in ``stats``,
 the lower-level calls (first_step/second_step/final_step) and their errors, and the clean-up
-after a closure fails. Mutants of ``roga_bench.optim.roga.xǁRoGAǁ`` it kills (mutmut 3.8.1,
-``benchmarks/mutation.py optim``) are listed in the report of branch o28f; the equivalent ones
-are in benchmarks/mutation_equivalent.txt. The hand computations use the quadratic domains of
+after a closure fails. Of the 383 mutants (mutmut 3.8.1, ``benchmarks/mutation.py optim``) of
+``roga_bench.optim.roga.xǁRoGAǁ`` _reset/_abort/first_step/second_step/final_step/_start/
+_pass_grads/_apply/_step_global/_global_domain, it kills 346, among them first_step__mutmut_1
+(default zero_grad), _25 (.to(None) of a group norm), _27, _33/_36 (‖e_i‖ in the default dtype),
+_54 (‖g_i‖ − η), second_step__mutmut_2, _31 (cos − η), final_step__mutmut_1, _apply__mutmut_3/_8,
+_step_global__mutmut_29 and _global_domain__mutmut_31, _48 (BatchNorm in global mode); 17 more
+are killed by tests/test_optim_mutants_b.py and 20 are equivalent
+(benchmarks/mutation_equivalent.txt says why). The hand computations use the quadratic domains of
 tests/test_optim_look.py in float64: L_i(θ) = ½ θᵀA_iθ − b_iᵀθ, g_i = A_iθ − b_i.
 """
 
