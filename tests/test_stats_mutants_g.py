@@ -8,6 +8,8 @@
   ``Need`` of a give-up, and the pairs of a 2-pair answer.
 - ``_decide.decide`` 47, 51: Δ exactly 0 with a significant Wilcoxon test; a Holm TOST p equal
   to α.
+- ``_spending._calibrate`` 62, 63, 85: boundaries against the calibration rule by brute force
+  on a few simulated sequences (one sequence allowed to cross; a stopped sequence stays out).
 - ``_spending._simulate_null_t`` 10, 28: each look's simulated statistic follows Student's t
   with n_k - 1 degrees of freedom (looks with 1- and 2-pair increments).
 """
@@ -27,7 +29,7 @@ from roga_bench.stats._power import (
     power_equivalence,
     trials_to_decide,
 )
-from roga_bench.stats._spending import _simulate_null_t
+from roga_bench.stats._spending import _simulate_null_t, spent, t_boundaries
 from roga_bench.stats._tests import PairedTest, tost_paired
 
 
@@ -168,3 +170,38 @@ def test_simulated_null_t_follows_student_t_at_every_look():
         assert abs(tail - 0.05) < 0.01, (n, tail)
     # looks of the same sequences: correlated (t_k and t_{k+1} share pairs)
     assert np.corrcoef(t[:, 2], t[:, 3])[0, 1] > 0.5
+
+
+# ---------------------------------------------------------------------------- _calibrate
+
+
+def _reference_boundaries(looks, level, spending, two_sided, n_sim, seed):
+    """The calibration rule of ``t_boundaries`` by brute force: at look k the ``need``-th
+    largest statistic among the sequences that crossed no earlier boundary (need = the spent
+    increment times n_sim, truncated), inf when need < 1; sequences at or above it stop."""
+    t = _simulate_null_t(looks, n_sim, seed)
+    stat = np.abs(t) if two_sided else t
+    alive, before, out = set(range(n_sim)), 0.0, []
+    for k, n in enumerate(looks):
+        cum = float(spent(spending, n / looks[-1], level))
+        need, before = int((cum - before) * n_sim), cum
+        values = sorted((float(stat[i, k]) for i in alive), reverse=True)
+        if need < 1 or not values:
+            out.append(math.inf)
+            continue
+        c = values[min(need, len(values)) - 1]
+        out.append(c)
+        alive = {i for i in alive if stat[i, k] < c}
+    return tuple(out)
+
+
+def test_boundaries_follow_the_calibration_rule_on_few_sequences():
+    # one look, need = int(0.01 * 100) = 1: the largest |t| is the boundary (bugs: need <= 1
+    # or need < 2 give inf, as if less than one sequence were allowed)
+    (c,) = t_boundaries((5,), 0.01, "obf", True, 100, 1)
+    assert c == float(np.abs(_simulate_null_t((5,), 100, 1)).max())
+    # the sequence at a boundary has stopped: it is not among the next look's candidates
+    # (bug: `stat <= c` keeps it alive, which moves the later boundaries)
+    for args in (((3, 6), 0.5, "pocock", True, 20, 1), ((2, 4, 7), 0.3, "obf", False, 40, 3),
+                 ((3, 6), 0.05, "obf", True, 200, 1)):  # fmt: skip
+        assert t_boundaries(*args) == _reference_boundaries(*args), args
