@@ -18,10 +18,13 @@ from torch import nn
 from roga_bench.optim import SAM, RhoFollowsLR, RoGALook
 
 
-def _closures(opt, params, mats, vecs, device_of_loss=None):
+def _closures(opt, params, mats, vecs, device_of_loss=None, zero_grad=True):
+    """One closure per domain; ``zero_grad=False``: closures that only forward and backward."""
+
     def make(i, mat, vec):
         def closure():
-            opt.zero_grad()
+            if zero_grad:
+                opt.zero_grad()
             loss = _loss(params, mat, vec)
             loss.backward()
             if device_of_loss is not None:

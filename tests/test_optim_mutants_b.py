@@ -20,7 +20,8 @@ import re
 
 import pytest
 import torch
-from test_optim_look import _loss, _params, _problem, _theta
+from test_optim_look import _params, _problem, _theta
+from test_optim_mutants import _closures
 from torch import nn
 
 import roga_bench.optim.roga as roga_module
@@ -37,24 +38,6 @@ from roga_bench.optim._foreach import (
 
 LR = 0.1
 RHO, ALPHA = 0.3, 0.05
-
-
-def _closures(opt, params, mats, vecs, zero_grad=True, device_of_loss=None):
-    """One closure per domain; ``zero_grad=False``: closures that only forward and backward."""
-
-    def make(i, mat, vec):
-        def closure():
-            if zero_grad:
-                opt.zero_grad()
-            loss = _loss(params, mat, vec)
-            loss.backward()
-            if device_of_loss is not None:
-                return loss.detach().to(device_of_loss(i))
-            return loss
-
-        return closure
-
-    return [make(i, m, v) for i, (m, v) in enumerate(zip(mats, vecs, strict=True))]
 
 
 def _g(mat, vec, theta):
